@@ -1,0 +1,3 @@
+from isoscan.cli import entry
+
+entry()

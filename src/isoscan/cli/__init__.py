@@ -1,0 +1,82 @@
+"""The ``isoscan`` command line: thin click commands over the library.
+
+``main(argv) -> int`` is the whole program; it can be called in-process by tests.
+Everything after a bare ``--`` is passed to pytest untouched.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from isoscan import __version__
+from isoscan.console import error_line
+from isoscan.errors import ExitCode, IsoscanError
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  no order-dependence found
+  1  an order-dependent, brittle or parallel-only test was found (see --fail-on)
+  2  usage error: unknown option, bad value, path not found
+  3  the suite could not run: collection error, no tests, pytest internal error
+  130 interrupted (Ctrl-C); completed runs are kept in the store
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="isoscan")
+def cli() -> None:
+    """Find order-dependent and parallel-dependent tests in a pytest suite."""
+
+
+def _register() -> None:
+    from isoscan.cli.seeds import seeds
+
+    cli.add_command(seeds)
+
+
+_register()
+
+
+def split_pytest_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    args = list(argv)
+    if "--" in args:
+        at = args.index("--")
+        return args[:at], args[at + 1 :]
+    return args, []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    own, pytest_args = split_pytest_args(sys.argv[1:] if argv is None else argv)
+    try:
+        code = cli.main(args=own, prog_name="isoscan", standalone_mode=False,
+                 obj={"pytest_args": pytest_args})
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "")
+        return int(ExitCode.USAGE)
+    except click.UsageError as exc:
+        hint = f" (see 'isoscan {exc.ctx.info_name} --help')" if exc.ctx else ""
+        error_line(exc.format_message() + hint)
+        return int(ExitCode.USAGE)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort:
+        error_line("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except IsoscanError as exc:
+        error_line(exc.message, exc.detail)
+        return int(exc.code)
+    except KeyboardInterrupt:
+        error_line("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        error_line(exc.format_message())
+        return int(exc.exit_code)
+    # With standalone_mode=False click hands back what the command returned: its exit code.
+    return int(code) if isinstance(code, int) else 0
+
+
+def entry() -> None:
+    sys.exit(main())

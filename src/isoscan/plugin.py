@@ -1,0 +1,211 @@
+"""isoscan's pytest plugin: records the exact order tests ran in, and replays a given order.
+
+Loaded with ``-p isoscan.plugin``; inert unless one of its ``--isoscan-*`` options is given.
+It imports nothing heavy because it loads into every pytest process and xdist worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from isoscan import records
+
+NODEID_PROPERTY = "isoscan_nodeid"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("isoscan", "isoscan order recording and replay")
+    group.addoption(
+        "--isoscan-record",
+        metavar="DIR",
+        default=None,
+        help="append per-process start/finish events of every test to DIR/<worker>-<pid>.jsonl",
+    )
+    group.addoption(
+        "--isoscan-order",
+        metavar="FILE",
+        default=None,
+        help="run exactly the node ids listed in FILE (one per line), in that order",
+    )
+    group.addoption(
+        "--isoscan-reverse",
+        action="store_true",
+        default=False,
+        help="run the collected tests in reverse order",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("isoscan_order") or config.getoption("isoscan_reverse"):
+        config.pluginmanager.register(Orderer(config), "isoscan-orderer")
+    record_dir = config.getoption("isoscan_record")
+    if record_dir:
+        config.pluginmanager.register(Recorder(config, Path(record_dir)), "isoscan-recorder")
+
+
+def read_order_file(path: Path) -> list[str]:
+    """One node id per line; blank lines are ignored, ids are kept byte-exact otherwise."""
+    text = path.read_text(encoding="utf-8")
+    return [line for line in text.split("\n") if line.strip()]
+
+
+class Orderer:
+    """Puts the collected items in the requested order and deselects the rest."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        order_file = config.getoption("isoscan_order")
+        self.wanted = read_order_file(Path(order_file)) if order_file else None
+        self.reverse: bool = config.getoption("isoscan_reverse")
+        self.missing: list[str] = []
+
+    # trylast: runs after pytest-randomly and any other reordering plugin, so the order is ours.
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        if self.wanted is None:
+            items.reverse()
+            return
+        by_id: dict[str, list[pytest.Item]] = {}
+        for item in items:
+            by_id.setdefault(item.nodeid, []).append(item)
+        chosen: list[pytest.Item] = []
+        for nodeid in self.wanted:
+            candidates = by_id.get(nodeid)
+            if candidates:
+                chosen.append(candidates.pop(0))
+            else:
+                self.missing.append(nodeid)
+        kept = {id(item) for item in chosen}
+        deselected = [item for item in items if id(item) not in kept]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+        items[:] = chosen
+
+    def pytest_report_header(self) -> str:
+        source = "reversed" if self.wanted is None else f"{len(self.wanted)} ids from order file"
+        return f"isoscan: order = {source}"
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.missing:
+            terminalreporter.write_line(
+                f"isoscan: {len(self.missing)} id(s) in the order file were not collected, "
+                f"first: {self.missing[0]}"
+            )
+
+
+class Recorder:
+    """Writes one JSON line per event, flushed at once, so a killed process still tells
+    which test it was running."""
+
+    def __init__(self, config: pytest.Config, directory: Path) -> None:
+        self.config = config
+        self.directory = directory
+        self.worker = os.environ.get("PYTEST_XDIST_WORKER", records.MAIN)
+        self.stream: IO[str] | None = None
+        self.outcomes: dict[str, str] = {}
+        self.durations: dict[str, float] = {}
+        self.messages: dict[str, str] = {}
+        self.active = True
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        if self.stream is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            name = f"{self.worker}-{os.getpid()}{records.SUFFIX}"
+            self.stream = open(self.directory / name, "a", encoding="utf-8")  # noqa: SIM115
+        self.stream.write(json.dumps(event, ensure_ascii=False) + "\n")
+        self.stream.flush()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # Under xdist the controller only relays the workers' events; the workers record.
+        self.active = not self.config.pluginmanager.has_plugin("dsession")
+        seed = getattr(self.config.option, "randomly_seed", None)
+        role = "controller" if not self.active else "runner"
+        self._emit(
+            {
+                "e": records.HELLO,
+                "worker": self.worker,
+                "pid": os.getpid(),
+                "role": role,
+                "seed": seed if isinstance(seed, int) else None,
+                "t": time.time(),
+            }
+        )
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        orderer = self.config.pluginmanager.get_plugin("isoscan-orderer")
+        missing = orderer.missing if isinstance(orderer, Orderer) else []
+        event: dict[str, Any] = {"e": records.COLLECTED, "ids": [i.nodeid for i in session.items]}
+        if missing:
+            event["missing"] = missing
+        self._emit(event)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        # Carries the exact node id into the JUnit XML, where classname/name lose it.
+        item.user_properties.append((NODEID_PROPERTY, item.nodeid))
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        if self.active:
+            self._emit({"e": records.START, "id": nodeid, "t": time.time()})
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not self.active:
+            return
+        nodeid = report.nodeid
+        self.durations[nodeid] = self.durations.get(nodeid, 0.0) + report.duration
+        current = self.outcomes.get(nodeid, "passed")
+        new = _phase_outcome(report)
+        if records.severity(new) > records.severity(current):
+            self.outcomes[nodeid] = new
+            if report.failed:
+                self.messages[nodeid] = _short_message(report)
+        else:
+            self.outcomes[nodeid] = current
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        if not self.active:
+            return
+        event: dict[str, Any] = {
+            "e": records.FINISH,
+            "id": nodeid,
+            "t": time.time(),
+            "o": self.outcomes.pop(nodeid, "passed"),
+            "d": round(self.durations.pop(nodeid, 0.0), 6),
+        }
+        message = self.messages.pop(nodeid, "")
+        if message:
+            event["m"] = message
+        self._emit(event)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self._emit({"e": records.END, "status": int(exitstatus), "t": time.time()})
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+
+
+def _phase_outcome(report: pytest.TestReport) -> str:
+    if report.passed:
+        return "passed"
+    if report.skipped:
+        return "skipped"
+    if report.when != "call":
+        return "error"
+    return "timeout" if records.is_timeout_message(_short_message(report)) else "failed"
+
+
+def _short_message(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = getattr(crash, "message", None)
+    text = message if isinstance(message, str) else str(report.longrepr)
+    return text.strip().splitlines()[0][:300] if text.strip() else ""

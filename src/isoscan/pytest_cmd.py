@@ -1,0 +1,86 @@
+"""Building pytest command lines so that isoscan's plan, not the user's addopts, decides the order.
+
+pytest reads ini ``addopts`` first and the command line after it, and for ``-p``, ``-n`` and
+``--randomly-seed`` the last word wins; so the plan's options go last.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+COLLECTED = "collected"
+REVERSED = "reversed"
+RANDOM = "random"
+EXPLICIT = "explicit"  # a replay of a recorded order
+
+
+@dataclass(frozen=True)
+class Suite:
+    """What every run of one suite shares: where it runs and what the user passed to pytest."""
+
+    paths: tuple[str, ...] = ()
+    pytest_args: tuple[str, ...] = ()
+    cwd: Path = field(default_factory=Path.cwd)
+    python: str = sys.executable
+    timeout: float | None = None  # per test, through pytest-timeout
+
+
+@dataclass(frozen=True)
+class Ordering:
+    kind: str  # COLLECTED | REVERSED | RANDOM | EXPLICIT
+    seed: int | None = None  # pytest-randomly seed; for EXPLICIT, the seed context of the original
+
+
+def ordering_args(ordering: Ordering, order_file: Path | None) -> list[str]:
+    if ordering.kind == RANDOM:
+        return ["-p", "randomly", f"--randomly-seed={ordering.seed}"]
+    args: list[str] = []
+    if ordering.kind == EXPLICIT and ordering.seed is not None:
+        # Same per-test reseeding of `random` as the original run, without reshuffling.
+        args += ["-p", "randomly", f"--randomly-seed={ordering.seed}", "--randomly-dont-reorganize"]
+    else:
+        args += ["-p", "no:randomly"]
+    if ordering.kind == REVERSED:
+        args.append("--isoscan-reverse")
+    if ordering.kind == EXPLICIT:
+        if order_file is None:
+            raise ValueError("an explicit ordering needs an order file")
+        args.append(f"--isoscan-order={order_file}")
+    return args
+
+
+def pytest_argv(
+    suite: Suite,
+    ordering: Ordering,
+    workers: int,
+    *,
+    record_dir: Path | None,
+    junit_path: Path | None = None,
+    order_file: Path | None = None,
+) -> list[str]:
+    argv = [suite.python, "-m", "pytest", *suite.paths, *suite.pytest_args]
+    argv += ["-p", "isoscan.plugin"]
+    if record_dir is not None:
+        argv.append(f"--isoscan-record={record_dir}")
+    if junit_path is not None:
+        argv.append(f"--junitxml={junit_path}")
+    argv += ordering_args(ordering, order_file)
+    argv += ["-p", "xdist", "-n", str(workers)]
+    if suite.timeout:
+        argv += ["-p", "timeout", f"--timeout={suite.timeout:g}", "--timeout-method=signal"]
+    # A user's -x / --maxfail in addopts would cut the run short and leave cells empty.
+    argv += ["--maxfail=0", "-q", "-p", "no:cacheprovider"]
+    return argv
+
+
+def reproduce_command(suite: Suite, ordering: Ordering, order_file: Path) -> str:
+    """A command a person can paste: plain pytest plus isoscan's plugin, in the exact order."""
+    argv = ["python", "-m", "pytest", *suite.paths, *suite.pytest_args, "-p", "isoscan.plugin"]
+    argv += ordering_args(ordering, order_file)
+    argv += ["-p", "xdist", "-n", "0"]
+    if suite.timeout:
+        argv += ["-p", "timeout", f"--timeout={suite.timeout:g}"]
+    return shlex.join(argv)

@@ -1,0 +1,128 @@
+"""The per-process event files the plugin writes, and how to read them back.
+
+One file per pytest process (``main-<pid>.jsonl``) or xdist worker (``gw0-<pid>.jsonl``);
+one JSON object per line. A process killed mid-write leaves at most one partial last line,
+which is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAIN = "main"
+SUFFIX = ".jsonl"
+HELLO = "hello"
+COLLECTED = "collected"
+START = "start"
+FINISH = "finish"
+END = "end"
+
+_SEVERITY = {"passed": 0, "skipped": 1, "failed": 2, "error": 2, "timeout": 3, "crashed": 3}
+
+
+def severity(outcome: str) -> int:
+    return _SEVERITY.get(outcome, 0)
+
+
+def is_timeout_message(message: str) -> bool:
+    # pytest-timeout fails a test with "Failed: Timeout >5.0s" (signal method).
+    return "Timeout >" in message or message.startswith("Timeout")
+
+
+@dataclass
+class Execution:
+    """One test as one process ran it."""
+
+    nodeid: str
+    started: float
+    finished: float | None = None
+    outcome: str | None = None
+    duration: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class ProcessRecord:
+    """Everything one pytest process (or xdist worker) recorded."""
+
+    name: str  # file stem: worker-pid
+    worker: str
+    pid: int
+    role: str = "runner"
+    seed: int | None = None
+    collected: list[str] | None = None
+    missing: list[str] = field(default_factory=list)
+    executions: list[Execution] = field(default_factory=list)
+    end_status: int | None = None
+
+    @property
+    def order(self) -> list[str]:
+        return [e.nodeid for e in self.executions]
+
+    @property
+    def unfinished(self) -> list[Execution]:
+        return [e for e in self.executions if e.finished is None]
+
+    @property
+    def finished_count(self) -> int:
+        return sum(1 for e in self.executions if e.finished is not None)
+
+
+def read_process_file(path: Path) -> ProcessRecord:
+    stem = path.name[: -len(SUFFIX)]
+    worker, _, pid = stem.rpartition("-")
+    record = ProcessRecord(name=stem, worker=worker or stem, pid=int(pid) if pid.isdigit() else 0)
+    by_id: dict[str, Execution] = {}
+    for event in _events(path):
+        _apply(record, by_id, event)
+    return record
+
+
+def read_record_dir(directory: Path) -> list[ProcessRecord]:
+    """All runner processes recorded in a directory (the xdist controller is left out)."""
+    if not directory.is_dir():
+        return []
+    found = [read_process_file(p) for p in sorted(directory.glob(f"*{SUFFIX}"))]
+    return [r for r in found if r.role != "controller"]
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        for line in stream:
+            if not line.endswith("\n"):
+                break  # partial last line of a killed process
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                events.append(value)
+    return events
+
+
+def _apply(record: ProcessRecord, by_id: dict[str, Execution], event: dict[str, Any]) -> None:
+    kind = event.get("e")
+    if kind == HELLO:
+        record.role = str(event.get("role", "runner"))
+        seed = event.get("seed")
+        record.seed = seed if isinstance(seed, int) else None
+    elif kind == COLLECTED:
+        record.collected = [str(i) for i in event.get("ids", [])]
+        record.missing = [str(i) for i in event.get("missing", [])]
+    elif kind == START:
+        execution = Execution(nodeid=str(event["id"]), started=float(event["t"]))
+        record.executions.append(execution)
+        by_id[execution.nodeid] = execution
+    elif kind == FINISH:
+        found = by_id.get(str(event["id"]))
+        if found is not None:
+            found.finished = float(event["t"])
+            found.outcome = str(event.get("o", "passed"))
+            found.duration = float(event.get("d", 0.0))
+            found.message = str(event.get("m", ""))
+    elif kind == END:
+        record.end_status = int(event.get("status", 0))

@@ -1,0 +1,143 @@
+"""``isoscan seeds`` as a library: run the plan, build the matrix, confirm, judge."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from isoscan.confirm import Confirmer, ConfirmOptions
+from isoscan.errors import SuiteError
+from isoscan.matrix import PLAN, Matrix, load_matrix
+from isoscan.plan import PlannedRun
+from isoscan.process import Progress
+from isoscan.pytest_cmd import Suite
+from isoscan.runner import STATUS_ERROR, RunResult, execute_run
+from isoscan.store import Store
+from isoscan.trials import SubprocessTrials
+from isoscan.verdicts import DEFAULT_FAIL_ON, Finding, Verdict
+
+CONFIRM = "confirm"
+
+# pytest's exit codes for a suite that could not run at all.
+_PYTEST_REASONS = {
+    2: "pytest was interrupted (often errors during collection)",
+    3: "pytest hit an internal error",
+    4: "pytest rejected its command line",
+    5: "pytest collected no tests",
+}
+
+
+class SeedsObserver(Protocol):
+    def plan(self, plan: list[PlannedRun]) -> None: ...
+    def run_started(self, index: int, planned: PlannedRun) -> None: ...
+    def run_progress(self, progress: Progress) -> None: ...
+    def run_finished(self, index: int, planned: PlannedRun, run_id: int,
+                     result: RunResult) -> None: ...
+    def confirming(self, index: int, total: int, nodeid: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SeedsConfig:
+    suite: Suite
+    plan: list[PlannedRun]
+    store_dir: Path
+    confirm: ConfirmOptions = field(default_factory=ConfirmOptions)
+    command: str = "seeds"
+
+
+@dataclass
+class SeedsReport:
+    session_id: int
+    matrix: Matrix
+    findings: list[Finding]
+    seconds: float
+    trials: int
+    planned: int
+    interrupted: bool = False
+
+    def verdict_of(self, nodeid: str) -> Verdict:
+        for finding in self.findings:
+            if finding.nodeid == nodeid:
+                return finding.verdict
+        return Verdict.STABLE
+
+    @property
+    def unstable(self) -> list[Finding]:
+        return [f for f in self.findings if f.verdict is not Verdict.STABLE]
+
+    @property
+    def stable_count(self) -> int:
+        return len(self.matrix.tests) - len(self.unstable)
+
+    def exit_code(self, fail_on: Collection[Verdict] = DEFAULT_FAIL_ON) -> int:
+        return 1 if any(f.verdict in fail_on for f in self.findings) else 0
+
+
+def git_head(cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
+                             text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
+    started = time.monotonic()
+    store = Store(config.store_dir)
+    suite = config.suite
+    session_id = store.begin_session(config.command, suite.cwd, list(suite.paths),
+                                     list(suite.pytest_args), suite.timeout, git_head(suite.cwd))
+    observer.plan(config.plan)
+    try:
+        interrupted = _run_plan(store, session_id, config, observer)
+        matrix = load_matrix(store, [session_id])
+        findings: list[Finding] = []
+        trials = 0
+        if not interrupted:
+            runner = SubprocessTrials(suite, store, session_id, CONFIRM)
+            confirmer = Confirmer(store, matrix, runner, config.confirm)
+            try:
+                findings = confirmer.confirm_all(observer.confirming)
+            except KeyboardInterrupt:
+                interrupted = True
+            trials = runner.trials
+            store.save_verdicts(session_id, {f.nodeid: (f.verdict.value, f.evidence.to_json())
+                                             for f in findings})
+        store.end_session(session_id, "interrupted" if interrupted else "done")
+        return SeedsReport(session_id, matrix, findings, time.monotonic() - started, trials,
+                           len(config.plan), interrupted)
+    except BaseException:
+        store.end_session(session_id, "failed")
+        raise
+    finally:
+        store.close()
+
+
+def _run_plan(store: Store, session_id: int, config: SeedsConfig,
+              observer: SeedsObserver) -> bool:
+    """Runs the plan; True if Ctrl-C stopped it (every completed run is kept)."""
+    for index, planned in enumerate(config.plan):
+        observer.run_started(index, planned)
+        run_id, run_dir = store.start_run(session_id, PLAN, planned.ordering.kind,
+                                          planned.ordering.seed, planned.workers)
+        try:
+            result = execute_run(config.suite, planned.ordering, planned.workers, run_dir,
+                                 on_progress=observer.run_progress)
+        except KeyboardInterrupt:
+            store.abort_run(run_id)
+            return True
+        store.finish_run(run_id, result)
+        observer.run_finished(index, planned, run_id, result)
+        if result.status == STATUS_ERROR and index == 0:
+            raise _suite_error(result)
+    return False
+
+
+def _suite_error(result: RunResult) -> SuiteError:
+    reason = _PYTEST_REASONS.get(result.exit_code, f"pytest exited with code {result.exit_code}")
+    return SuiteError(f"the suite could not run: {reason}", detail=result.output_tail())
