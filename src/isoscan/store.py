@@ -203,6 +203,16 @@ class Store:
         return RunRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
                       Path(row[9]))
 
+    def runs_with_outcome(self, nodeid: str, failed: bool) -> list[RunRow]:
+        """Completed plan runs (any session) where the test failed, or passed; newest first."""
+        outcomes = ("failed", "error", "crashed", "timeout") if failed else ("passed",)
+        marks = ", ".join("?" for _ in outcomes)
+        ids = [r[0] for r in self.db.execute(
+            f"SELECT runs.id FROM runs JOIN results ON results.run_id = runs.id"
+            f" WHERE results.nodeid = ? AND results.outcome IN ({marks})"
+            f" AND runs.purpose = 'plan' ORDER BY runs.id DESC", (nodeid, *outcomes))]
+        return [run for run in (self.run(i) for i in ids) if run is not None]
+
     def results(self, run_id: int) -> dict[str, CaseResult]:
         return {
             r[0]: CaseResult(r[0], Outcome(r[1]), r[2] or 0.0, r[3] or "")

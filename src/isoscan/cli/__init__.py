@@ -32,9 +32,11 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from isoscan.cli.bisect import bisect
     from isoscan.cli.seeds import seeds
 
     cli.add_command(seeds)
+    cli.add_command(bisect)
 
 
 _register()

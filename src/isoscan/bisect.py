@@ -1,0 +1,419 @@
+"""``isoscan bisect`` as a library: from an order in which a victim failed to the minimal,
+verified set of polluters (or state-setters for a brittle test), and cleaners on request.
+
+Every pytest run is a trial; the answer is only given after it has been verified with fresh
+trials, and a victim whose order does not reproduce is reported as such, never blamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from isoscan.collect import collect_ids, require_collected
+from isoscan.errors import UsageError
+from isoscan.outcomes import Outcome
+from isoscan.plugin import read_order_file
+from isoscan.pytest_cmd import EXPLICIT, Ordering, Suite, reproduce_command
+from isoscan.runner import write_order_file
+from isoscan.search import Shrinker
+from isoscan.store import RunRow, Store
+from isoscan.trials import TrialRunner
+
+Holds = Callable[[Sequence[str]], bool]
+
+VICTIM = "victim"
+BRITTLE = "brittle"
+NON_DETERMINISTIC = "non-deterministic"
+PARALLEL_ONLY = "parallel-only"
+NOT_REPRODUCIBLE = "not-reproducible"
+
+MAX_SETS = 8  # independent polluter sets looked for before stopping
+CLEANER_GROUP = 64  # cleaners are looked for in groups of at most this many tests
+
+
+class Inconclusive(Exception):
+    """A trial in which the victim could not run, and no test to blame for it."""
+
+
+class BisectObserver(Protocol):
+    def step(self, trials: int, message: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class StartingOrder:
+    prefix: list[str]
+    seed: int | None
+    source: str
+    workers: int = 0
+    run_id: int | None = None
+    observed: bool = False  # the victim was already seen to misbehave in exactly this order
+    confirmed: bool = False  # ...and replays already showed it reproduces
+
+
+@dataclass(frozen=True)
+class BisectConfig:
+    suite: Suite
+    victim: str
+    store_dir: Path
+    run_id: int | None = None
+    order_file: Path | None = None
+    cleaners: bool = False
+    start: StartingOrder | None = None  # given by `seeds --bisect`
+
+
+@dataclass
+class BisectResult:
+    victim: str
+    kind: str
+    polluters: list[list[str]] = field(default_factory=list)
+    state_setters: list[str] = field(default_factory=list)
+    cleaners: list[str] = field(default_factory=list)
+    trials: int = 0
+    reproduce: str | None = None
+    order_file: Path | None = None
+    source: str = ""
+    concurrent: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
+    note: str = ""
+    seconds: float = 0.0
+
+    @property
+    def found(self) -> bool:
+        return bool(self.polluters or self.state_setters)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": "isoscan.bisect/1",
+            "victim": self.victim,
+            "kind": self.kind,
+            "polluters": self.polluters,
+            "state_setters": self.state_setters,
+            "cleaners": self.cleaners,
+            "trials": self.trials,
+            "reproduce": self.reproduce,
+            "order_file": str(self.order_file) if self.order_file else None,
+            "source": self.source,
+            "concurrent": self.concurrent,
+            "left_out": self.left_out,
+            "note": self.note,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Probe:
+    """Runs [tests..., victim] as one trial and reads the victim's outcome.
+
+    A trial in which the victim never ran because an earlier test crashed or hung the process
+    is inconclusive; that test is left out of every later trial and the trial is run again.
+    """
+
+    def __init__(self, trials: TrialRunner, victim: str, seed: int | None,
+                 observer: BisectObserver) -> None:
+        self.trials = trials
+        self.victim = victim
+        self.seed = seed
+        self.observer = observer
+        self.left_out: list[str] = []
+
+    def outcome(self, tests: Sequence[str]) -> Outcome:
+        while True:
+            order = [t for t in tests if t not in self.left_out and t != self.victim]
+            result = self.trials.run([*order, self.victim], self.seed)
+            outcome = result.outcome_of(self.victim)
+            if outcome.ran:
+                return outcome
+            culprit = next((t for t in order if result.outcome_of(t) in
+                            (Outcome.CRASHED, Outcome.TIMEOUT)), None)
+            if culprit is None:
+                raise Inconclusive(f"the victim did not run (pytest exit {result.exit_code})")
+            self.left_out.append(culprit)
+            self.observer.step(self.trials.trials,
+                               f"{culprit} {result.outcome_of(culprit).value} the trial; "
+                               "left out of later trials")
+
+    def fails(self, tests: Sequence[str]) -> bool:
+        return self.outcome(tests).is_failure
+
+    def passes(self, tests: Sequence[str]) -> bool:
+        return not self.outcome(tests).is_failure
+
+
+def run_bisect(config: BisectConfig, store: Store, trials: TrialRunner,
+               observer: BisectObserver) -> BisectResult:
+    started = time.monotonic()
+    workdir = store.root / "collect" / f"{os.getpid()}-{time.time_ns()}"
+    collected = collect_ids(config.suite, workdir)
+    require_collected(config.victim, collected)
+    try:
+        result = _bisect(config, store, trials, observer, collected)
+    except Inconclusive as exc:
+        result = BisectResult(config.victim, NOT_REPRODUCIBLE, note=str(exc))
+    result.trials = trials.trials
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _bisect(config: BisectConfig, store: Store, trials: TrialRunner, observer: BisectObserver,
+            collected: list[str]) -> BisectResult:
+    victim = config.victim
+    alone = Probe(trials, victim, None, observer).outcome([])
+    observer.step(trials.trials, f"victim alone: {alone.value}")
+    if alone.is_failure:
+        return _brittle(config, store, trials, observer, collected)
+    return _victim(config, store, trials, observer, collected)
+
+
+# -- where the starting order comes from ------------------------------------------------------
+def _explicit_start(config: BisectConfig, store: Store, failed: bool) -> StartingOrder | None:
+    if config.start is not None:
+        return config.start
+    if config.order_file is not None:
+        ids = read_order_file(config.order_file)
+        prefix = ids[: ids.index(config.victim)] if config.victim in ids else ids
+        return StartingOrder(prefix, None, f"order file {config.order_file}")
+    if config.run_id is not None:
+        run = store.run(config.run_id)
+        if run is None:
+            raise UsageError(f"no run #{config.run_id} in the store {store.root}")
+        start = _start_in_run(store, run, config.victim, failed)
+        if start is None:
+            raise UsageError(f"{config.victim} did not run in run #{config.run_id}")
+        return start
+    return _stored_start(store, config.victim, failed)
+
+
+def _start_in_run(store: Store, run: RunRow, victim: str, failed: bool
+                  ) -> StartingOrder | None:
+    found = store.process_order_before(run.id, victim)
+    if found is None:
+        return None
+    prefix, process = found
+    outcome = store.results(run.id).get(victim)
+    order = f"seed {run.seed}" if run.seed is not None else run.ordering
+    return StartingOrder(prefix, run.seed, f"run #{run.id} ({order}, -n {run.workers}), "
+                         f"process {process}", run.workers, run.id,
+                         observed=outcome is not None and outcome.outcome.is_failure == failed)
+
+
+def _stored_start(store: Store, victim: str, failed: bool) -> StartingOrder | None:
+    """The latest stored run where the victim failed (or, for a brittle test, passed);
+    serial runs first, because their order replays exactly."""
+    runs = store.runs_with_outcome(victim, failed)
+    runs.sort(key=lambda r: (r.workers > 0, -r.id))
+    for run in runs:
+        start = _start_in_run(store, run, victim, failed)
+        if start is not None:
+            return start
+    return None
+
+
+def _cold_starts(collected: list[str], victim: str) -> list[StartingOrder]:
+    others = [t for t in collected if t != victim]
+    return [StartingOrder(others, None, "cold start: the whole collected suite before it"),
+            StartingOrder(others[::-1], None, "cold start: the reversed suite before it")]
+
+
+# -- victims ----------------------------------------------------------------------------------
+def _victim(config: BisectConfig, store: Store, trials: TrialRunner, observer: BisectObserver,
+            collected: list[str]) -> BisectResult:
+    victim = config.victim
+    explicit = _explicit_start(config, store, failed=True)
+    starts = [explicit] if explicit is not None else _cold_starts(collected, victim)
+    for start in starts:
+        observer.step(trials.trials, f"starting order: {start.source}, {len(start.prefix)} tests")
+        probe = Probe(trials, victim, start.seed, observer)
+        verdict = _reproduces(start, probe.fails, trials, observer)
+        if verdict == "yes":
+            return _find_polluters(config, start, probe, trials, observer, collected)
+        if verdict == NON_DETERMINISTIC:
+            return BisectResult(victim, NON_DETERMINISTIC, source=start.source,
+                                note="the same order failed and then passed; not bisected")
+        if start.workers > 0 and start.observed:
+            return BisectResult(victim, PARALLEL_ONLY, source=start.source,
+                                concurrent=_concurrent(store, start, victim),
+                                note="failed under xdist; its worker's order replayed "
+                                     "serially passes")
+    given = explicit is not None and not explicit.observed
+    note = "the victim passes in the given order" if given else "no order tried makes it fail"
+    return BisectResult(victim, NOT_REPRODUCIBLE, source=starts[-1].source, note=note)
+
+
+def _reproduces(start: StartingOrder, holds: Holds, trials: TrialRunner,
+                observer: BisectObserver) -> str:
+    """'yes' if the order reproduces, 'no' if it never did here, or non-deterministic."""
+    if start.confirmed:
+        return "yes"
+    first = holds(start.prefix)
+    observer.step(trials.trials, f"replay of the starting order: {_says(first)}")
+    if not first:
+        if start.observed and start.workers == 0:
+            return NON_DETERMINISTIC
+        return "no"
+    if start.observed:
+        return "yes"  # seen before in the store, and now again
+    again = holds(start.prefix)
+    observer.step(trials.trials, f"retry of the starting order: {_says(again)}")
+    return "yes" if again else NON_DETERMINISTIC
+
+
+def _says(reproduced: bool) -> str:
+    return "reproduces" if reproduced else "does not reproduce"
+
+
+def _find_polluters(config: BisectConfig, start: StartingOrder, probe: Probe,
+                    trials: TrialRunner, observer: BisectObserver,
+                    collected: list[str]) -> BisectResult:
+    victim = config.victim
+    found = _shrink_sets(start.prefix, probe.fails, trials, observer, "polluter")
+    result = BisectResult(victim, VICTIM, source=start.source, left_out=probe.left_out)
+    if found is None:
+        result.kind = NOT_REPRODUCIBLE
+        result.note = "no polluter set survived verification"
+        return result
+    sets, checked_rest = found
+    if not checked_rest:
+        alone = Probe(trials, victim, start.seed, observer).outcome([])
+        observer.step(trials.trials, f"verify: victim alone {alone.value}")
+        if alone.is_failure:
+            return BisectResult(victim, NON_DETERMINISTIC, source=start.source,
+                                note="the victim failed alone on a second run")
+    result.polluters = sets
+    if config.cleaners:
+        result.cleaners = _find_cleaners(sets[0], probe, collected, trials, observer)
+    _add_reproduce(result, config, sets[0], start.seed)
+    return result
+
+
+def _shrink_sets(prefix: list[str], holds: Holds, trials: TrialRunner, observer: BisectObserver,
+                 role: str) -> tuple[list[list[str]], bool] | None:
+    """Independent minimal sets in ``prefix``, each verified. The bool says whether the rest
+    of the prefix was tried without them (it then showed the victim behaving)."""
+    sets: list[list[str]] = []
+    remaining = list(prefix)
+    while remaining and len(sets) < MAX_SETS:
+        shrinker = Shrinker(remaining, holds)
+        candidate = _verified(shrinker, remaining, holds, trials, observer, role)
+        if candidate is None:
+            return None if not sets else (sets, True)
+        sets.append(candidate)
+        remaining = [t for t in remaining if t not in candidate]
+        if not remaining:
+            return sets, False
+        more = holds(remaining)
+        observer.step(trials.trials, f"the other {len(remaining)} tests without it: "
+                      f"{'still misbehaves, looking for another set' if more else 'clean'}")
+        if not more:
+            return sets, True
+    return (sets, True) if sets else None
+
+
+def _verified(shrinker: Shrinker, pool: list[str], holds: Holds, trials: TrialRunner,
+              observer: BisectObserver, role: str) -> list[str] | None:
+    for careful in (False, True):
+        candidate = shrinker.shrink(pool, careful)
+        observer.step(trials.trials, f"{'careful' if careful else 'binary'} search: "
+                      f"{role} candidate {', '.join(candidate)}")
+        if holds(candidate):  # a fresh trial, not the cache
+            observer.step(trials.trials, f"verified: {role} set of {len(candidate)}")
+            return candidate
+        observer.step(trials.trials, "verification failed; searching carefully")
+    return None
+
+
+def _find_cleaners(polluters: list[str], probe: Probe, collected: list[str],
+                   trials: TrialRunner, observer: BisectObserver) -> list[str]:
+    """Tests that, run between the polluters and the victim, make it pass. Found by group
+    testing: a group after which the victim passes is split until single tests remain."""
+    pool = [t for t in collected if t not in polluters and t != probe.victim]
+    cleaners: list[str] = []
+    pending = [pool[i:i + CLEANER_GROUP] for i in range(0, len(pool), CLEANER_GROUP)]
+    while pending:
+        group = pending.pop(0)
+        if probe.fails([*polluters, *group]):
+            continue
+        if len(group) == 1:
+            cleaners.append(group[0])
+            observer.step(trials.trials, f"cleaner: {group[0]}")
+            continue
+        half = len(group) // 2
+        pending[:0] = [group[:half], group[half:]]
+    return cleaners
+
+
+def _concurrent(store: Store, start: StartingOrder, victim: str) -> list[str]:
+    if start.run_id is None:
+        return []
+    executions = store.executions(start.run_id)
+    mine = [e for e in executions if e.nodeid == victim and e.started is not None]
+    if not mine:
+        return []
+    me = mine[-1]
+    begin = me.started or 0.0
+    end = me.finished if me.finished is not None else float("inf")
+    return [e.nodeid for e in executions
+            if e.process != me.process and e.started is not None and e.started < end
+            and (e.finished if e.finished is not None else float("inf")) > begin]
+
+
+# -- brittle tests ----------------------------------------------------------------------------
+def _brittle(config: BisectConfig, store: Store, trials: TrialRunner, observer: BisectObserver,
+             collected: list[str]) -> BisectResult:
+    victim = config.victim
+    explicit = _explicit_start(config, store, failed=False)
+    starts = [explicit] if explicit is not None else _cold_starts(collected, victim)
+    for start in starts:
+        observer.step(trials.trials, f"it fails alone; looking for a state-setter in: "
+                      f"{start.source}, {len(start.prefix)} tests")
+        probe = Probe(trials, victim, start.seed, observer)
+        verdict = _reproduces(start, probe.passes, trials, observer)
+        if verdict == NON_DETERMINISTIC:
+            return BisectResult(victim, NON_DETERMINISTIC, source=start.source,
+                                note="the same order passed and then failed; not bisected")
+        if verdict != "yes":
+            continue
+        found = _shrink_sets(start.prefix, probe.passes, trials, observer, "state-setter")
+        if found is None:
+            return BisectResult(victim, NOT_REPRODUCIBLE, source=start.source,
+                                note="no state-setter survived verification")
+        sets, _ = found
+        again = Probe(trials, victim, start.seed, observer).outcome([])
+        observer.step(trials.trials, f"verify: victim alone {again.value}")
+        if not again.is_failure:
+            return BisectResult(victim, NON_DETERMINISTIC, source=start.source,
+                                note="it passed alone on a second run")
+        result = BisectResult(victim, BRITTLE, source=start.source, left_out=probe.left_out,
+                              state_setters=[t for s in sets for t in s])
+        _add_reproduce(result, config, sets[0], start.seed)
+        return result
+    return BisectResult(victim, NOT_REPRODUCIBLE, source=starts[-1].source,
+                        note="it fails alone and in every order tried")
+
+
+# -- the reproduce command ----------------------------------------------------------------------
+def _add_reproduce(result: BisectResult, config: BisectConfig, before: list[str],
+                   seed: int | None) -> None:
+    order_file = repro_path(config.store_dir, config.victim)
+    write_order_file(order_file, [*before, config.victim])
+    shown = _relative(order_file, config.suite.cwd)
+    result.order_file = order_file
+    result.reproduce = reproduce_command(config.suite, Ordering(EXPLICIT, seed), shown)
+
+
+def repro_path(store_dir: Path, victim: str) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", victim.rsplit("::", 1)[-1])[:60]
+    digest = hashlib.sha1(victim.encode("utf-8")).hexdigest()[:8]
+    return store_dir / "repro" / f"{slug}-{digest}.txt"
+
+
+def _relative(path: Path, cwd: Path) -> Path:
+    try:
+        return path.resolve().relative_to(cwd.resolve())
+    except ValueError:
+        return path.resolve()

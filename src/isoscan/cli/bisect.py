@@ -1,0 +1,79 @@
+"""``isoscan bisect``: the minimal polluter set of a victim, verified."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from isoscan.bisect import BisectConfig, run_bisect
+from isoscan.cli.options import check_paths, pytest_args
+from isoscan.console import to_stderr
+from isoscan.pytest_cmd import Suite
+from isoscan.render_bisect import StepPrinter, render_bisect
+from isoscan.report_json import write_json
+from isoscan.store import Store
+from isoscan.trials import SubprocessTrials
+
+HELP = """Shrink the order in which VICTIM failed to the minimal, verified polluter set.
+
+\b
+The order comes from the latest stored run where VICTIM failed (its own process's
+or xdist worker's order up to it), from --run ID, or from --order-file (one node id
+per line). With none stored, the whole collected suite before it, then the reversed
+suite, are tried. A test that fails alone is brittle: isoscan looks for the
+state-setter that makes it pass instead. Without PATHS or pytest args, those of
+the latest `isoscan seeds` session in the store are reused.
+
+\b
+Exit codes:
+  0    polluter(s) or state-setter found and verified
+  1    nothing to blame: passes in the given order, non-deterministic,
+       parallel-only or not reproducible
+  2    usage error (an id that was not collected gets the closest ids as hints)
+  3    the suite could not run
+  130  interrupted
+"""
+
+
+@click.command(help=HELP, short_help="Find the minimal polluter set of a victim.")
+@click.argument("victim")
+@click.argument("paths", nargs=-1)
+@click.option("--run", "run_id", type=int, help="Take the failing order from this stored run.")
+@click.option("--order-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Take the failing order from FILE, one node id per line.")
+@click.option("--cleaners", is_flag=True, help="Also find tests that, run between the "
+              "polluter and the victim, make it pass.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
+              help="Per-test timeout in seconds; 0 disables it.")
+@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(".isoscan"), show_default=True, help="The isoscan store.")
+@click.option("--json", "json_target", metavar="FILE",
+              help="Write the isoscan.bisect/1 JSON answer to FILE ('-' for stdout).")
+def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: Path | None,
+           cleaners: bool, timeout: float, store_dir: Path, json_target: str | None) -> int:
+    cwd = Path.cwd()
+    check_paths(paths, cwd)
+    if json_target == "-":
+        to_stderr()
+    store = Store(store_dir)
+    try:
+        extra = pytest_args()
+        if not paths and not extra:
+            session = store.latest_session("seeds")
+            if session is not None and Path(session.cwd) == cwd:
+                paths, extra = tuple(session.paths), tuple(session.pytest_args)
+        suite = Suite(paths=paths, pytest_args=extra, cwd=cwd, timeout=timeout or None)
+        session_id = store.begin_session("bisect", cwd, list(paths), list(extra),
+                                         suite.timeout, None)
+        trials = SubprocessTrials(suite, store, session_id, "bisect")
+        config = BisectConfig(suite=suite, victim=victim, store_dir=store_dir, run_id=run_id,
+                              order_file=order_file, cleaners=cleaners)
+        result = run_bisect(config, store, trials, StepPrinter())
+        store.end_session(session_id, result.kind)
+    finally:
+        store.close()
+    render_bisect(result)
+    if json_target:
+        write_json(result.to_json(), json_target)
+    return 0 if result.found else 1
