@@ -7,7 +7,7 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from isoscan.confirm import Confirmer, ConfirmOptions
 from isoscan.errors import SuiteError
@@ -58,6 +58,10 @@ class SeedsReport:
     trials: int
     planned: int
     interrupted: bool = False
+    # Filled when a report is loaded from disk (load_report.py); empty after a fresh run.
+    evidence_json: dict[str, dict[str, Any]] = field(default_factory=dict)  # raw, as stored
+    run_labels: dict[int, str] = field(default_factory=dict)
+    sources: list[dict[str, Any]] = field(default_factory=list)
 
     def verdict_of(self, nodeid: str) -> Verdict:
         for finding in self.findings:
