@@ -6,7 +6,7 @@ evidence behind a verdict can be looked at afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -67,3 +67,27 @@ def _trial_outcome(order: list[str], result: RunResult, run_id: int) -> TrialOut
         run_id=run_id,
         missing=missing,
     )
+
+
+def make_trials(suite: Suite, store: Store, session_id: int, purpose: str, fork: bool,
+                on_fallback: Callable[[str], None] | None = None) -> TrialRunner:
+    """The trial runner a command should use: fork trials (collect once, fork per trial)
+    unless ``fork`` is False (``--no-fork``) or this platform cannot fork, in which case
+    ``on_fallback`` is told why. ``on_fallback`` also hears a later fallback of the fork
+    runner (threads alive after collection). End the runner with ``close_trials``."""
+    if fork:
+        from isoscan.fork_trials import ForkTrials, fork_unavailable
+
+        reason = fork_unavailable()
+        if reason is None:
+            return ForkTrials(suite, store, session_id, purpose, on_fallback=on_fallback)
+        if on_fallback is not None:
+            on_fallback(f"{reason}; each trial runs in a fresh subprocess")
+    return SubprocessTrials(suite, store, session_id, purpose)
+
+
+def close_trials(runner: TrialRunner) -> None:
+    """Ends what a runner keeps alive between trials (the fork server); safe on any runner."""
+    close = getattr(runner, "close", None)
+    if callable(close):
+        close()

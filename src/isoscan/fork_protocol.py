@@ -1,0 +1,59 @@
+"""What isoscan and its fork server say to each other: one JSON object per line over two pipes.
+
+isoscan → server: a ``TrialRequest`` per trial. The node ids are never in the request: they are
+in the order file it names (one per line, as for ``--isoscan-order``), so 10,000 ids cost one
+small line on the pipe. Outcomes come back the way they do from any pytest process of isoscan:
+the plugin's JSON-line event files in the request's records folder.
+
+server → isoscan: ``ready`` once collection is done (with the collected ids and the threads
+alive at that point), then per trial ``started`` (the child's pid, also its process group) and
+``done`` (the child's exit code, negative for the signal that killed it, as in ``subprocess``).
+
+Imported by both sides, so it imports neither pytest nor the store.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+READY = "ready"
+STARTED = "started"
+DONE = "done"
+
+
+@dataclass(frozen=True)
+class TrialRequest:
+    trial: int
+    order: Path  # node ids, one per line
+    records: Path  # where the child's Recorder writes its event file
+    log: Path  # the child's stdout and stderr
+    seed: int | None  # pytest-randomly seed context, None = no reseeding
+
+    def encode(self) -> bytes:
+        body = {
+            "trial": self.trial,
+            "order": str(self.order),
+            "records": str(self.records),
+            "log": str(self.log),
+            "seed": self.seed,
+        }
+        return (json.dumps(body, ensure_ascii=False) + "\n").encode("utf-8")
+
+    @classmethod
+    def decode(cls, line: str) -> TrialRequest:
+        body = json.loads(line)
+        seed = body.get("seed")
+        return cls(
+            trial=int(body["trial"]),
+            order=Path(body["order"]),
+            records=Path(body["records"]),
+            log=Path(body["log"]),
+            seed=int(seed) if seed is not None else None,
+        )
+
+
+def encode_event(kind: str, **fields: Any) -> str:
+    return json.dumps({"e": kind, **fields}, ensure_ascii=False) + "\n"

@@ -1,0 +1,249 @@
+"""isoscan's fork server: a pytest plugin that imports and collects once, then runs every trial in
+a fresh ``os.fork()`` child of the collected session.
+
+Loaded with ``-p isoscan.forkserver --isoscan-forkserver=IN,OUT`` by ``fork_trials.py``; inert
+without that option. The server takes over ``pytest_runtestloop`` and never runs a test itself,
+so every child starts from the same post-collection state: modules imported, conftests loaded,
+items collected, no fixture set up. A child runs exactly the requested ids in the requested
+order, records them with the ordinary ``Recorder`` of ``isoscan.plugin``, finishes its session
+(session fixtures torn down, terminal summary to its own log) and leaves with ``os._exit``, so the
+parent's atexit handlers and buffered files are never run or flushed twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import random
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import IO, NoReturn
+
+import pytest
+
+from isoscan.fork_protocol import DONE, READY, STARTED, TrialRequest, encode_event
+from isoscan.plugin import Orderer, Recorder
+
+ORDERER = "isoscan-orderer"
+RECORDER = "isoscan-recorder"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("isoscan", "isoscan order recording and replay")
+    group.addoption(
+        "--isoscan-forkserver",
+        metavar="IN,OUT",
+        default=None,
+        help="internal to isoscan: collect once, then run trials read from file descriptor IN "
+        "in forked children, reporting on file descriptor OUT",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    spec = config.getoption("isoscan_forkserver")
+    if spec:
+        requests, events = parse_fds(spec)
+        config.pluginmanager.register(ForkServer(config, requests, events), "isoscan-forkserver")
+
+
+def parse_fds(spec: str) -> tuple[int, int]:
+    first, _, second = spec.partition(",")
+    if not (first.isdigit() and second.isdigit()):
+        raise pytest.UsageError(f"--isoscan-forkserver takes IN,OUT descriptors, not {spec!r}")
+    return int(first), int(second)
+
+
+class ForkServer:
+    def __init__(self, config: pytest.Config, requests_fd: int, events_fd: int) -> None:
+        self.config = config
+        self.requests: IO[str] = os.fdopen(requests_fd, "r", encoding="utf-8")
+        self.events: IO[str] = os.fdopen(events_fd, "w", encoding="utf-8")
+        # The user's own --randomly-dont-reset-seed, if any, holds for seeded trials.
+        self.reset_seed = bool(getattr(config.option, "randomly_reset_seed", True))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        if session.testsfailed and not session.config.option.continue_on_collection_errors:
+            # As pytest's own loop: nothing runs; isoscan reads the reason in the output.
+            count = session.testsfailed
+            raise session.Interrupted(f"{count} error{'s' if count != 1 else ''} during collection")
+        threads = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+        self._send(READY, collected=[item.nodeid for item in session.items], threads=threads)
+        # Children then never touch the parent's objects for garbage collection: fewer copied pages.
+        gc.freeze()
+        for line in self.requests:  # blocks until the next request; ends when isoscan closes
+            if line.strip():
+                self._serve(session, TrialRequest.decode(line))
+        return True
+
+    def _send(self, kind: str, **fields: object) -> None:
+        self.events.write(encode_event(kind, **fields))
+        self.events.flush()
+
+    def _serve(self, session: pytest.Session, request: TrialRequest) -> None:
+        # Whatever the parent buffered would otherwise be written again by the child.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            self._child(session, request)
+        # Also set here, so the group exists before isoscan learns the pid and may kill it.
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)
+        self._send(STARTED, trial=request.trial, pid=pid)
+        _, status = os.waitpid(pid, 0)
+        self._send(DONE, trial=request.trial, status=os.waitstatus_to_exitcode(status))
+
+    def _child(self, session: pytest.Session, request: TrialRequest) -> NoReturn:
+        status = int(pytest.ExitCode.INTERNAL_ERROR)
+        try:
+            with contextlib.suppress(OSError):
+                os.setpgid(0, 0)  # its own group: a hang kill takes its subprocesses too
+            self._close_channels()
+            status = run_trial(session, request, self.reset_seed)
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                traceback.print_exc()
+        finally:
+            _flush_all()
+            os._exit(status)
+
+    def _close_channels(self) -> None:
+        # A child holding the events pipe open would hide the server's death from isoscan.
+        for stream in (self.requests, self.events):
+            with contextlib.suppress(OSError, ValueError):
+                os.close(stream.fileno())
+
+
+def run_trial(session: pytest.Session, request: TrialRequest, reset_seed: bool) -> int:
+    """In the child: one whole pytest session over the requested ids; returns pytest's exit code."""
+    redirect_output(request.log)
+    set_seed_context(session, request.seed, reset_seed)
+    items = choose_items(session, request)
+    status = run_items(session, items)
+    return finish_session(session, status)
+
+
+def redirect_output(log: Path) -> None:
+    """Points every descriptor that wrote to the server's output at this trial's log: stdout,
+    stderr, and the copies of them that pytest's capture and faulthandler keep."""
+    server = _identities((1, 2))
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        for target in _open_fds():
+            if target != fd and _identities((target,)) & server:
+                os.dup2(fd, target)
+    finally:
+        os.close(fd)
+
+
+def _identities(fds: tuple[int, ...]) -> set[tuple[int, int]]:
+    found = set()
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            stat = os.fstat(fd)
+            found.add((stat.st_dev, stat.st_ino))
+    return found
+
+
+def _open_fds() -> list[int]:
+    for listing in ("/proc/self/fd", "/dev/fd"):
+        with contextlib.suppress(OSError):
+            return sorted(int(name) for name in os.listdir(listing) if name.isdigit())
+    return [1, 2]
+
+
+def set_seed_context(session: pytest.Session, seed: int | None, reset_seed: bool) -> None:
+    """As the subprocess command line would: ``--randomly-seed=S --randomly-dont-reorganize``
+    for a seed, no reseeding at all (``-p no:randomly``) without one."""
+    option = session.config.option
+    if seed is None or not hasattr(option, "randomly_seed"):
+        if hasattr(option, "randomly_seed"):
+            option.randomly_seed = "default"  # what pytest-randomly's fixtures read as "off"
+            option.randomly_reset_seed = False
+        # A fresh interpreter seeds `random` from the OS; a fork would copy the parent's state.
+        random.seed()
+        return
+    option.randomly_seed = seed
+    option.randomly_reset_seed = reset_seed
+    randomly = session.config.pluginmanager.get_plugin("randomly")
+    sessionstart = getattr(randomly, "pytest_sessionstart", None)
+    if callable(sessionstart):
+        sessionstart(session)
+
+
+def choose_items(session: pytest.Session, request: TrialRequest) -> list[pytest.Item]:
+    """Selects and orders the items exactly as ``--isoscan-order`` does in a subprocess, and
+    starts recording as the plugin's Recorder does at session start and after collection."""
+    config = session.config
+    config.option.isoscan_order = str(request.order)
+    orderer = Orderer(config)
+    recorder = Recorder(config, request.records)
+    _register(config, orderer, ORDERER)
+    _register(config, recorder, RECORDER)
+    _restart_terminal(session)
+    recorder.pytest_sessionstart(session)
+    items = list(session.items)
+    orderer.pytest_collection_modifyitems(config, items)
+    session.items = items
+    session.testscollected = len(items)
+    recorder.pytest_collection_finish(session)
+    return items
+
+
+def _register(config: pytest.Config, plugin: object, name: str) -> None:
+    if config.pluginmanager.get_plugin(name) is not None:
+        config.pluginmanager.unregister(name=name)
+    config.pluginmanager.register(plugin, name)
+
+
+def _restart_terminal(session: pytest.Session) -> None:
+    # Restarts the session clock (and prints the header when not -q), as at session start.
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    sessionstart = getattr(reporter, "pytest_sessionstart", None)
+    if callable(sessionstart):
+        sessionstart(session)
+
+
+def run_items(session: pytest.Session, items: list[pytest.Item]) -> int:
+    """pytest's own run loop over the chosen items, with its exit codes; ``nextitem`` lets each
+    fixture scope end where the next item leaves it."""
+    if not items:
+        return int(pytest.ExitCode.NO_TESTS_COLLECTED)
+    try:
+        for index, item in enumerate(items):
+            nextitem = items[index + 1] if index + 1 < len(items) else None
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            if session.shouldfail:
+                return int(pytest.ExitCode.TESTS_FAILED)
+            if session.shouldstop:
+                return int(pytest.ExitCode.INTERRUPTED)
+    except pytest.exit.Exception as exc:
+        code = exc.returncode
+        return int(code) if code is not None else int(pytest.ExitCode.INTERRUPTED)
+    except KeyboardInterrupt:
+        return int(pytest.ExitCode.INTERRUPTED)
+    return int(pytest.ExitCode.TESTS_FAILED if session.testsfailed else pytest.ExitCode.OK)
+
+
+def finish_session(session: pytest.Session, status: int) -> int:
+    """Every plugin's session finish: pytest's tears down what is still set up (session
+    fixtures, ``teardown_exact(None)``), the Recorder writes its end event, the terminal
+    reporter its summary."""
+    session.exitstatus = status
+    try:
+        session.config.hook.pytest_sessionfinish(session=session, exitstatus=status)
+    except pytest.exit.Exception as exc:
+        if exc.returncode is not None:
+            status = int(exc.returncode)
+    return status
+
+
+def _flush_all() -> None:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            if stream is not None:
+                stream.flush()
