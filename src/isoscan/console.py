@@ -3,24 +3,52 @@
 from __future__ import annotations
 
 import sys
+from typing import Any, TextIO
 
 from rich.console import Console
 
-console = Console(markup=False, highlight=False, soft_wrap=False)
+
+class _Stream:
+    """Forwards to the current sys.stdout or sys.stderr at each write, so the console follows
+    redirections (and test capture) instead of keeping a stream that may be closed."""
+
+    def __init__(self) -> None:
+        self.use_stderr = False
+
+    @property
+    def target(self) -> TextIO:
+        return sys.stderr if self.use_stderr else sys.stdout
+
+    def write(self, text: str) -> int:
+        return self.target.write(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.target, name)
+
+
+_stream = _Stream()
+console = Console(file=_stream, markup=False, highlight=False, soft_wrap=False)  # type: ignore[arg-type]
 
 
 def to_stderr() -> None:
     """Human output moves to stderr when machine output (``--json -``) takes stdout."""
-    console.file = sys.stderr
+    _stream.use_stderr = True
+
+
+def to_stdout() -> None:
+    _stream.use_stderr = False
 
 
 def error_line(message: str, detail: str = "") -> None:
     """Errors always go to stderr: one line, then pytest's own words if there are any."""
-    previous = console.file
-    console.file = sys.stderr
+    previous = _stream.use_stderr
+    _stream.use_stderr = True
     try:
         console.print(f"isoscan: error: {message}", style="bold red", soft_wrap=True)
         if detail:
             console.print(detail, soft_wrap=True)
     finally:
-        console.file = previous
+        _stream.use_stderr = previous

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import click
 
 from isoscan import __version__
-from isoscan.console import error_line
+from isoscan.console import error_line, to_stdout
 from isoscan.errors import ExitCode, IsoscanError
 
 EXIT_CODES_HELP = """\b
@@ -52,6 +52,7 @@ def split_pytest_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     own, pytest_args = split_pytest_args(sys.argv[1:] if argv is None else argv)
+    to_stdout()
     try:
         code = cli.main(args=own, prog_name="isoscan", standalone_mode=False,
                  obj={"pytest_args": pytest_args})
