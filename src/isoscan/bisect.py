@@ -146,16 +146,24 @@ class Probe:
 
 
 def run_bisect(config: BisectConfig, store: Store, trials: TrialRunner,
-               observer: BisectObserver) -> BisectResult:
+               observer: BisectObserver, collected: list[str] | None = None) -> BisectResult:
     started = time.monotonic()
-    workdir = store.root / "collect" / f"{os.getpid()}-{time.time_ns()}"
-    collected = collect_ids(config.suite, workdir)
-    require_collected(config.victim, collected)
-    try:
-        result = _bisect(config, store, trials, observer, collected)
-    except Inconclusive as exc:
-        result = BisectResult(config.victim, NOT_REPRODUCIBLE, note=str(exc))
-    result.trials = trials.trials
+    first_trial = trials.trials
+    if collected is None:
+        workdir = store.root / "collect" / f"{os.getpid()}-{time.time_ns()}"
+        collected = collect_ids(config.suite, workdir)
+        require_collected(config.victim, collected)
+    known = store.latest_verdict(config.victim) if config.start is None else None
+    if known is not None and known[0] == NON_DETERMINISTIC:
+        result = BisectResult(config.victim, NON_DETERMINISTIC,
+                              note=f"isoscan seeds found it non-deterministic (session "
+                                   f"{known[1]}); a non-deterministic test is never bisected")
+    else:
+        try:
+            result = _bisect(config, store, trials, observer, collected)
+        except Inconclusive as exc:
+            result = BisectResult(config.victim, NOT_REPRODUCIBLE, note=str(exc))
+    result.trials = trials.trials - first_trial
     result.seconds = time.monotonic() - started
     return result
 

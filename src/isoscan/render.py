@@ -49,6 +49,10 @@ def render_report(report: SeedsReport) -> None:
         console.print(_findings_table(unstable, runs))
         console.print()
         console.print(_grid(unstable, report))
+        console.print(_legend(runs))
+    if report.pairs:
+        console.print()
+        console.print(_pairs_table(report))
     summary = Text()
     summary.append(f"{len(report.matrix.tests)} tests, {len(runs)} runs")
     if report.trials:
@@ -86,6 +90,22 @@ def _findings_table(findings: list[Finding], runs: list[RunRow]) -> Table:
     return table
 
 
+def _pairs_table(report: SeedsReport) -> Table:
+    table = Table(title="Who breaks whom (bisected, verified)", title_justify="left")
+    table.add_column("victim / brittle test", overflow="fold")
+    table.add_column("polluters / state-setters", overflow="fold")
+    table.add_column("trials", justify="right")
+    for pair in report.pairs:
+        if pair.polluters:
+            blamed = "\n".join(" + ".join(group) for group in pair.polluters)
+        elif pair.state_setters:
+            blamed = "needs: " + ", ".join(pair.state_setters)
+        else:
+            blamed = f"({pair.kind}: {pair.note})"
+        table.add_row(pair.victim, blamed, str(pair.trials))
+    return table
+
+
 def _evidence_text(finding: Finding) -> str:
     ev = finding.evidence
     parts = []
@@ -118,11 +138,18 @@ def _grid(findings: list[Finding], report: SeedsReport) -> Table:
             char, style = CELL[report.matrix.cell(finding.nodeid, run.id)]
             cells.append(char, style=style)
         grid.add_row(str(number), cells, finding.nodeid)
-    legend = "  ".join(f"#{n} {run_label(run)}" for n, run in enumerate(runs, start=1))
-    key = ". passed  F failed  E error  C crashed  T timeout  s skipped  - not run"
-    grid.caption = f"runs: {legend}\ncells: {key}"
-    grid.caption_justify = "left"
     return grid
+
+
+def _legend(runs: list[RunRow]) -> Text:
+    legend = Text("runs: ", style="dim")
+    legend.append("  ".join(f"#{n} {run_label(run)}" for n, run in enumerate(runs, start=1)))
+    legend.append("\ncells: ", style="dim")
+    for outcome in Outcome:
+        char, style = CELL[outcome]
+        legend.append(char, style=style)
+        legend.append(f" {outcome.value}  ")
+    return legend
 
 
 def _digit(n: int) -> str:

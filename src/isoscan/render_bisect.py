@@ -14,6 +14,9 @@ class StepPrinter:
     def step(self, trials: int, message: str) -> None:
         console.print(Text(f"[trial {trials:>3}] ", style="dim") + Text(message))
 
+    def notice(self, message: str) -> None:
+        console.print(f"note: {message}", style="yellow")
+
 
 def render_bisect(result: BisectResult) -> None:
     console.print()

@@ -46,6 +46,18 @@ def report_document(report: SeedsReport) -> dict[str, Any]:
         "runs": runs,
         "tests": tests,
         "summary": _summary(tests),
+        "pairs": [
+            {
+                "victim": pair.victim,
+                "kind": pair.kind,
+                "polluters": pair.polluters,
+                "state_setters": pair.state_setters,
+                "cleaners": pair.cleaners,
+                "reproduce": pair.reproduce,
+                "trials": pair.trials,
+            }
+            for pair in report.pairs
+        ],
     }
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from isoscan.bisect import BisectConfig, BisectResult, StartingOrder, run_bisect
 from isoscan.confirm import Confirmer, ConfirmOptions
 from isoscan.errors import SuiteError
 from isoscan.matrix import PLAN, Matrix, load_matrix
@@ -17,7 +18,7 @@ from isoscan.process import Progress
 from isoscan.pytest_cmd import Suite
 from isoscan.runner import STATUS_ERROR, RunResult, execute_run
 from isoscan.store import Store
-from isoscan.trials import SubprocessTrials
+from isoscan.trials import TrialRunner, close_trials, make_trials
 from isoscan.verdicts import DEFAULT_FAIL_ON, Finding, Verdict
 
 CONFIRM = "confirm"
@@ -38,6 +39,9 @@ class SeedsObserver(Protocol):
     def run_finished(self, index: int, planned: PlannedRun, run_id: int,
                      result: RunResult) -> None: ...
     def confirming(self, index: int, total: int, nodeid: str) -> None: ...
+    def bisecting(self, index: int, total: int, nodeid: str) -> None: ...
+    def step(self, trials: int, message: str) -> None: ...
+    def notice(self, message: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class SeedsConfig:
     store_dir: Path
     confirm: ConfirmOptions = field(default_factory=ConfirmOptions)
     command: str = "seeds"
+    bisect: bool = False  # bisect every order-dependent and brittle test found
+    fork: bool = True  # confirmation and bisect trials in forked children
 
 
 @dataclass
@@ -62,6 +68,7 @@ class SeedsReport:
     evidence_json: dict[str, dict[str, Any]] = field(default_factory=dict)  # raw, as stored
     run_labels: dict[int, str] = field(default_factory=dict)
     sources: list[dict[str, Any]] = field(default_factory=list)
+    pairs: list[BisectResult] = field(default_factory=list)  # with --bisect
 
     def verdict_of(self, nodeid: str) -> Verdict:
         for finding in self.findings:
@@ -101,25 +108,62 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
         interrupted = _run_plan(store, session_id, config, observer)
         matrix = load_matrix(store, [session_id])
         findings: list[Finding] = []
+        pairs: list[BisectResult] = []
         trials = 0
-        if not interrupted:
-            runner = SubprocessTrials(suite, store, session_id, CONFIRM)
-            confirmer = Confirmer(store, matrix, runner, config.confirm)
+        if not interrupted and matrix.suspects():
+            runner = make_trials(suite, store, session_id, CONFIRM, config.fork,
+                                 on_fallback=observer.notice)
             try:
-                findings = confirmer.confirm_all(observer.confirming)
+                findings = Confirmer(store, matrix, runner, config.confirm).confirm_all(
+                    observer.confirming)
+                store.save_verdicts(session_id, {
+                    f.nodeid: (f.verdict.value, f.evidence.to_json()) for f in findings})
+                if config.bisect:
+                    pairs = _bisect_findings(config, store, runner, findings, observer)
             except KeyboardInterrupt:
                 interrupted = True
-            trials = runner.trials
-            store.save_verdicts(session_id, {f.nodeid: (f.verdict.value, f.evidence.to_json())
-                                             for f in findings})
+            finally:
+                trials = runner.trials
+                close_trials(runner)
         store.end_session(session_id, "interrupted" if interrupted else "done")
         return SeedsReport(session_id, matrix, findings, time.monotonic() - started, trials,
-                           len(config.plan), interrupted)
+                           len(config.plan), interrupted, pairs=pairs)
     except BaseException:
         store.end_session(session_id, "failed")
         raise
     finally:
         store.close()
+
+
+def _bisect_findings(config: SeedsConfig, store: Store, runner: TrialRunner,
+                     findings: list[Finding], observer: SeedsObserver) -> list[BisectResult]:
+    """Bisect each order-dependent and brittle test from the order its confirmation already
+    replayed, so no trial is spent re-checking that order."""
+    todo = [f for f in findings if f.verdict in (Verdict.ORDER_DEPENDENT, Verdict.BRITTLE)]
+    pairs = []
+    for index, finding in enumerate(todo):
+        observer.bisecting(index, len(todo), finding.nodeid)
+        replay = (finding.evidence.failing_order if finding.verdict is Verdict.ORDER_DEPENDENT
+                  else finding.evidence.passing_order)
+        start = None
+        if replay is not None:
+            start = StartingOrder(replay.prefix, replay.seed,
+                                  f"run #{replay.run_id}, process {replay.process}",
+                                  run_id=replay.run_id, observed=True, confirmed=True)
+        bisect_config = BisectConfig(suite=config.suite, victim=finding.nodeid,
+                                     store_dir=config.store_dir, start=start)
+        pairs.append(run_bisect(bisect_config, store, runner, observer,
+                                collected=list(store_collected(store, finding))))
+    return pairs
+
+
+def store_collected(store: Store, finding: Finding) -> list[str]:
+    """Every test seen in this session's plan runs, in first-seen order."""
+    seen: dict[str, None] = {}
+    for run_id in finding.evidence.failed_runs + finding.evidence.passed_runs:
+        for nodeid in store.results(run_id):
+            seen.setdefault(nodeid, None)
+    return list(seen)
 
 
 def _run_plan(store: Store, session_id: int, config: SeedsConfig,

@@ -252,6 +252,12 @@ class Store:
                 [(session_id, n, v, json.dumps(e)) for n, (v, e) in verdicts.items()],
             )
 
+    def latest_verdict(self, nodeid: str) -> tuple[str, int] | None:
+        """The newest verdict any session gave this test, and that session's id."""
+        row = self.db.execute("SELECT verdict, session_id FROM verdicts WHERE nodeid = ?"
+                              " ORDER BY session_id DESC LIMIT 1", (nodeid,)).fetchone()
+        return (str(row[0]), int(row[1])) if row else None
+
     def verdicts(self, session_id: int) -> dict[str, tuple[str, dict[str, object]]]:
         return {
             r[0]: (r[1], json.loads(r[2]))

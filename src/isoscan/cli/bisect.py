@@ -13,7 +13,7 @@ from isoscan.pytest_cmd import Suite
 from isoscan.render_bisect import StepPrinter, render_bisect
 from isoscan.report_json import write_json
 from isoscan.store import Store
-from isoscan.trials import SubprocessTrials
+from isoscan.trials import close_trials, make_trials
 
 HELP = """Shrink the order in which VICTIM failed to the minimal, verified polluter set.
 
@@ -48,10 +48,14 @@ Exit codes:
               help="Per-test timeout in seconds; 0 disables it.")
 @click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path(".isoscan"), show_default=True, help="The isoscan store.")
+@click.option("--no-fork", is_flag=True,
+              help="Run each trial as a fresh pytest subprocess instead of a fork of one "
+                   "collected session (see docs/fork-trials.md).")
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.bisect/1 JSON answer to FILE ('-' for stdout).")
 def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: Path | None,
-           cleaners: bool, timeout: float, store_dir: Path, json_target: str | None) -> int:
+           cleaners: bool, timeout: float, store_dir: Path, no_fork: bool,
+           json_target: str | None) -> int:
     cwd = Path.cwd()
     check_paths(paths, cwd)
     if json_target == "-":
@@ -66,10 +70,15 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
         suite = Suite(paths=paths, pytest_args=extra, cwd=cwd, timeout=timeout or None)
         session_id = store.begin_session("bisect", cwd, list(paths), list(extra),
                                          suite.timeout, None)
-        trials = SubprocessTrials(suite, store, session_id, "bisect")
+        printer = StepPrinter()
+        trials = make_trials(suite, store, session_id, "bisect", not no_fork,
+                             on_fallback=printer.notice)
         config = BisectConfig(suite=suite, victim=victim, store_dir=store_dir, run_id=run_id,
                               order_file=order_file, cleaners=cleaners)
-        result = run_bisect(config, store, trials, StepPrinter())
+        try:
+            result = run_bisect(config, store, trials, printer)
+        finally:
+            close_trials(trials)
         store.end_session(session_id, result.kind)
     finally:
         store.close()

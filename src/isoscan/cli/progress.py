@@ -56,5 +56,14 @@ class ConsoleObserver:
         self.bar.update(self.task, description=f"confirm {index + 1}/{total} {nodeid}",
                         completed=index, total=total, failures=self.failures)
 
+    def bisecting(self, index: int, total: int, nodeid: str) -> None:
+        console.print(f"Bisecting {index + 1}/{total}: {nodeid}")
+
+    def step(self, trials: int, message: str) -> None:
+        self.bar.update(self.task, description=f"[trial {trials}] {message}"[:70])
+
+    def notice(self, message: str) -> None:
+        console.print(f"note: {message}", style="yellow")
+
     def close(self) -> None:
         self.bar.stop()

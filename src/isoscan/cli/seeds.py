@@ -59,13 +59,19 @@ Exit codes:
               help="Where runs, outcomes and recorded orders are kept (SQLite + JUnit files).")
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.report/1 JSON report to FILE ('-' for stdout).")
+@click.option("--bisect", "bisect_found", is_flag=True,
+              help="Bisect every order-dependent and brittle test found; adds polluter / "
+                   "state-setter pairs to the table and the JSON report.")
+@click.option("--no-fork", is_flag=True,
+              help="Run each confirmation trial as a fresh pytest subprocess instead of a fork "
+                   "of one collected session (see docs/fork-trials.md).")
 @click.option("--fail-on", "fail_on", metavar="KINDS",
               help="Comma list of verdicts that make the exit code 1 "
                    "[default: order-dependent,brittle,parallel-only].")
 @click.pass_context
 def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, seeds: tuple[int, ...],
           workers: str, timeout: float, replays: int, store_dir: Path, json_target: str | None,
-          fail_on: str | None) -> int:
+          bisect_found: bool, no_fork: bool, fail_on: str | None) -> int:
     cwd = Path.cwd()
     check_paths(paths, cwd)
     fail_kinds = parse_fail_on(fail_on)
@@ -77,7 +83,8 @@ def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, seeds: tuple[i
     suite = Suite(paths=paths, pytest_args=pytest_args(), cwd=cwd, timeout=timeout or None)
     plan = build_plan(draw_seeds(count, seeds), worker_counts)
     config = SeedsConfig(suite=suite, plan=plan, store_dir=store_dir,
-                         confirm=ConfirmOptions(replays=replays))
+                         confirm=ConfirmOptions(replays=replays), bisect=bisect_found,
+                         fork=not no_fork)
     observer = ConsoleObserver()
     try:
         report = run_seeds(config, observer)

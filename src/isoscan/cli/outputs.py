@@ -1,0 +1,75 @@
+"""The report writers and the gate's ``--baseline``, shared by ``seeds`` and ``report``.
+
+``@output_options`` adds ``--junit-xml``, ``--markdown``, ``--svg``, ``--html`` and ``--baseline``
+to a command and hands it one ``outputs: OutputOptions`` argument; ``finish_report`` then
+judges the gate, prints what it decided, writes the files and returns the exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from isoscan.baseline import Baseline, evaluate_gate, gate_lines, load_baseline
+from isoscan.console import console
+from isoscan.seeds import SeedsReport
+from isoscan.verdicts import Verdict
+from isoscan.writers.emit import Targets, step_summary, write_outputs
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    junit_xml: Path | None = None
+    markdown: Path | None = None
+    svg: Path | None = None
+    html: Path | None = None
+    baseline: Baseline | None = None
+
+
+_FILE = click.Path(dir_okay=False, path_type=Path)
+_OPTIONS = [
+    click.option("--junit-xml", "junit_xml", type=_FILE, metavar="FILE",
+                 help="Write one failing JUnit test case per unstable test (verdict and polluters "
+                      "in the message) for CI test views."),
+    click.option("--markdown", type=_FILE, metavar="FILE",
+                 help="Write a Markdown summary for a pull request. Under GitHub Actions it is "
+                      "also appended to $GITHUB_STEP_SUMMARY."),
+    click.option("--svg", type=_FILE, metavar="FILE",
+                 help="Write a picture of the matrix (tests × runs) as SVG."),
+    click.option("--html", type=_FILE, metavar="FILE",
+                 help="Write the matrix picture and the findings as one HTML page."),
+    click.option("--baseline", "baseline_file", type=_FILE, metavar="FILE",
+                 help="Known cases (from 'isoscan baseline'): the gate fails only on cases not "
+                      "listed; listed cases that no longer reproduce are reported as fixed."),
+]
+
+
+def output_options(command: Callable[..., int]) -> Callable[..., int]:
+    @functools.wraps(command)
+    def wrapper(*args: Any, junit_xml: Path | None, markdown: Path | None, svg: Path | None,
+                html: Path | None, baseline_file: Path | None, **kwargs: Any) -> int:
+        # The baseline is read before any run starts: a typo must not cost a whole session.
+        baseline = load_baseline(baseline_file) if baseline_file is not None else None
+        outputs = OutputOptions(junit_xml, markdown, svg, html, baseline)
+        return command(*args, outputs=outputs, **kwargs)
+
+    decorated: Callable[..., int] = wrapper
+    for option in reversed(_OPTIONS):
+        decorated = option(decorated)
+    return decorated
+
+
+def finish_report(report: SeedsReport, fail_on: Collection[Verdict], outputs: OutputOptions,
+                  json_target: str | None = None) -> int:
+    """Gate, print its decision, write every requested output; the gate's exit code."""
+    gate = evaluate_gate(report, fail_on, outputs.baseline)
+    for line in gate_lines(gate):
+        console.print(line, style="bold red" if line.startswith("Gate failed") else None)
+    targets = Targets(json_target, outputs.junit_xml, outputs.markdown, outputs.svg, outputs.html)
+    write_outputs(report, gate, targets, step_summary())
+    return gate.exit_code
