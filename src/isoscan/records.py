@@ -28,8 +28,9 @@ def severity(outcome: str) -> int:
 
 
 def is_timeout_message(message: str) -> bool:
-    # pytest-timeout fails a test with "Failed: Timeout >5.0s" (signal method).
-    return "Timeout >" in message or message.startswith("Timeout")
+    # pytest-timeout fails a test with "Failed: Timeout (>5.0s) from pytest-timeout."
+    # (2.x, signal method) or "Timeout >5.0s" (older releases).
+    return "from pytest-timeout" in message or "Timeout >" in message
 
 
 @dataclass
