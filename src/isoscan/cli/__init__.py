@@ -37,6 +37,9 @@ def _register() -> None:
 
     cli.add_command(seeds)
     cli.add_command(bisect)
+    cli.add_command(__import__("isoscan.cli.report", fromlist=["report"]).report)
+    cli.add_command(__import__("isoscan.cli.baseline", fromlist=["baseline"]).baseline)
+    cli.add_command(__import__("isoscan.cli.history", fromlist=["history"]).history)
 
 
 _register()

@@ -8,14 +8,15 @@ import click
 from click.core import ParameterSource
 
 from isoscan.cli.options import check_paths, parse_fail_on, pytest_args
+from isoscan.cli.outputs import OutputOptions, finish_report, output_options
 from isoscan.cli.progress import ConsoleObserver
 from isoscan.confirm import ConfirmOptions
 from isoscan.console import to_stderr
-from isoscan.plan import build_plan, draw_seeds, parse_workers
+from isoscan.plan import parse_workers
 from isoscan.pytest_cmd import Suite
 from isoscan.render import render_report
-from isoscan.report_json import report_document, write_json
 from isoscan.seeds import SeedsConfig, run_seeds
+from isoscan.shard import sharded_plan
 
 HELP = """Rerun the suite under many orders and worker counts; classify every unstable test.
 
@@ -29,6 +30,11 @@ non-deterministic, broken or stable.
 \b
 Everything after a bare -- goes to pytest unchanged, e.g.
   isoscan seeds tests/ -- -k "not slow" -p no:cacheprovider
+
+\b
+Across CI jobs: --shard K/N runs every N-th planned run from run K, so N jobs
+cover the plan once; they must draw the same seeds, so give --plan-seed (e.g.
+the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
 
 \b
 Exit codes:
@@ -68,10 +74,17 @@ Exit codes:
 @click.option("--fail-on", "fail_on", metavar="KINDS",
               help="Comma list of verdicts that make the exit code 1 "
                    "[default: order-dependent,brittle,parallel-only].")
+@click.option("--shard", metavar="K/N",
+              help="Run only the K-th of N slices of the plan (CI job K of N); see above.")
+@click.option("--plan-seed", type=click.IntRange(min=0), metavar="N",
+              help="Draw the --count seeds from N instead of at random: every job with the "
+                   "same N plans the same runs. Needed with --shard and --count.")
+@output_options
 @click.pass_context
 def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, seeds: tuple[int, ...],
           workers: str, timeout: float, replays: int, store_dir: Path, json_target: str | None,
-          bisect_found: bool, no_fork: bool, fail_on: str | None) -> int:
+          bisect_found: bool, no_fork: bool, fail_on: str | None, shard: str | None,
+          plan_seed: int | None, outputs: OutputOptions) -> int:
     cwd = Path.cwd()
     check_paths(paths, cwd)
     fail_kinds = parse_fail_on(fail_on)
@@ -81,7 +94,7 @@ def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, seeds: tuple[i
     if json_target == "-":
         to_stderr()
     suite = Suite(paths=paths, pytest_args=pytest_args(), cwd=cwd, timeout=timeout or None)
-    plan = build_plan(draw_seeds(count, seeds), worker_counts)
+    plan = sharded_plan(count, seeds, worker_counts, shard, plan_seed)
     config = SeedsConfig(suite=suite, plan=plan, store_dir=store_dir,
                          confirm=ConfirmOptions(replays=replays), bisect=bisect_found,
                          fork=not no_fork)
@@ -91,8 +104,5 @@ def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, seeds: tuple[i
     finally:
         observer.close()
     render_report(report)
-    if json_target:
-        write_json(report_document(report), json_target)
-    if report.interrupted:
-        return 130
-    return report.exit_code(fail_kinds)
+    code = finish_report(report, fail_kinds, outputs, json_target)
+    return 130 if report.interrupted else code

@@ -1,0 +1,1 @@
+"""Report writers, one module per format: JSON, JUnit XML, Markdown, SVG/HTML matrix picture."""
