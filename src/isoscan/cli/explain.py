@@ -1,0 +1,95 @@
+"""``isoscan explain``: the state a polluter leaves behind, and how to fix it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from isoscan.cli.options import check_paths, pytest_args
+from isoscan.console import to_stderr
+from isoscan.explain import PURPOSE, explain
+from isoscan.pytest_cmd import EXPLICIT, Suite
+from isoscan.render_explain import render_explanation
+from isoscan.report_json import write_json
+from isoscan.store import Store
+
+HELP = """Name the state POLLUTER leaves behind for VICTIM, and how to fix it.
+
+\b
+POLLUTER runs alone in a fresh pytest process with VICTIM queued after it;
+VICTIM itself is not run. Process state is snapshotted before POLLUTER and
+where VICTIM would start, and every change not restored is reported:
+environment variables, cwd, umask, sys.path, sys.modules, sys.argv,
+recursion limit, socket timeout, time zone, locale, module globals of the
+project and its tests, files under the rootdir and the temp dir, open
+descriptors and sockets, threads and child processes left running, logging
+levels and handlers, warnings filters, signal handlers, the asyncio policy,
+and whatever a conftest.py pytest_isoscan_snapshot hook returns (e.g. row
+counts of shared tables).
+
+\b
+Changes whose key, name or file name the victim's test (or its fixtures)
+mentions come first, then those its module mentions. Each comes with a fix
+naming the key: monkeypatch.setenv, monkeypatch.setitem, tmp_path, ...
+Without PATHS or pytest args, those of the latest `isoscan seeds` session in
+the store are reused. Everything after a bare -- goes to pytest.
+
+\b
+Exit codes:
+  0    a state change was found
+  1    nothing found in any of the kinds compared
+  2    usage error (an id that was not collected gets the closest ids as hints)
+  3    the suite could not run: collection error, or the polluter crashed it
+  130  interrupted
+"""
+
+
+@click.command("explain", help=HELP,
+               short_help="Name the state a polluter leaves behind, and the fix.")
+@click.argument("polluter")
+@click.argument("victim")
+@click.argument("paths", nargs=-1)
+@click.option("--also", "also", multiple=True, metavar="ID",
+              help="A further polluter run after POLLUTER (repeatable), for victims that need "
+                   "several together.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
+              help="Per-test timeout in seconds; 0 disables it.")
+@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(".isoscan"), show_default=True, help="The isoscan store.")
+@click.option("--json", "json_target", metavar="FILE",
+              help="Write the isoscan.explain/1 JSON answer to FILE ('-' for stdout).")
+def explain_command(polluter: str, victim: str, paths: tuple[str, ...], also: tuple[str, ...],
+                    timeout: float, store_dir: Path, json_target: str | None) -> int:
+    cwd = Path.cwd()
+    check_paths(paths, cwd)
+    if json_target == "-":
+        to_stderr()
+    store = Store(store_dir)
+    try:
+        extra = pytest_args()
+        if not paths and not extra:
+            session = store.latest_session("seeds")
+            if session is not None and Path(session.cwd) == cwd:
+                paths, extra = tuple(session.paths), tuple(session.pytest_args)
+        suite = Suite(paths=paths, pytest_args=extra, cwd=cwd, timeout=timeout or None)
+        session_id = store.begin_session("explain", cwd, list(paths), list(extra),
+                                         suite.timeout, None)
+        run_id, run_dir = store.start_run(session_id, PURPOSE, EXPLICIT, None, 0)
+        try:
+            explanation = explain(suite, [polluter, *also], victim, run_dir,
+                                  exclude=[store_dir.resolve()])
+        except BaseException:
+            store.abort_run(run_id)
+            store.end_session(session_id, "failed")
+            raise
+        if explanation.run is not None:
+            store.finish_run(run_id, explanation.run)
+        store.end_session(session_id, "found" if explanation.found else "nothing")
+    finally:
+        store.close()
+    render_explanation(explanation)
+    if json_target:
+        write_json(explanation.to_json(), json_target)
+    return 0 if explanation.found else 1
+
