@@ -40,6 +40,7 @@ def _register() -> None:
     cli.add_command(__import__("isoscan.cli.report", fromlist=["report"]).report)
     cli.add_command(__import__("isoscan.cli.baseline", fromlist=["baseline"]).baseline)
     cli.add_command(__import__("isoscan.cli.history", fromlist=["history"]).history)
+    cli.add_command(__import__("isoscan.cli.explain", fromlist=["x"]).explain_command)
 
 
 _register()
