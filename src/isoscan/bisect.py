@@ -150,8 +150,7 @@ def run_bisect(config: BisectConfig, store: Store, trials: TrialRunner,
     started = time.monotonic()
     first_trial = trials.trials
     if collected is None:
-        workdir = store.root / "collect" / f"{os.getpid()}-{time.time_ns()}"
-        collected = collect_ids(config.suite, workdir)
+        collected = _collected(config, store, trials)
         require_collected(config.victim, collected)
     known = store.latest_verdict(config.victim) if config.start is None else None
     if known is not None and known[0] == NON_DETERMINISTIC:
@@ -166,6 +165,18 @@ def run_bisect(config: BisectConfig, store: Store, trials: TrialRunner,
     result.trials = trials.trials - first_trial
     result.seconds = time.monotonic() - started
     return result
+
+
+def _collected(config: BisectConfig, store: Store, trials: TrialRunner) -> list[str]:
+    """The suite's ids: from the fork server, which collected once already, or else from a
+    collect-only pytest run."""
+    from_runner = getattr(trials, "collected", None)
+    if callable(from_runner):
+        ids = from_runner()
+        if isinstance(ids, list) and ids:
+            return [str(i) for i in ids]
+    workdir = store.root / "collect" / f"{os.getpid()}-{time.time_ns()}"
+    return collect_ids(config.suite, workdir)
 
 
 def _bisect(config: BisectConfig, store: Store, trials: TrialRunner, observer: BisectObserver,
