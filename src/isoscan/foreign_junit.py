@@ -21,6 +21,8 @@ from isoscan.store import DB_NAME
 
 # Surefire's rerunFailingTestsCount: the test failed, then passed on a rerun within one run.
 _RERUN_PASSED = ("flakyFailure", "flakyError")
+_SEED_PROPERTIES = ("RandomSeed",)  # Ginkgo randomises spec order with this seed
+_REFUSALS = ("EntitiesForbidden", "ExternalReferenceForbidden", "DTDForbidden")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class ReadRun:
     path: Path
     results: dict[str, CaseResult]
     rerun_passed: set[str] = field(default_factory=set)  # failed, then passed on a retry
+    seed: int | None = None  # the runner's own order seed, when it reports one
 
     @property
     def seconds(self) -> float:
@@ -80,21 +83,35 @@ def read_run(run: JUnitRun) -> tuple[ReadRun | None, list[str]]:
     errors: list[str] = []
     results: dict[str, CaseResult] = {}
     rerun_passed: set[str] = set()
+    seeds: set[int] = set()
     for path in run.files:
         try:
             found = {tidy_nodeid(k): _renamed(v) for k, v in read_junit(path).items()}
         except JUnitReadError as exc:
-            errors.append(exc.message)
+            errors.append(_plain(exc.message, path))
             continue
         if not found:
             errors.append(f"{path}: no test cases in this JUnit XML")
             continue
         results.update(found)
-        rerun_passed |= _rerun_passed(path)
+        more_reruns, seed = _extras(path)
+        rerun_passed |= more_reruns
+        if seed is not None:
+            seeds.add(seed)
     if not results:
         return None, errors
     path = run.files[0] if len(run.files) == 1 else run.files[0].parent
-    return ReadRun(run.label, path, results, rerun_passed & set(results)), errors
+    seed = seeds.pop() if len(seeds) == 1 else None
+    label = run.label if seed is None else f"{run.label} (seed {seed})"
+    return ReadRun(label, path, results, rerun_passed & set(results), seed), errors
+
+
+def _plain(message: str, path: Path) -> str:
+    """defusedxml's refusals, in words."""
+    if any(word in message for word in _REFUSALS):
+        return (f"{path}: refused: it declares XML entities (an entity-expansion bomb or an "
+                "external entity); isoscan never expands them")
+    return message
 
 
 def tidy_nodeid(nodeid: str) -> str:
@@ -112,17 +129,24 @@ def _renamed(case: CaseResult) -> CaseResult:
                                                          case.message)
 
 
-def _rerun_passed(path: Path) -> set[str]:
-    """Test cases a runner retried to a pass (Surefire's ``<flakyFailure>``)."""
+def _extras(path: Path) -> tuple[set[str], int | None]:
+    """Test cases a runner retried to a pass (Surefire's ``<flakyFailure>``), and the order seed
+    the runner reported (Ginkgo's ``RandomSeed`` suite property)."""
     try:
         tree = safe_etree.parse(str(path))
     except Exception:  # already read once by read_junit; be quiet here
-        return set()
+        return set(), None
     found: set[str] = set()
     for case in tree.iter("testcase"):
         if any(case.find(tag) is not None for tag in _RERUN_PASSED):
             found.add(tidy_nodeid(_nodeid_of(case)))
-    return found
+    seed = None
+    for suite in tree.iter("testsuite"):
+        for prop in suite.findall("properties/property"):
+            value = prop.get("value") or ""
+            if prop.get("name") in _SEED_PROPERTIES and value.isdigit():
+                seed = int(value)
+    return found, seed
 
 
 def _nodeid_of(case: Element) -> str:

@@ -242,7 +242,7 @@ def junit_report(runs: Sequence[ReadRun], path: Path) -> SeedsReport:
     for number, run in enumerate(runs, start=1):
         failed = any(r.outcome.is_failure for r in run.results.values())
         rows.append(RunRow(id=number, session_id=0, purpose=PLAN,
-                           ordering=f"{JUNIT_ORDER} {run.label}", seed=None, workers=0,
+                           ordering=f"{JUNIT_ORDER} {run.label}", seed=run.seed, workers=0,
                            status="failed" if failed else "ok", exit_code=None,
                            seconds=run.seconds, dir=run.path))
         for nodeid, result in run.results.items():
