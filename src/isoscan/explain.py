@@ -35,8 +35,9 @@ MODULE = "module"  # the victim's whole module
 # Kinds whose terms (env keys, file names, row keys) also match inside a longer string
 # literal of the victim: "data/cache.json" names cache.json, "DATABASE_URL=..." names the key.
 _LOOSE = frozenset({s.ENV, s.FILE, s.USER, s.SYS_PATH, s.SOCKET})
-# Among changes the victim does not mention: how often each kind breaks another test.
-_WEIGHT = {s.ENV: 3, s.CWD: 3, s.GLOBAL: 3, s.FILE: 3, s.USER: 3, s.TIMEZONE: 2, s.LOCALE: 2,
+# Within a tier: how often each kind breaks another test. What a team declared through its
+# hook comes first: it is the state they know their tests share.
+_WEIGHT = {s.USER: 4, s.ENV: 3, s.CWD: 3, s.GLOBAL: 3, s.FILE: 3, s.TIMEZONE: 2, s.LOCALE: 2,
            s.SYS_PATH: 2, s.SYS_ARGV: 2, s.LOGGING: 2, s.WARNINGS: 2, s.SIGNAL: 2,
            s.ASYNCIO: 2, s.SYS_MODULES: 0}
 
@@ -89,7 +90,7 @@ class RankedChange:
             return ""
         scope = "the victim's test or its fixtures" if self.where == TEST \
             else "the victim's module"
-        return f"{scope} mention {self.term!r}"
+        return f"mentioned by {scope}: {self.term!r}"
 
     def to_json(self) -> dict[str, Any]:
         return {"rank": self.rank, **self.change.to_json(), "line": self.line,
@@ -137,13 +138,15 @@ def explain(suite: Suite, polluters: Sequence[str], victim: str, workdir: Path, 
     started = time.monotonic()
     polluters = list(polluters)
     _check_ids(polluters, victim)
+    # Absolute: the polluter may change the working directory before the plugin writes.
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     output = workdir / "snapshot.json"
     output.unlink(missing_ok=True)
     spec_path = workdir / "snapshot-spec.json"
     spec = {"polluters": polluters, "victim": victim, "output": str(output),
             "tmpdir": str(workdir / "tmp"),
-            "exclude": [str(workdir), *(str(p) for p in exclude)]}
+            "exclude": [str(workdir), *(str(p.resolve()) for p in exclude)]}
     spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
     args = (*suite.pytest_args, "-p", PLUGIN, f"--isoscan-snapshot={spec_path}")
     run = execute_run(replace(suite, pytest_args=args), Ordering(EXPLICIT, seed), 0, workdir,

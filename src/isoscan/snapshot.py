@@ -66,6 +66,7 @@ SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".isoscan", "__pycache__", ".pytes
 _RUNNER_PACKAGES = ("_pytest", "pytest", "pluggy", "py", "iniconfig", "packaging", "isoscan",
                     "xdist", "execnet", "pytest_timeout", "pytest_randomly",
                     "_hypothesis_pytestplugin")
+_RUNNER_ENV = frozenset({"PYTEST_CURRENT_TEST"})  # pytest's own per-test bookkeeping
 _SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "APIKEY", "PRIVATE",
                  "CREDENTIAL", "AUTH")
 
@@ -133,8 +134,12 @@ def short(value: object) -> str:
         return f"<{type(value).__name__} object>"
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def plural(count: int, word: str, many: str = "") -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {many or word + 's'}"
 
 
 # -- process-wide scalars ---------------------------------------------------------------------
@@ -183,7 +188,7 @@ def _diff_env(before: dict[str, str], after: dict[str, str], ctx: Context) -> li
     changes = []
     for key in sorted(before.keys() | after.keys()):
         old, new = before.get(key), after.get(key)
-        if old == new:
+        if old == new or key in _RUNNER_ENV:
             continue
         change = "added" if old is None else "removed" if new is None else "changed"
         summary = f"{_env_value(key, old)} -> {_env_value(key, new)}"
@@ -598,14 +603,14 @@ def _diff_files(before: dict[str, Tree], after: dict[str, Tree], ctx: Context) -
 def _diff_tree(prefix: str, old: Tree, new: Tree) -> list[Change]:
     listed = old.complete & new.complete
     changes = []
-    created = sorted(k for k in new.entries.keys() - old.entries.keys()
-                     if _parent(k) in listed)
     removed = sorted(k for k in old.entries.keys() - new.entries.keys()
                      if _parent(k) in listed)
+    created = sorted(k for k in new.entries.keys() - old.entries.keys()
+                     if _parent(k) in listed)
     for key in _tops(created):
-        inside = sum(1 for k in created if k.startswith(key + "/"))
+        inside = sum(1 for k in new.entries if k.startswith(key + "/"))
         is_dir, size, _ = new.entries[key]
-        summary = f"directory created ({plural(inside, 'entry')})" if is_dir \
+        summary = f"directory created ({plural(inside, 'entry', 'entries')})" if is_dir \
             else f"created ({plural(size, 'byte')})"
         changes.append(_file_change(prefix, key, "added", summary))
     for key in _tops(removed):
@@ -782,7 +787,7 @@ def _diff_children(before: dict[int, tuple[str, str]] | None,
         if pid in before:
             continue
         summary = "exited, never waited for (zombie)" if state == "Z" else \
-            f"still running: {short(cmdline)[1:-1] if cmdline else '?'}"
+            f"still running: {_clip(cmdline, 160) if cmdline else '?'}"
         words = cmdline.split()
         changes.append(Change(PROCESS, f"pid {pid}", "left-open", summary,
                               ("Popen", "subprocess", *(os.path.basename(w) for w in words[:1])),
@@ -977,8 +982,9 @@ class Section:
 
 SECTIONS = (
     Section(ENV, lambda ctx: dict(os.environ), _diff_env),
-    Section(CWD, lambda ctx: _cwd(), _diff_scalar(CWD, ("chdir", "getcwd", "cwd"))),
-    Section(UMASK, lambda ctx: _umask(), _diff_scalar(UMASK, ("umask", "chmod", "st_mode"), oct)),
+    Section(CWD, lambda ctx: _cwd(), _diff_scalar(CWD, ("chdir", "getcwd", "cwd"), repr)),
+    Section(UMASK, lambda ctx: _umask(),
+            _diff_scalar(UMASK, ("umask", "chmod", "st_mode"), lambda m: f"0o{m:03o}")),
     Section(SYS_PATH, lambda ctx: list(sys.path), _diff_sys_path),
     Section(SYS_MODULES, lambda ctx: frozenset(sys.modules), _diff_modules),
     Section(SYS_ARGV, lambda ctx: list(sys.argv), _diff_argv),

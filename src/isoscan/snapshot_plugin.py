@@ -204,7 +204,13 @@ def victim_vocabulary(item: pytest.Item, rootdir: Path) -> dict[str, dict[str, l
         module_text = item.path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         module_text = ""
-    return {"test": _words(test_sources), "module": _words([module_text])}
+    test = _words(test_sources)
+    # A constant the test reads by name (DB_PATH = "...") counts as mentioned by the test.
+    namespace = vars(getattr(item, "module", None) or object())
+    constants = {str(v)[:300] for name in test["names"]
+                 if isinstance(v := namespace.get(name), (str, os.PathLike))}
+    test["strings"] = sorted(set(test["strings"]) | constants)[:VOCABULARY_CAP]
+    return {"test": test, "module": _words([module_text])}
 
 
 def _fixture_functions(item: pytest.Item) -> list[Any]:
