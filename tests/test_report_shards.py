@@ -1,12 +1,15 @@
-"""The CI example end to end, as far as it runs locally: `seeds --shard K/N` jobs as separate
-isoscan processes into separate stores, then `report --merge` and the gate, with and without a
-baseline. Also: `report` on a store prints what `seeds` printed."""
+"""The shipped GitHub Actions example end to end, as far as it runs locally: its `seeds --shard`
+command as separate isoscan processes, each in its own checkout with its own store, the stores
+placed as download-artifact places them, then its merge-and-gate command, with an empty baseline
+and with one that lists the victim. Also: `report` on a store prints what `seeds` printed."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +22,10 @@ from isoscan.errors import UsageError
 from isoscan.plan import build_plan
 from isoscan.shard import parse_shard, plan_seeds, shard_slice, sharded_plan
 
-PLAN_SEED = "4242"
+WORKFLOW = Path(__file__).parents[1] / "examples" / "ci" / "github-actions.yml"
+GITLAB = Path(__file__).parents[1] / "examples" / "ci" / "gitlab-ci.yml"
+RUN_ID = "4242"
+SHARDS = 2
 VICTIM = "tests/test_pair.py::test_b_victim"
 POLLUTER = "tests/test_pair.py::test_a_polluter"
 SUITE = {
@@ -31,6 +37,7 @@ SUITE = {
         "def test_c_fine():\n    assert True\n"
     ),
 }
+EMPTY_BASELINE = '{"schema": "isoscan.baseline/1", "cases": []}'
 
 
 def env() -> dict[str, str]:
@@ -45,22 +52,54 @@ def isoscan(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=300, check=False)
 
 
+def workflow_line(text: str, prefix: str) -> str:
+    """The one line of the example that runs ``prefix``, its shell fallback cut off."""
+    for line in text.splitlines():
+        command = re.sub(r"^\s*(- |run: |#\s+)?", "", line)
+        if command.startswith(prefix):
+            return command.split(" || ")[0]
+    raise AssertionError(f"no '{prefix}' command in the example")
+
+
+def localise(command: str, values: dict[str, str]) -> list[str]:
+    """GitHub expressions replaced by this machine's values; then argv, isoscan dropped."""
+    for name, value in values.items():
+        command = command.replace("${{ " + name + " }}", value)
+    assert "${{" not in command, command
+    argv = shlex.split(command)
+    assert argv[0] == "isoscan"
+    return argv[1:]
+
+
+def smaller(argv: list[str], **options: str) -> list[str]:
+    """The same command with a lighter plan, for a 2-core test machine."""
+    argv = list(argv)
+    for name, value in options.items():
+        argv[argv.index(f"--{name}") + 1] = value
+    return argv
+
+
 @pytest.fixture(scope="module")
 def ci(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Two shard jobs, each its own process and store, as a CI matrix would run them."""
+    """The seeds jobs of the example, each in its own checkout, as a CI matrix runs them."""
     root = tmp_path_factory.mktemp("ci")
-    suite = root / "suite"
-    for name, text in SUITE.items():
-        (suite / name).parent.mkdir(parents=True, exist_ok=True)
-        (suite / name).write_text(text)
+    text = WORKFLOW.read_text()
+    gate_dir = root / "gate"
     jobs = {}
-    for k in (1, 2):
-        store = root / "artifacts" / f"isoscan-shard-{k}"
-        out = isoscan(suite, "seeds", "tests", "--count", "2", "--plan-seed", PLAN_SEED,
-                      "--shard", f"{k}/2", "--timeout", "30", "--store", str(store),
-                      "--json", str(root / f"shard-{k}.json"))
-        jobs[k] = out
-    return {"root": root, "suite": suite, "jobs": jobs}
+    for k in range(1, SHARDS + 1):
+        checkout = root / f"job-{k}"
+        for name, body in SUITE.items():
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            (checkout / name).write_text(body)
+        argv = localise(workflow_line(text, "isoscan seeds"), {
+            "github.run_id": RUN_ID, "matrix.shard": str(k),
+            "strategy.job-total": str(SHARDS)})
+        argv = smaller(argv, count="2", workers="0")
+        jobs[k] = isoscan(checkout, *argv, "--json", str(root / f"shard-{k}.json"))
+        # upload-artifact of the store folder, download-artifact into shards/<name>/
+        store = checkout / argv[argv.index("--store") + 1]
+        shutil.copytree(store, gate_dir / "shards" / f"isoscan-shard-{k}")
+    return {"root": root, "gate": gate_dir, "jobs": jobs, "text": text}
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -74,61 +113,78 @@ def test_shards_split_the_plan_and_share_seeds(ci: dict[str, Any]) -> None:
     for k, job in ci["jobs"].items():
         assert job.returncode in (0, 1), (k, job.stdout, job.stderr)
     runs = [(r["order"], r["seed"]) for k in (1, 2) for r in read(root / f"shard-{k}.json")["runs"]]
-    # Both jobs drew the same two seeds from the plan seed; together they ran the plan once.
-    expected = build_plan(plan_seeds(2, [], int(PLAN_SEED)), [0])
+    # Both jobs drew the same two seeds from the run id; together they ran the plan once.
+    expected = build_plan(plan_seeds(2, [], int(RUN_ID)), [0])
     assert sorted(runs, key=str) == sorted(
         [(p.ordering.kind, p.ordering.seed) for p in expected], key=str)
     assert len(set(runs)) == 4
 
 
-def test_merge_reports_the_victim_and_fails_the_gate(ci: dict[str, Any]) -> None:
-    root: Path = ci["root"]
-    merged = root / "merged.json"
-    out = isoscan(root, "report", "--merge", "artifacts/isoscan-shard-1",
-                  "artifacts/isoscan-shard-2", "--json", str(merged),
-                  "--junit-xml", str(root / "isoscan-junit.xml"))
+def gate_command(ci: dict[str, Any]) -> list[str]:
+    return localise(workflow_line(ci["text"], "isoscan report"), {})
+
+
+def test_merge_job_reports_the_victim_and_fails(ci: dict[str, Any]) -> None:
+    gate: Path = ci["gate"]
+    (gate / ".isoscan-baseline.json").write_text(EMPTY_BASELINE)
+    out = isoscan(gate, *gate_command(ci))
     assert out.returncode == 1, out.stdout + out.stderr
-    doc = read(merged)
+    doc = read(gate / "isoscan.json")
     verdicts = {t["nodeid"]: t["verdict"] for t in doc["tests"]}
     assert verdicts[VICTIM] == "order-dependent"
     assert verdicts[POLLUTER] == "stable"
     assert len(doc["runs"]) == 4
     assert [s["kind"] for s in doc["sources"]] == ["store", "store"]
     assert doc["gate"]["new"] == [{"nodeid": VICTIM, "verdict": "order-dependent"}]
-    assert "Gate failed: 1 case" in out.stdout
-    # The collected order (polluter first) is a failing run wherever it landed.
+    assert "Gate failed: 1 new case" in out.stdout
+    # The collected order (polluter first) is a failing run, whichever job ran it.
     collected = next(r["id"] for r in doc["runs"] if r["order"] == "collected")
     victim = next(t for t in doc["tests"] if t["nodeid"] == VICTIM)
     assert collected in victim["evidence"]["failed_runs"]
+    for name in ("isoscan-junit.xml", "isoscan.md", "isoscan-matrix.svg",
+                 "isoscan-matrix.html"):
+        assert (gate / name).stat().st_size > 0, name
 
 
 def test_a_baseline_with_the_victim_makes_the_gate_pass(ci: dict[str, Any]) -> None:
-    root: Path = ci["root"]
-    shards = ["artifacts/isoscan-shard-1", "artifacts/isoscan-shard-2"]
-    made = isoscan(root, "baseline", "--merge", *shards, "-o", "known.json")
+    gate: Path = ci["gate"]
+    made = isoscan(gate, *localise(workflow_line(ci["text"], "isoscan baseline"), {}))
     assert made.returncode == 0, made.stderr
-    cases = read(root / "known.json")["cases"]
+    cases = read(gate / ".isoscan-baseline.json")["cases"]
     assert [(c["nodeid"], c["verdict"]) for c in cases] == [(VICTIM, "order-dependent")]
     assert cases[0]["polluters"] == [POLLUTER]
-    gated = isoscan(root, "report", "--merge", *shards, "--baseline", "known.json")
+    gated = isoscan(gate, *gate_command(ci))
     assert gated.returncode == 0, gated.stdout + gated.stderr
     assert "known, still reproduces" in gated.stdout
 
 
+def test_gitlab_example_uses_the_same_split(ci: dict[str, Any]) -> None:
+    text = GITLAB.read_text()
+    assert re.search(r"^  parallel: \d+$", text, flags=re.M)
+    seeds = workflow_line(text, "isoscan seeds")
+    assert '--shard "$CI_NODE_INDEX/$CI_NODE_TOTAL"' in seeds
+    assert '--plan-seed "$CI_PIPELINE_ID"' in seeds
+    assert '--store "isoscan-store-$CI_NODE_INDEX"' in seeds
+    assert "- isoscan-store-$CI_NODE_INDEX/" in text  # the artifact the gate job receives
+    assert workflow_line(text, "isoscan report").startswith(
+        "isoscan report --merge isoscan-store-* ")
+    assert "junit: isoscan-junit.xml" in text
+
+
 def test_merging_a_folder_of_artifacts_finds_the_stores(ci: dict[str, Any],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    # download-artifact puts each job's artifact in its own folder under one path.
-    monkeypatch.chdir(ci["root"])
+    monkeypatch.chdir(ci["gate"])
     out = ci["root"] / "folder.json"
-    assert main(["report", "--merge", "artifacts", "--json", str(out)]) == 1
+    assert main(["report", "--merge", "shards/isoscan-shard-1", "shards/isoscan-shard-2",
+                 "--json", str(out)]) == 1
     assert len(read(out)["sources"]) == 2
-    assert main(["report", "--merge", "artifacts", "--fail-on", "flaky"]) == 0
+    assert main(["report", "--merge", "shards", "--fail-on", "flaky"]) == 0
 
 
 def test_several_stores_need_merge(ci: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
                                    capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.chdir(ci["root"])
-    code = main(["report", "artifacts/isoscan-shard-1", "artifacts/isoscan-shard-2"])
+    monkeypatch.chdir(ci["gate"])
+    code = main(["report", "shards/isoscan-shard-1", "shards/isoscan-shard-2"])
     assert code == 2
     assert "--merge" in capsys.readouterr().err
 
@@ -141,7 +197,7 @@ def _report_lines(text: str) -> list[str]:
 
 def test_report_on_a_store_prints_what_seeds_printed(ci: dict[str, Any]) -> None:
     job = ci["jobs"][1]
-    out = isoscan(ci["root"], "report", "artifacts/isoscan-shard-1")
+    out = isoscan(ci["gate"], "report", "shards/isoscan-shard-1")
     assert out.returncode == job.returncode
     lines = _report_lines(out.stdout)
     assert any(VICTIM in line for line in lines) and "Gate failed: 1 case" in out.stdout
