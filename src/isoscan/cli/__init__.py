@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(exc.ctx.get_help() if exc.ctx else "")
         return int(ExitCode.USAGE)
     except click.UsageError as exc:
-        hint = f" (see 'isoscan {exc.ctx.info_name} --help')" if exc.ctx else ""
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
         error_line(exc.format_message() + hint)
         return int(ExitCode.USAGE)
     except click.exceptions.Exit as exc:

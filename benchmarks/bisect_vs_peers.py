@@ -1,0 +1,150 @@
+"""Bisect one polluter on a 1,500-test suite with a slow conftest import, from the same cold
+start, in one run: detect-test-pollution, `isoscan bisect --no-fork`, `isoscan bisect`.
+Also `isoscan isolate` (every test alone) against one plain full-suite run.
+
+Run with `make bench` (or `python benchmarks/bisect_vs_peers.py [--keep DIR]`). Prints wall time,
+trials (pytest runs) and the ratio to detect-test-pollution measured in this same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+FILES = 50
+TESTS_PER_FILE = 30
+IMPORT_SECONDS = 0.5
+POLLUTER_FILE = 3
+VICTIM_FILE = 46
+POLLUTER = f"tests/test_f{POLLUTER_FILE:02d}.py::test_polluter"
+VICTIM = f"tests/test_f{VICTIM_FILE:02d}.py::test_victim"
+
+
+@dataclass
+class Measure:
+    name: str
+    seconds: float
+    trials: int | None
+    answer: str
+
+
+def write_suite(root: Path) -> None:
+    (root / "tests").mkdir(parents=True)
+    (root / "pytest.ini").write_text("[pytest]\npythonpath = .\n")
+    # Stands in for Django / SQLAlchemy / numpy: a module that takes ~0.5 s to import.
+    (root / "slowmod.py").write_text(f"import time\ntime.sleep({IMPORT_SECONDS})\nSTATE = {{}}\n")
+    (root / "conftest.py").write_text("import slowmod  # noqa: F401\n")
+    for n in range(FILES):
+        body = ["import slowmod\n"]
+        count = TESTS_PER_FILE - (1 if n in (POLLUTER_FILE, VICTIM_FILE) else 0)
+        body += [f"def test_{n}_{i}():\n    assert {i} + 1 > {i}\n" for i in range(count)]
+        if n == POLLUTER_FILE:
+            body.append("def test_polluter():\n    slowmod.STATE['user'] = 'admin'\n")
+        if n == VICTIM_FILE:
+            body.append("def test_victim():\n    assert 'user' not in slowmod.STATE\n")
+        (root / "tests" / f"test_f{n:02d}.py").write_text("\n".join(body))
+
+
+def timed(argv: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    return time.perf_counter() - started, proc
+
+
+def full_suite(root: Path) -> Measure:
+    seconds, proc = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly",
+                           "-p", "no:cacheprovider", "tests"], root)
+    last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "?"
+    return Measure("pytest, whole suite once", seconds, 1, last)
+
+
+def detect_test_pollution(root: Path) -> Measure:
+    # Its console script: it re-imports itself into pytest as `-p __main__`.
+    script = Path(sys.executable).parent / "detect-test-pollution"
+    seconds, proc = timed([str(script), "--failing-test", VICTIM, "--tests", "tests"], root)
+    # discovery + alone + whole group + one run per step + double check
+    trials = 4 + proc.stdout.count("running step")
+    found = [ln.split(": ", 1)[1] for ln in proc.stdout.splitlines()
+             if "the polluting test is" in ln]
+    return Measure("detect-test-pollution", seconds, trials, found[0] if found else "(none)")
+
+
+def isoscan_bisect(root: Path, fork: bool) -> Measure:
+    store = root / (".isoscan-fork" if fork else ".isoscan-nofork")
+    out = root / "bisect.json"
+    argv = [sys.executable, "-m", "isoscan", "bisect", VICTIM, "tests", "--store", str(store),
+            "--json", str(out)]
+    if not fork:
+        argv.append("--no-fork")
+    seconds, proc = timed(argv, root)
+    if proc.returncode != 0:
+        return Measure(_bisect_name(fork), seconds, None, f"exit {proc.returncode}: "
+                       + proc.stderr.strip()[-200:])
+    answer = json.loads(out.read_text())
+    polluters = " + ".join(" ".join(group) for group in answer["polluters"])
+    return Measure(_bisect_name(fork), seconds, int(answer["trials"]), polluters)
+
+
+def _bisect_name(fork: bool) -> str:
+    return "isoscan bisect" if fork else "isoscan bisect --no-fork"
+
+
+def isoscan_isolate(root: Path) -> Measure:
+    seconds, proc = timed([sys.executable, "-m", "isoscan", "isolate", "tests", "--store",
+                           str(root / ".isoscan-isolate")], root)
+    lines = [ln for ln in (proc.stdout + proc.stderr).strip().splitlines() if ln.strip()]
+    return Measure("isoscan isolate (every test alone)", seconds, None,
+                   f"exit {proc.returncode}: {lines[-1] if lines else ''}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--keep", type=Path, help="generate the suite here and keep it")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="isoscan-bench-"))
+    if root.exists() and any(root.iterdir()):
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    write_suite(root)
+    print(f"suite: {FILES * TESTS_PER_FILE} tests in {FILES} files, conftest import "
+          f"{IMPORT_SECONDS}s, polluter {POLLUTER}, victim {VICTIM}")
+    try:
+        base = full_suite(root)
+        dtp = detect_test_pollution(root)
+        nofork = isoscan_bisect(root, fork=False)
+        fork = isoscan_bisect(root, fork=True)
+        isolate = isoscan_isolate(root)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+    print()
+    print(f"{'tool':<38} {'wall s':>8} {'trials':>7} {'vs dtp':>8}  answer")
+    for m in (dtp, nofork, fork):
+        ratio = dtp.seconds / m.seconds if m.seconds else 0.0
+        trials = "?" if m.trials is None else str(m.trials)
+        print(f"{m.name:<38} {m.seconds:>8.2f} {trials:>7} {ratio:>7.1f}x  {m.answer}")
+    print()
+    print(f"{base.name:<38} {base.seconds:>8.2f}  {base.answer}")
+    print(f"{isolate.name:<38} {isolate.seconds:>8.2f}  {isolate.answer}")
+    print(f"isolate / whole suite: {isolate.seconds / base.seconds:.2f}x")
+    print()
+    speedup = dtp.seconds / fork.seconds
+    right = fork.answer == POLLUTER and nofork.answer == POLLUTER
+    print(f"goal bisect >= 10x faster than detect-test-pollution: {speedup:.1f}x "
+          f"({'met' if speedup >= 10 else 'NOT met'})")
+    ratio = isolate.seconds / base.seconds
+    print(f"goal isolate <= 3x one full-suite run: {ratio:.2f}x "
+          f"({'met' if ratio <= 3 else 'NOT met'})")
+    print(f"isoscan named the planted polluter: {'yes' if right else 'NO'}")
+    return 0 if right else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
