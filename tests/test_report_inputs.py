@@ -114,3 +114,16 @@ def test_nothing_readable_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     assert main(["report", str(tmp_path / "nope.xml")]) == 2
     assert main(["report", "7", "--store", str(tmp_path / "none")]) == 3
+
+
+def test_folder_scan_skips_virtualenvs_and_tool_folders(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for folder in ("venv", "node_modules/pkg", ".git"):
+        (tmp_path / "ci" / folder).mkdir(parents=True)
+        (tmp_path / "ci" / folder / "junit.xml").write_text("<not-junit/>")
+    (tmp_path / "ci" / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    shutil.copy(DATA / "pytest" / "run1.xml", tmp_path / "ci" / "run1.xml")
+    code, doc = report(tmp_path, tmp_path / "ci")
+    assert code == 0
+    assert [r["label"] for r in doc["runs"]] == [str(tmp_path / "ci" / "run1.xml")]
+    assert "error" not in capsys.readouterr().err

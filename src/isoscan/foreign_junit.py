@@ -22,6 +22,8 @@ from isoscan.store import DB_NAME
 # Surefire's rerunFailingTestsCount: the test failed, then passed on a rerun within one run.
 _RERUN_PASSED = ("flakyFailure", "flakyError")
 _SEED_PROPERTIES = ("RandomSeed",)  # Ginkgo randomises spec order with this seed
+_NOT_REPORTS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox",
+                ".mypy_cache", ".ruff_cache", ".pytest_cache"}
 _REFUSALS = ("EntitiesForbidden", "ExternalReferenceForbidden", "DTDForbidden")
 
 
@@ -66,8 +68,14 @@ def scan_folder(root: Path) -> tuple[list[Path], list[JUnitRun]]:
 
 def _walk(root: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
     for folder, subdirs, files in os.walk(root):
-        subdirs.sort()
-        yield Path(folder), subdirs, files
+        here = Path(folder)
+        subdirs[:] = sorted(d for d in subdirs if not _skipped(here / d))
+        yield here, subdirs, files
+
+
+def _skipped(folder: Path) -> bool:
+    """Tool and dependency folders (a virtualenv's site-packages holds plenty of XML)."""
+    return folder.name in _NOT_REPORTS or (folder / "pyvenv.cfg").is_file()
 
 
 def group_runs(folder: Path, xml: Sequence[Path]) -> list[JUnitRun]:
