@@ -395,6 +395,7 @@ def test_resource_fixes(resources_run: Run) -> None:
 
 # -- user-defined state: a real SQLite database shared by two tests -----------------------------
 DB_CONFTEST = """
+import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -402,6 +403,12 @@ from pathlib import Path
 import pytest
 
 DB = Path(__file__).parent / "app.db"
+
+
+@pytest.fixture(scope="session")
+def server():
+    # Only the polluter uses it: what it leaves up is the polluter's doing.
+    os.environ["ISX_SERVER"] = "up"
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -417,7 +424,7 @@ from contextlib import closing
 from conftest import DB
 
 
-def test_adds_user():
+def test_adds_user(server):
     with closing(sqlite3.connect(DB)) as conn, conn:
         conn.execute("INSERT INTO users(name) VALUES ('ann')")
 
@@ -446,6 +453,11 @@ def test_user_hook_reports_leaked_rows_first(db_run: Run) -> None:
     assert "transaction rolled back" in first["hint"]
 
 
+def test_session_fixture_only_the_polluter_uses_is_its_doing(db_run: Run) -> None:
+    assert "env ISX_SERVER: unset -> 'up'" in db_run.lines
+    assert db_run.doc["shared_fixture_changes"] == []
+
+
 def test_user_hook_leaves_no_descriptor_behind(db_run: Run) -> None:
     # The hook opens and closes a connection in each snapshot: nothing counts as leaked.
     assert not [line for line in db_run.lines if line.startswith(("fd ", "socket "))]
@@ -453,7 +465,15 @@ def test_user_hook_leaves_no_descriptor_behind(db_run: Run) -> None:
 
 # -- nothing found, usage errors, a suite that cannot run ---------------------------------------
 def test_a_clean_polluter_finds_nothing(tmp_path: Path) -> None:
-    root = write(tmp_path / "suite", {"test_a.py": """
+    """Not even what an autouse session fixture sets up: the victim would have it anyway."""
+    root = write(tmp_path / "suite", {"conftest.py": """
+import os
+import pytest
+
+@pytest.fixture(scope="session", autouse=True)
+def app_mode():
+    os.environ["APP_MODE"] = "test"
+""", "test_a.py": """
 import state
 
 def test_clean(tmp_path, monkeypatch):
@@ -467,7 +487,12 @@ def test_victim():
     run = explain(root, "test_a.py::test_clean", "test_a.py::test_victim")
     assert run.code == 1, run.output
     assert (run.doc["found"], run.doc["changes"]) == (False, [])
-    assert "No state change found after test_a.py::test_clean." in run.output.splitlines()
+    shared = run.doc["shared_fixture_changes"]
+    assert [(c["fixture"], c["line"]) for c in shared] == [
+        ("app_mode", "env APP_MODE: unset -> 'test'")]
+    lines = run.output.splitlines()
+    assert "No state change found after test_a.py::test_clean." in lines
+    assert "  Not listed: 1 change made by fixtures the victim uses too (app_mode)." in lines
 
 
 def test_unknown_id_is_a_usage_error_with_the_closest_ids(

@@ -104,6 +104,8 @@ class Explanation:
     changes: list[RankedChange]
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Left out: made by the setup of a session/module/class fixture the victim uses too.
+    shared_fixture_changes: list[tuple[str, Change]] = field(default_factory=list)
     timings: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     run: RunResult | None = field(default=None, repr=False, compare=False)
@@ -121,6 +123,8 @@ class Explanation:
             "changes": [c.to_json() for c in self.changes],
             "polluter_outcomes": {n: o.value for n, o in self.outcomes.items()},
             "notes": self.notes,
+            "shared_fixture_changes": [{"fixture": f, **c.to_json(), "line": c.line}
+                                       for f, c in self.shared_fixture_changes],
             "timings": self.timings,
             "seconds": round(self.seconds, 3),
         }
@@ -155,8 +159,11 @@ def explain(suite: Suite, polluters: Sequence[str], victim: str, workdir: Path, 
     changes = [Change.from_json(c) for c in document.get("changes", [])]
     ranked = rank(changes, Vocabulary.from_json(document.get("vocabulary", {})))
     outcomes = {p: run.results[p].outcome for p in polluters if p in run.results}
+    shared = [(str(c["fixture"]), Change.from_json(c))
+              for c in document.get("shared_fixture_changes", [])]
     return Explanation(polluters, victim, ranked, outcomes, list(document.get("notes", [])),
-                       dict(document.get("timings", {})), time.monotonic() - started, run)
+                       shared, dict(document.get("timings", {})), time.monotonic() - started,
+                       run)
 
 
 def rank(changes: Sequence[Change], vocabulary: Vocabulary) -> list[RankedChange]:

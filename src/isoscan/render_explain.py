@@ -41,6 +41,12 @@ def render_explanation(explanation: Explanation) -> None:
             if ranked.hint:
                 console.print(Text(f"{pad}fix: ", style="green") + Text(ranked.hint),
                               soft_wrap=True)
+    if explanation.shared_fixture_changes:
+        fixtures = sorted({f for f, _ in explanation.shared_fixture_changes})
+        count = len(explanation.shared_fixture_changes)
+        console.print(f"  Not listed: {count} change{'s' if count != 1 else ''} made by "
+                      f"fixtures the victim uses too ({', '.join(fixtures)}).", style="dim",
+                      soft_wrap=True)
     for note in explanation.notes:
         console.print(f"  note: {note}", style="yellow", soft_wrap=True)
     console.print()

@@ -81,6 +81,9 @@ class Snapshotter:
         self.collected: list[str] = []
         self.missing: list[str] = []
         self.collect_errors = 0
+        self.shared: frozenset[str] = frozenset()  # the victim's fixtures, autouse included
+        self.tracking = False
+        self.fixture_changes: dict[str, list[Any]] = {}
         self.document: dict[str, Any] = {"schema": SCHEMA, "snapshotted": False}
         self.vocabulary: dict[str, dict[str, list[str]]] = {}
         system_tmp = tempfile.gettempdir()
@@ -124,9 +127,11 @@ class Snapshotter:
         if victim is None:
             return True
         self.vocabulary = victim_vocabulary(victim, Path(self.context.rootdir))
+        self.shared = frozenset(getattr(victim, "fixturenames", ()))
         started = time.perf_counter()
         before = self.snapshot.capture(self.context)
         before_seconds = time.perf_counter() - started
+        self.tracking = True
         for index, item in enumerate(items):
             if item is victim:
                 break
@@ -136,8 +141,24 @@ class Snapshotter:
                 raise session.Failed(session.shouldfail)
             if session.shouldstop:
                 raise session.Interrupted(session.shouldstop)
+        self.tracking = False
         self._after(before, before_seconds)
         return True
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef: Any) -> Any:
+        """A session/module/class fixture the victim uses too would have been set up for it
+        anyway, whichever test came first: what its setup changes is not the polluter's."""
+        if not self.tracking or fixturedef.scope == "function" or \
+                fixturedef.argname not in self.shared:
+            yield
+            return
+        before = self.snapshot.capture(self.context)
+        yield
+        after = self.snapshot.capture(self.context)
+        changes, _ = self.snapshot.diff(before, after, self.context)
+        if changes:
+            self.fixture_changes[fixturedef.argname] = changes
 
     def _after(self, before: Any, before_seconds: float) -> None:
         started = time.perf_counter()
@@ -145,6 +166,10 @@ class Snapshotter:
         after_seconds = time.perf_counter() - started
         started = time.perf_counter()
         changes, diff_seconds = self.snapshot.diff(before, after, self.context)
+        by_fixtures = {c.line: name for name, made in self.fixture_changes.items() for c in made}
+        shared = [{"fixture": by_fixtures[c.line], **c.to_json()} for c in changes
+                  if c.line in by_fixtures]
+        changes = [c for c in changes if c.line not in by_fixtures]
         total_diff = time.perf_counter() - started
         sections = {
             name: {"before": round(before.seconds.get(name, 0.0), 6),
@@ -155,6 +180,7 @@ class Snapshotter:
         self.document.update(
             snapshotted=True,
             changes=[c.to_json() for c in changes],
+            shared_fixture_changes=shared,
             notes=sorted(set(before.notes + after.notes)),
             timings={"before": round(before_seconds, 6), "after": round(after_seconds, 6),
                      "diff": round(total_diff, 6), "sections": sections},
