@@ -47,9 +47,10 @@ def env() -> dict[str, str]:
     return clean
 
 
-def isoscan(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "isoscan", *args], cwd=cwd, env=env(),
-                          capture_output=True, text=True, timeout=300, check=False)
+def isoscan(cwd: Path, *args: str, **more_env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "isoscan", *args], cwd=cwd,
+                          env={**env(), **more_env}, capture_output=True, text=True,
+                          timeout=300, check=False)
 
 
 def workflow_line(text: str, prefix: str) -> str:
@@ -95,7 +96,10 @@ def ci(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "github.run_id": RUN_ID, "matrix.shard": str(k),
             "strategy.job-total": str(SHARDS)})
         argv = smaller(argv, count="2", workers="0")
-        jobs[k] = isoscan(checkout, *argv, "--json", str(root / f"shard-{k}.json"))
+        # Under GitHub Actions each job's summary gets its shard's Markdown, unasked.
+        jobs[k] = isoscan(checkout, *argv, "--json", str(root / f"shard-{k}.json"),
+                          "--junit-xml", str(root / f"shard-{k}.xml"),
+                          GITHUB_STEP_SUMMARY=str(root / f"summary-{k}.md"))
         # upload-artifact of the store folder, download-artifact into shards/<name>/
         store = checkout / argv[argv.index("--store") + 1]
         shutil.copytree(store, gate_dir / "shards" / f"isoscan-shard-{k}")
@@ -118,6 +122,11 @@ def test_shards_split_the_plan_and_share_seeds(ci: dict[str, Any]) -> None:
     assert sorted(runs, key=str) == sorted(
         [(p.ordering.kind, p.ordering.seed) for p in expected], key=str)
     assert len(set(runs)) == 4
+    # seeds writes the same outputs as report: the shard that ran the collected order has
+    # the victim as a failing JUnit case and in its job summary.
+    found = [k for k in (1, 2) if VICTIM in (root / f"summary-{k}.md").read_text()]
+    assert found and all("order-dependent" in (root / f"shard-{k}.xml").read_text()
+                         for k in found)
 
 
 def gate_command(ci: dict[str, Any]) -> list[str]:
