@@ -159,3 +159,21 @@ def test_merge_prefers_the_confirmed_verdict(tmp_path: Path) -> None:
     assert victim["evidence"]["failed_runs"] == [2, 3]
     assert victim["evidence"]["failing_order"]["run_id"] == 3
     assert [r["label"] for r in doc["runs"]][2] == f"{one}: seed 100 -n 0"
+
+
+def test_merge_of_a_store_and_junit_artifacts(store: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    junit = Path(__file__).parent / "data" / "junit" / "pytest"
+    assert main(["report", str(store), str(junit)]) == 2  # mixing sources needs --merge
+    assert "--merge" in capsys.readouterr().err
+    out = tmp_path / "m.json"
+    assert main(["report", "--merge", str(store), str(junit), "--json", str(out),
+                 "--fail-on", "order-dependent,flaky"]) == 1
+    doc = json.loads(out.read_text())
+    assert [s["kind"] for s in doc["sources"]] == ["store", "junit"]
+    assert len(doc["runs"]) == 2 + 3
+    verdicts = {t["nodeid"]: t["verdict"] for t in doc["tests"]}
+    assert verdicts[VICTIM] == "order-dependent"  # as the store confirmed it
+    assert verdicts["tests.test_shop::test_cache_warm"] == "flaky"  # from the JUnit runs
+    assert {(c["nodeid"], c["verdict"]) for c in doc["gate"]["new"]} == {
+        (VICTIM, "order-dependent"), ("tests.test_shop::test_cache_warm", "flaky")}
