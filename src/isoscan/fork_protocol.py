@@ -6,8 +6,12 @@ small line on the pipe. Outcomes come back the way they do from any pytest proce
 the plugin's JSON-line event files in the request's records folder.
 
 server → isoscan: ``ready`` once collection is done (with the collected ids and the threads
-alive at that point), then per trial ``started`` (the child's pid, also its process group) and
-``done`` (the child's exit code, negative for the signal that killed it, as in ``subprocess``).
+alive at that point); then per child ``started`` (its pid, also its process group, and the
+index of its ids) and ``exited`` (its exit code, negative for the signal that killed it, as in
+``subprocess``); then ``done`` when the request's last child has exited.
+
+A request runs its ids in one child, in order (a trial), or with ``alone`` each id in a child
+of its own (``isoscan isolate``), at most ``jobs`` children at a time.
 
 Imported by both sides, so it imports neither pytest nor the store.
 """
@@ -21,6 +25,7 @@ from typing import Any
 
 READY = "ready"
 STARTED = "started"
+EXITED = "exited"
 DONE = "done"
 
 
@@ -31,6 +36,8 @@ class TrialRequest:
     records: Path  # where the child's Recorder writes its event file
     log: Path  # the child's stdout and stderr
     seed: int | None  # pytest-randomly seed context, None = no reseeding
+    alone: bool = False  # one child per id instead of one child for the whole order
+    jobs: int = 1  # children at a time (alone only)
 
     def encode(self) -> bytes:
         body = {
@@ -39,6 +46,8 @@ class TrialRequest:
             "records": str(self.records),
             "log": str(self.log),
             "seed": self.seed,
+            "alone": self.alone,
+            "jobs": self.jobs,
         }
         return (json.dumps(body, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -52,8 +61,16 @@ class TrialRequest:
             records=Path(body["records"]),
             log=Path(body["log"]),
             seed=int(seed) if seed is not None else None,
+            alone=bool(body.get("alone", False)),
+            jobs=max(1, int(body.get("jobs", 1))),
         )
 
 
 def encode_event(kind: str, **fields: Any) -> str:
     return json.dumps({"e": kind, **fields}, ensure_ascii=False) + "\n"
+
+
+def child_records(request: TrialRequest, index: int) -> Path:
+    """Where child ``index`` of a request writes its event file: the request's folder for a
+    trial, a folder per child for ``alone`` (each child is then a segment of its own)."""
+    return request.records / str(index) if request.alone else request.records

@@ -21,17 +21,18 @@ import tempfile
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from isoscan import records
 from isoscan.errors import SuiteError
-from isoscan.fork_protocol import DONE, READY, STARTED, TrialRequest
+from isoscan.fork_protocol import DONE, EXITED, READY, STARTED, TrialRequest, child_records
 from isoscan.process import POLL_SECONDS, RecordWatcher, child_env
-from isoscan.pytest_cmd import EXPLICIT, Ordering, Suite, pytest_argv
+from isoscan.pytest_cmd import COLLECTED, EXPLICIT, RANDOM, Ordering, Suite, pytest_argv
 from isoscan.runner import (
+    RAN,
     RunResult,
     Segment,
     _finish,
@@ -263,17 +264,40 @@ class ForkTrials:
         if server is None:
             return self._run_fallback(order, seed)
         wanted = list(order)
-        run_id, run_dir = self.store.start_run(self.session_id, self.purpose, EXPLICIT, seed, 0)
-        try:
-            result = self._execute(server, wanted, seed, run_dir)
-        except BaseException:
-            self.store.abort_run(run_id)
-            raise
-        self.store.finish_run(run_id, result)
+        outcome = self._stored(wanted, seed,
+                               lambda run_dir: self._execute(server, wanted, seed, run_dir))
         self.trials += 1
-        return _trial_outcome(wanted, result, run_id)
+        return outcome
 
     # optional extras -------------------------------------------------------------------------
+    def run_alone(self, nodeids: Sequence[str], seed: int | None = None, *, jobs: int = 1,
+                  on_exit: Callable[[int, int], None] | None = None) -> TrialOutcome:
+        """Runs each id alone, each in a fork of its own (``jobs`` at a time), as ONE stored run
+        whose segments are the children; far cheaper than a trial per id. ``on_exit(done,
+        total)`` follows progress. Falls back to one subprocess trial per id."""
+        server = self._started()
+        wanted = list(nodeids)
+        if server is None:
+            return self._alone_by_trials(wanted, seed, on_exit)
+        outcome = self._stored(wanted, seed, lambda run_dir: self._execute_alone(
+            server, wanted, seed, jobs, run_dir, on_exit))
+        self.trials += 1
+        return outcome
+
+    def _alone_by_trials(self, nodeids: list[str], seed: int | None,
+                         on_exit: Callable[[int, int], None] | None) -> TrialOutcome:
+        merged = TrialOutcome(order=nodeids)
+        codes: list[int] = []
+        for done, nodeid in enumerate(nodeids, start=1):
+            trial = self._run_fallback([nodeid], seed)
+            merged.outcomes.update(trial.outcomes)
+            merged.missing += trial.missing
+            codes.append(trial.exit_code)
+            if on_exit is not None:
+                on_exit(done, len(nodeids))
+        merged.exit_code = combined_exit_code(codes)
+        return merged
+
     def collected(self) -> list[str]:
         """The node ids the server collected, in collection order."""
         self._started()
@@ -340,6 +364,17 @@ class ForkTrials:
         self.trials += 1
         return outcome
 
+    def _stored(self, order: list[str], seed: int | None,
+                execute: Callable[[Path], RunResult]) -> TrialOutcome:
+        run_id, run_dir = self.store.start_run(self.session_id, self.purpose, EXPLICIT, seed, 0)
+        try:
+            result = execute(run_dir)
+        except BaseException:
+            self.store.abort_run(run_id)
+            raise
+        self.store.finish_run(run_id, result)
+        return _trial_outcome(order, result, run_id)
+
     def _execute(self, server: ServerProcess, order: list[str], seed: int | None,
                  run_dir: Path) -> RunResult:
         files = _TrialFiles.create(run_dir, order)
@@ -347,11 +382,8 @@ class ForkTrials:
         argv = pytest_argv(self.suite, ordering, 0, record_dir=files.records,
                            order_file=files.order)
         request = TrialRequest(self.trials, files.order, files.records, files.log, seed)
-        started = time.monotonic()
-        exit_code, killed = self._supervise(server, request)
-        segment = Segment(index=0, argv=argv, exit_code=exit_code, killed_for_hang=killed,
-                          processes=records.read_record_dir(files.records), junit=None,
-                          log=files.log, seconds=time.monotonic() - started)
+        (child,) = self._supervise(server, request)
+        segment = child.segment(request, argv)
         result = RunResult(ordering=ordering, workers=0, segments=[segment],
                            seconds=segment.seconds)
         # The same merge as a subprocess trial: a started, unfinished test is crashed or
@@ -360,41 +392,123 @@ class ForkTrials:
         _finish(result)
         return result
 
-    def _supervise(self, server: ServerProcess, request: TrialRequest) -> tuple[int, bool]:
-        """Waits for the child to end; kills its group when a test outlives the hang limit."""
-        watcher = RecordWatcher(request.records)
-        child: int | None = None
-        killed = False
+    def _execute_alone(self, server: ServerProcess, order: list[str], seed: int | None,
+                       jobs: int, run_dir: Path,
+                       on_exit: Callable[[int, int], None] | None) -> RunResult:
+        files = _TrialFiles.create(run_dir, order)
+        ordering = Ordering(EXPLICIT, seed)
+        request = TrialRequest(self.trials, files.order, files.records, files.log, seed,
+                               alone=True, jobs=jobs)
+        started = time.monotonic()
+        exits = self._supervise(server, request, len(order), on_exit)
+        known = set(self._collected or [])
+        result = RunResult(ordering=ordering, workers=0,
+                           collected=[n for n in order if n in known])
+        for child in sorted(exits, key=lambda c: c.index):
+            segment = child.segment(request, alone_argv(self.suite, order[child.index], seed,
+                                                        child_records(request, child.index)))
+            result.segments.append(segment)
+            _merge_segment(result, segment)
+        result.seconds = time.monotonic() - started
+        _finish(result)
+        return result
+
+    def _supervise(self, server: ServerProcess, request: TrialRequest, total: int = 1,
+                   on_exit: Callable[[int, int], None] | None = None) -> list[ChildExit]:
+        """Follows the request's children until the server says done; kills the group of a
+        child whose test outlives the hang limit."""
+        children = _Children(request, total, self.hang_seconds)
         try:
             server.send(request)
             while True:
                 event = server.next_event(POLL_SECONDS)
-                if event is None:
-                    if child is not None and not killed and self._hung(watcher):
-                        kill_group(child)
-                        killed = True
-                elif event.get("e") == STARTED:
-                    child = int(event["pid"])
-                elif event.get("e") == DONE:
-                    return int(event["status"]), killed
+                if event is not None and children.apply(event):
+                    return children.exits
+                if event is not None and on_exit is not None and event.get("e") == EXITED:
+                    on_exit(len(children.exits), children.total)
+                children.kill_hung()
         except ServerGone:
             error = server.failure(f"the fork server died during trial {request.trial}")
-            self._abandon(child)
+            children.kill_all()
+            self._end(graceful=False)
             raise error from None
         except BaseException:
-            self._abandon(child)
+            # An interrupt: end the children and the server; a later trial starts a new one.
+            children.kill_all()
+            self._end(graceful=False)
             raise
 
-    def _hung(self, watcher: RecordWatcher) -> bool:
-        if self.hang_seconds is None:
-            return False
-        watcher.poll()
-        oldest = watcher.oldest_running()
-        return oldest is not None and time.monotonic() - oldest > self.hang_seconds
 
-    def _abandon(self, child: int | None) -> None:
-        """After an interrupt or the server's death: end the child and the server; a later
-        trial starts a new server."""
-        if child is not None:
-            kill_group(child)
-        self._end(graceful=False)
+def combined_exit_code(codes: list[int]) -> int:
+    """As for a resumed run: the first abnormal exit code, else the worst of 0 and 1."""
+    abnormal = [code for code in codes if code not in RAN]
+    return abnormal[0] if abnormal else max(codes, default=0)
+
+
+def alone_argv(suite: Suite, nodeid: str, seed: int | None, record_dir: Path) -> list[str]:
+    """The subprocess command that runs ``nodeid`` alone in the same seed context."""
+    ordering = Ordering(COLLECTED) if seed is None else Ordering(RANDOM, seed)
+    return pytest_argv(replace(suite, paths=(nodeid,)), ordering, 0, record_dir=record_dir)
+
+
+@dataclass(frozen=True)
+class ChildExit:
+    index: int
+    pid: int
+    exit_code: int
+    killed_for_hang: bool
+    seconds: float
+
+    def segment(self, request: TrialRequest, argv: list[str]) -> Segment:
+        return Segment(index=self.index, argv=argv, exit_code=self.exit_code,
+                       killed_for_hang=self.killed_for_hang,
+                       processes=records.read_record_dir(child_records(request, self.index)),
+                       junit=None, log=request.log, seconds=self.seconds)
+
+
+class _Children:
+    """The children of one request as the server reports them, and a hang watchdog over them:
+    only a child running longer than ``WATCH_AFTER`` has its event file read."""
+
+    WATCH_AFTER = 1.0
+
+    def __init__(self, request: TrialRequest, total: int, hang_seconds: float | None) -> None:
+        self.request = request
+        self.total = total
+        self.hang_seconds = hang_seconds
+        self.running: dict[int, tuple[int, float, RecordWatcher]] = {}
+        self.killed: set[int] = set()
+        self.exits: list[ChildExit] = []
+        self.checked = time.monotonic()
+
+    def apply(self, event: dict[str, Any]) -> bool:
+        """Takes in one event; True when the request is done."""
+        kind = event.get("e")
+        if kind == STARTED:
+            index = int(event["index"])
+            watcher = RecordWatcher(child_records(self.request, index))
+            self.running[int(event["pid"])] = (index, time.monotonic(), watcher)
+        elif kind == EXITED:
+            pid = int(event["pid"])
+            index, started, _ = self.running.pop(pid, (int(event["index"]), time.monotonic(), None))
+            self.exits.append(ChildExit(index, pid, int(event["status"]), pid in self.killed,
+                                        time.monotonic() - started))
+        return kind == DONE
+
+    def kill_hung(self) -> None:
+        now = time.monotonic()
+        if self.hang_seconds is None or now - self.checked < POLL_SECONDS:
+            return
+        self.checked = now
+        for pid, (_, started, watcher) in self.running.items():
+            if pid in self.killed or now - started < self.WATCH_AFTER:
+                continue
+            watcher.poll()
+            oldest = watcher.oldest_running()
+            if oldest is not None and now - oldest > self.hang_seconds:
+                kill_group(pid)
+                self.killed.add(pid)
+
+    def kill_all(self) -> None:
+        for pid in self.running:
+            kill_group(pid)

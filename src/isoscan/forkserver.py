@@ -24,8 +24,16 @@ from typing import IO, NoReturn
 
 import pytest
 
-from isoscan.fork_protocol import DONE, READY, STARTED, TrialRequest, encode_event
-from isoscan.plugin import Orderer, Recorder
+from isoscan.fork_protocol import (
+    DONE,
+    EXITED,
+    READY,
+    STARTED,
+    TrialRequest,
+    child_records,
+    encode_event,
+)
+from isoscan.plugin import Orderer, Recorder, read_order_file
 
 ORDERER = "isoscan-orderer"
 RECORDER = "isoscan-recorder"
@@ -63,6 +71,10 @@ class ForkServer:
         self.events: IO[str] = os.fdopen(events_fd, "w", encoding="utf-8")
         # The user's own --randomly-dont-reset-seed, if any, holds for seeded trials.
         self.reset_seed = bool(getattr(config.option, "randomly_reset_seed", True))
+        self.items: list[pytest.Item] = []
+        self.positions: dict[str, list[int]] = {}
+        self.orderer: Orderer | None = None
+        self.recorder: Recorder | None = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
@@ -70,40 +82,80 @@ class ForkServer:
             # As pytest's own loop: nothing runs; isoscan reads the reason in the output.
             count = session.testsfailed
             raise session.Interrupted(f"{count} error{'s' if count != 1 else ''} during collection")
+        self.items = list(session.items)
+        self.positions = index_items(self.items)
+        self._register_trial_plugins()
         threads = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
-        self._send(READY, collected=[item.nodeid for item in session.items], threads=threads)
+        self._send(READY, collected=[item.nodeid for item in self.items], threads=threads)
         # Children then never touch the parent's objects for garbage collection: fewer copied pages.
         gc.freeze()
-        for line in self.requests:  # blocks until the next request; ends when isoscan closes
-            if line.strip():
-                self._serve(session, TrialRequest.decode(line))
+        try:
+            for line in self.requests:  # blocks until the next request; ends when isoscan closes
+                if line.strip():
+                    self._serve(session, TrialRequest.decode(line))
+        finally:
+            for name in (ORDERER, RECORDER):
+                if self.config.pluginmanager.get_plugin(name) is not None:
+                    self.config.pluginmanager.unregister(name=name)
         return True
+
+    def _register_trial_plugins(self) -> None:
+        """Registered once here, after collection, so no child pays for registering plugins;
+        they only ever act in the children (the parent runs no test)."""
+        self.orderer = Orderer(self.config)
+        self.orderer.wanted = []
+        self.recorder = Recorder(self.config, Path(os.devnull))
+        _register(self.config, self.orderer, ORDERER)
+        _register(self.config, self.recorder, RECORDER)
 
     def _send(self, kind: str, **fields: object) -> None:
         self.events.write(encode_event(kind, **fields))
         self.events.flush()
 
     def _serve(self, session: pytest.Session, request: TrialRequest) -> None:
+        wanted = read_order_file(request.order)
+        groups = [[nodeid] for nodeid in wanted] if request.alone else [wanted]
+        running: dict[int, int] = {}
+        for index, group in enumerate(groups):
+            while len(running) >= request.jobs:
+                self._reap(request, running)
+            pid = self._fork(session, request, group, index)
+            running[pid] = index
+            self._send(STARTED, trial=request.trial, pid=pid, index=index)
+        while running:
+            self._reap(request, running)
+        self._send(DONE, trial=request.trial)
+
+    def _fork(self, session: pytest.Session, request: TrialRequest, wanted: list[str],
+              index: int) -> int:
         # Whatever the parent buffered would otherwise be written again by the child.
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            self._child(session, request)
+            self._child(session, request, wanted, index)
         # Also set here, so the group exists before isoscan learns the pid and may kill it.
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)
-        self._send(STARTED, trial=request.trial, pid=pid)
-        _, status = os.waitpid(pid, 0)
-        self._send(DONE, trial=request.trial, status=os.waitstatus_to_exitcode(status))
+        return pid
 
-    def _child(self, session: pytest.Session, request: TrialRequest) -> NoReturn:
+    def _reap(self, request: TrialRequest, running: dict[int, int]) -> None:
+        # One child: wait for exactly it. Several: any child; one that is not ours (a process
+        # the suite started at import time) is reaped and ignored.
+        pid, status = os.waitpid(next(iter(running)), 0) if len(running) == 1 else os.wait()
+        index = running.pop(pid, None)
+        if index is not None:
+            self._send(EXITED, trial=request.trial, pid=pid, index=index,
+                       status=os.waitstatus_to_exitcode(status))
+
+    def _child(self, session: pytest.Session, request: TrialRequest, wanted: list[str],
+               index: int) -> NoReturn:
         status = int(pytest.ExitCode.INTERNAL_ERROR)
         try:
             with contextlib.suppress(OSError):
                 os.setpgid(0, 0)  # its own group: a hang kill takes its subprocesses too
             self._close_channels()
-            status = run_trial(session, request, self.reset_seed)
+            status = self._run_trial(session, request, wanted, index)
         except BaseException:
             with contextlib.suppress(BaseException):
                 traceback.print_exc()
@@ -117,14 +169,58 @@ class ForkServer:
             with contextlib.suppress(OSError, ValueError):
                 os.close(stream.fileno())
 
+    def _run_trial(self, session: pytest.Session, request: TrialRequest, wanted: list[str],
+                   index: int) -> int:
+        """In the child: one whole pytest session over ``wanted``; returns pytest's exit code."""
+        redirect_output(request.log)
+        set_seed_context(session, request.seed, self.reset_seed)
+        items = self._start_session(session, request, wanted, index)
+        status = run_items(session, items)
+        return finish_session(session, status)
 
-def run_trial(session: pytest.Session, request: TrialRequest, reset_seed: bool) -> int:
-    """In the child: one whole pytest session over the requested ids; returns pytest's exit code."""
-    redirect_output(request.log)
-    set_seed_context(session, request.seed, reset_seed)
-    items = choose_items(session, request)
-    status = run_items(session, items)
-    return finish_session(session, status)
+    def _start_session(self, session: pytest.Session, request: TrialRequest,
+                       wanted: list[str], index: int) -> list[pytest.Item]:
+        """What a subprocess does up to its first test: session start (the Recorder's hello),
+        selection exactly as ``--isoscan-order`` makes it, collection finish (``collected``)."""
+        assert self.orderer is not None and self.recorder is not None
+        chosen, deselected, missing = select_items(self.items, self.positions, wanted)
+        self.orderer.wanted, self.orderer.missing = wanted, missing
+        self.recorder.directory = child_records(request, index)
+        _restart_terminal(session)
+        self.recorder.pytest_sessionstart(session)
+        if deselected:
+            self.config.hook.pytest_deselected(items=deselected)
+        session.items = chosen
+        session.testscollected = len(chosen)
+        self.recorder.pytest_collection_finish(session)
+        return chosen
+
+
+def index_items(items: list[pytest.Item]) -> dict[str, list[int]]:
+    positions: dict[str, list[int]] = {}
+    for at, item in enumerate(items):
+        positions.setdefault(item.nodeid, []).append(at)
+    return positions
+
+
+def select_items(items: list[pytest.Item], positions: dict[str, list[int]], wanted: list[str]
+                 ) -> tuple[list[pytest.Item], list[pytest.Item], list[str]]:
+    """The ``Orderer``'s rule on a prebuilt index: each wanted id takes the next item of that
+    id not yet taken, an id with none left is missing, every item not taken is deselected."""
+    taken: dict[str, int] = {}
+    chosen: list[int] = []
+    missing: list[str] = []
+    for nodeid in wanted:
+        at = positions.get(nodeid, [])
+        count = taken.get(nodeid, 0)
+        if count < len(at):
+            chosen.append(at[count])
+            taken[nodeid] = count + 1
+        else:
+            missing.append(nodeid)
+    kept = set(chosen)
+    deselected = [item for at, item in enumerate(items) if at not in kept]
+    return [items[at] for at in chosen], deselected, missing
 
 
 def redirect_output(log: Path) -> None:
@@ -173,25 +269,6 @@ def set_seed_context(session: pytest.Session, seed: int | None, reset_seed: bool
     sessionstart = getattr(randomly, "pytest_sessionstart", None)
     if callable(sessionstart):
         sessionstart(session)
-
-
-def choose_items(session: pytest.Session, request: TrialRequest) -> list[pytest.Item]:
-    """Selects and orders the items exactly as ``--isoscan-order`` does in a subprocess, and
-    starts recording as the plugin's Recorder does at session start and after collection."""
-    config = session.config
-    config.option.isoscan_order = str(request.order)
-    orderer = Orderer(config)
-    recorder = Recorder(config, request.records)
-    _register(config, orderer, ORDERER)
-    _register(config, recorder, RECORDER)
-    _restart_terminal(session)
-    recorder.pytest_sessionstart(session)
-    items = list(session.items)
-    orderer.pytest_collection_modifyitems(config, items)
-    session.items = items
-    session.testscollected = len(items)
-    recorder.pytest_collection_finish(session)
-    return items
 
 
 def _register(config: pytest.Config, plugin: object, name: str) -> None:

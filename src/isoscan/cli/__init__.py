@@ -41,6 +41,7 @@ def _register() -> None:
     cli.add_command(__import__("isoscan.cli.baseline", fromlist=["baseline"]).baseline)
     cli.add_command(__import__("isoscan.cli.history", fromlist=["history"]).history)
     cli.add_command(__import__("isoscan.cli.explain", fromlist=["x"]).explain_command)
+    cli.add_command(__import__("isoscan.cli.isolate", fromlist=["isolate"]).isolate)
 
 
 _register()

@@ -1,0 +1,118 @@
+"""``isoscan isolate``: run every collected test alone; list the tests that fail alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from isoscan.cli.options import check_paths, pytest_args
+from isoscan.console import console, to_stderr
+from isoscan.isolate import IsolateConfig, IsolateReport, report_document, run_isolate
+from isoscan.pytest_cmd import Suite
+from isoscan.report_json import write_json
+
+HELP = """Run every collected test alone, each in its own fork; list the tests that fail alone.
+
+\b
+A test that fails with nothing run before it is broken, or brittle: it passes
+only after another test set up state for it. No order of the whole suite shows
+that; running each test alone does. isoscan collects the suite once and runs
+every test in a fresh fork of that session (--no-fork: a fresh pytest process
+per test, slower; see docs/fork-trials.md for what a fork shares).
+
+\b
+Everything after a bare -- goes to pytest unchanged, e.g.
+  isoscan isolate tests/ -- -k "not slow"
+
+\b
+Exit codes:
+  0    every test passes (or skips) alone
+  1    some tests fail alone
+  2    usage error: unknown option, bad value, path not found
+  3    the suite could not run: collection error, no tests, pytest internal error
+  130  interrupted (Ctrl-C); every completed run is kept in the store
+"""
+
+
+class ConsoleObserver:
+    """A transient progress bar on terminals; one line when fork trials are not used."""
+
+    def __init__(self) -> None:
+        self.bar = Progress(TextColumn("isolating"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=console, transient=True)
+        self.task = self.bar.add_task("", total=None)
+
+    def fallback(self, reason: str) -> None:
+        console.print(f"isoscan: not forking: {reason}")
+
+    def started(self, collected: int, mode: str) -> None:
+        how = "a fork" if mode == "fork" else "a fresh pytest process"
+        console.print(f"Running {collected} tests alone, each in {how}")
+        self.bar.update(self.task, total=collected)
+        self.bar.start()
+
+    def progress(self, done: int, total: int) -> None:
+        self.bar.update(self.task, completed=done, total=total)
+
+    def close(self) -> None:
+        self.bar.stop()
+
+
+def render(report: IsolateReport) -> None:
+    failing = report.fail_alone
+    for result in failing:
+        note = " (rechecked alone)" if result.rechecked else ""
+        console.print(f"FAILS ALONE  {result.outcome.value:<8} {result.nodeid}{note}")
+        if result.message:
+            console.print(f"             {result.message}")
+    for result in report.not_run:
+        console.print(f"NOT RUN      {result.nodeid} (not collected in its fork)")
+    ran = len(report.results)
+    summary = (f"{ran} of {report.collected} tests run alone in {report.seconds:.1f}s "
+               f"({report.mode}): {len(failing)} fail alone")
+    if report.interrupted:
+        summary += " (interrupted)"
+    console.print(summary)
+    if failing:
+        console.print("A test that fails alone is broken, or brittle (it needs another test "
+                      "to run first): 'isoscan seeds' tells which.")
+
+
+@click.command(help=HELP, short_help="Run every test alone; list the tests that fail alone.")
+@click.argument("paths", nargs=-1)
+@click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
+              help="Per-test timeout in seconds (pytest-timeout); a hung test is marked "
+                   "timeout. 0 disables it.")
+@click.option("--no-fork", "no_fork", is_flag=True,
+              help="Run each test in a fresh pytest process instead of a fork of one "
+                   "collected session (slower; for suites whose import-time state must "
+                   "not be shared).")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Forks running at once; tests that fail beside others are rechecked "
+                   "one at a time.")
+@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(".isoscan"), show_default=True,
+              help="Where runs, outcomes and recorded orders are kept.")
+@click.option("--json", "json_target", metavar="FILE",
+              help="Write the isoscan.isolate/1 JSON report to FILE ('-' for stdout).")
+def isolate(paths: tuple[str, ...], timeout: float, no_fork: bool, jobs: int, store_dir: Path,
+            json_target: str | None) -> int:
+    cwd = Path.cwd()
+    check_paths(paths, cwd)
+    if json_target == "-":
+        to_stderr()
+    suite = Suite(paths=paths, pytest_args=pytest_args(), cwd=cwd, timeout=timeout or None)
+    config = IsolateConfig(suite=suite, store_dir=store_dir, fork=not no_fork, jobs=jobs)
+    observer = ConsoleObserver()
+    try:
+        report = run_isolate(config, observer)
+    finally:
+        observer.close()
+    render(report)
+    if json_target:
+        write_json(report_document(report), json_target)
+    if report.interrupted:
+        return 130
+    return report.exit_code()

@@ -1,0 +1,246 @@
+"""``isoscan isolate`` as a library: run every collected test alone and list those that fail alone.
+
+A test that fails when nothing ran before it is broken, or brittle: it passes only after some
+other test set up state for it. No run of the whole suite, in any order, tells those apart
+from a healthy test, because something always runs first; running the test alone does. With
+fork trials each test runs in its own fork of one collected session, so running 1,500 tests
+alone costs 1,500 forks, not 1,500 pytest start-ups.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from isoscan import records
+from isoscan.errors import SuiteError
+from isoscan.fork_trials import ForkTrials
+from isoscan.outcomes import Outcome
+from isoscan.process import run_pytest
+from isoscan.pytest_cmd import COLLECTED, Ordering, Suite, pytest_argv
+from isoscan.seeds import git_head
+from isoscan.store import Store
+from isoscan.trials import TrialOutcome, TrialRunner, close_trials, make_trials
+
+ISOLATE = "isolate"
+SCHEMA = "isoscan.isolate/1"
+CHUNK = 100  # tests per stored run in fork mode: an interrupt keeps every finished chunk
+
+_COLLECT_REASONS = {
+    2: "pytest was interrupted (often errors during collection)",
+    3: "pytest hit an internal error",
+    4: "pytest rejected its command line",
+    5: "pytest collected no tests",
+}
+
+
+@dataclass(frozen=True)
+class IsolateConfig:
+    suite: Suite
+    store_dir: Path
+    fork: bool = True
+    jobs: int = 1  # children at a time (fork mode); failures are then rechecked one at a time
+    command: str = ISOLATE
+
+
+@dataclass(frozen=True)
+class AloneResult:
+    nodeid: str
+    outcome: Outcome
+    message: str
+    run_id: int | None
+    rechecked: bool = False  # first failed beside other children; this is the serial rerun
+
+
+@dataclass
+class IsolateReport:
+    session_id: int
+    collected: int
+    mode: str  # "fork" or "subprocess"
+    results: list[AloneResult] = field(default_factory=list)
+    seconds: float = 0.0
+    trials: int = 0
+    fallback: str | None = None
+    interrupted: bool = False
+
+    @property
+    def fail_alone(self) -> list[AloneResult]:
+        return [r for r in self.results if r.outcome.is_failure]
+
+    @property
+    def not_run(self) -> list[AloneResult]:
+        return [r for r in self.results if r.outcome is Outcome.NOT_RUN]
+
+    def exit_code(self) -> int:
+        return 1 if self.fail_alone else 0
+
+
+class IsolateObserver(Protocol):
+    def fallback(self, reason: str) -> None: ...
+    def started(self, collected: int, mode: str) -> None: ...
+    def progress(self, done: int, total: int) -> None: ...
+
+
+def run_isolate(config: IsolateConfig, observer: IsolateObserver) -> IsolateReport:
+    started = time.monotonic()
+    store = Store(config.store_dir)
+    suite = config.suite
+    session_id = store.begin_session(config.command, suite.cwd, list(suite.paths),
+                                     list(suite.pytest_args), suite.timeout, git_head(suite.cwd))
+    heard: list[str] = []
+
+    def fallback(reason: str) -> None:
+        heard.append(reason)
+        observer.fallback(reason)
+
+    try:
+        runner = make_trials(suite, store, session_id, ISOLATE, config.fork, fallback)
+        try:
+            report = _isolate(runner, store, session_id, config, observer)
+        finally:
+            close_trials(runner)
+        report.fallback = heard[-1] if heard else None
+        report.seconds = time.monotonic() - started
+        store.end_session(session_id, "interrupted" if report.interrupted else "done")
+        return report
+    except BaseException:
+        store.end_session(session_id, "failed")
+        raise
+    finally:
+        store.close()
+
+
+def _isolate(runner: TrialRunner, store: Store, session_id: int, config: IsolateConfig,
+             observer: IsolateObserver) -> IsolateReport:
+    forks = runner if isinstance(runner, ForkTrials) else None
+    nodeids = forks.collected() if forks is not None else collect_ids(config.suite)
+    if not nodeids:
+        raise SuiteError("the suite could not run: pytest collected no tests")
+    forked = forks is not None and forks.fallback_reason is None
+    report = IsolateReport(session_id, len(nodeids), "fork" if forked else "subprocess")
+    observer.started(len(nodeids), report.mode)
+    try:
+        _run_alone(runner, store, nodeids, config.jobs, report.results, observer.progress)
+        if config.jobs > 1 and forked:
+            _recheck(runner, store, report)
+    except KeyboardInterrupt:
+        report.interrupted = True
+    report.trials = runner.trials
+    return report
+
+
+def _run_alone(runner: TrialRunner, store: Store, nodeids: list[str], jobs: int,
+               results: list[AloneResult], progress: Callable[[int, int], None]) -> None:
+    """Appends each test's result as it completes (so an interrupt keeps what is done)."""
+    total = len(nodeids)
+    if isinstance(runner, ForkTrials):
+        for start in range(0, total, CHUNK):
+            chunk = nodeids[start : start + CHUNK]
+            outcome = runner.run_alone(chunk, jobs=jobs, on_exit=_offset(progress, start, total))
+            results += _results(store, chunk, outcome)
+        return
+    for done, nodeid in enumerate(nodeids, start=1):
+        results += _results(store, [nodeid], runner.run([nodeid]))
+        progress(done, total)
+
+
+def _offset(progress: Callable[[int, int], None], start: int, total: int
+            ) -> Callable[[int, int], None]:
+    def chunk_progress(done: int, _chunk_total: int) -> None:
+        progress(start + done, total)
+    return chunk_progress
+
+
+def _recheck(runner: TrialRunner, store: Store, report: IsolateReport) -> None:
+    """Tests that failed while other children ran beside them run again one at a time, so
+    a clash over a shared file or port is not reported as failing alone."""
+    failed = [r.nodeid for r in report.fail_alone]
+    if not failed:
+        return
+    again: list[AloneResult] = []
+    _run_alone(runner, store, failed, 1, again, lambda done, total: None)
+    rechecked = {r.nodeid: _as_rechecked(r) for r in again}
+    report.results = [rechecked.get(r.nodeid, r) for r in report.results]
+
+
+def _as_rechecked(result: AloneResult) -> AloneResult:
+    return AloneResult(result.nodeid, result.outcome, result.message, result.run_id, True)
+
+
+def _results(store: Store, nodeids: list[str], outcome: TrialOutcome) -> list[AloneResult]:
+    cases = store.results(outcome.run_id) if outcome.run_id is not None else {}
+    return [
+        AloneResult(n, outcome.outcome_of(n), cases[n].message if n in cases else "",
+                    outcome.run_id)
+        for n in nodeids
+    ]
+
+
+def collect_ids(suite: Suite) -> list[str]:
+    """The suite's node ids in collection order, from a ``--collect-only`` pytest run
+    (the subprocess mode's way; a fork server reports them itself)."""
+    with tempfile.TemporaryDirectory(prefix="isoscan-collect-") as tmp:
+        workdir = Path(tmp)
+        record_dir = workdir / "records"
+        argv = pytest_argv(suite, Ordering(COLLECTED), 0, record_dir=record_dir)
+        log = workdir / "output.log"
+        proc = run_pytest([*argv, "--collect-only"], cwd=suite.cwd, log_path=log,
+                          record_dir=None, hang_seconds=None)
+        found = [p.collected for p in records.read_record_dir(record_dir) if p.collected]
+        if proc.exit_code not in (0, 5):
+            reason = _COLLECT_REASONS.get(proc.exit_code,
+                                          f"pytest exited with code {proc.exit_code}")
+            raise SuiteError(f"the suite could not run: {reason}", detail=_tail(log))
+        return list(found[0]) if found else []
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def report_document(report: IsolateReport) -> dict[str, Any]:
+    """The ``isoscan.isolate/1`` JSON document."""
+    return {
+        "schema": SCHEMA,
+        "session": report.session_id,
+        "mode": report.mode,
+        "fallback": report.fallback,
+        "interrupted": report.interrupted,
+        "seconds": round(report.seconds, 3),
+        "trials": report.trials,
+        "collected": report.collected,
+        "fail_alone": [r.nodeid for r in report.fail_alone],
+        "tests": [_test_entry(r) for r in report.results],
+    }
+
+
+def _test_entry(result: AloneResult) -> dict[str, Any]:
+    entry: dict[str, Any] = {"nodeid": result.nodeid, "outcome": result.outcome.value,
+                             "run": result.run_id}
+    if result.message:
+        entry["message"] = result.message
+    if result.rechecked:
+        entry["rechecked"] = True
+    return entry
+
+
+def no_observer() -> IsolateObserver:
+    """An observer that ignores everything (library use, tests)."""
+    return _Silent()
+
+
+class _Silent:
+    def fallback(self, reason: str) -> None:
+        pass
+
+    def started(self, collected: int, mode: str) -> None:
+        pass
+
+    def progress(self, done: int, total: int) -> None:
+        pass
+
