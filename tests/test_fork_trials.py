@@ -119,7 +119,8 @@ def test_each_trial_is_stored_as_a_run(tmp_path: Path, store: Store,
     assert trial.run_id is not None and runner.trials == 1
     run = store.run(trial.run_id)
     assert run is not None
-    assert (run.purpose, run.ordering, run.seed, run.status) == ("confirm", "explicit", 12, "failed")
+    assert (run.purpose, run.ordering, run.seed) == ("confirm", "explicit", 12)
+    assert run.status == "failed"
     assert [e.nodeid for e in store.executions(trial.run_id)] == [polluter, victim]
     assert store.results(trial.run_id)[victim].message.startswith("AssertionError")
     assert (run.dir / "seg0" / "order.txt").read_text() == f"{polluter}\n{victim}\n"
@@ -422,3 +423,30 @@ def test_make_trials_forks_unless_told_or_unable(tmp_path: Path, store: Store,
     assert isinstance(fallback, SubprocessTrials)
     assert heard == ["no fork here; each trial runs in a fresh subprocess"]
     close_trials(fallback)  # harmless on a runner without close()
+
+
+def test_run_alone_runs_each_test_in_its_own_child(tmp_path: Path, store: Store,
+                                                   open_runners: list[ForkTrials]) -> None:
+    suite = Suite(cwd=write_suite(tmp_path / "s", {**POLLUTION, **CRASHES, **HANGS}),
+                  timeout=None)
+    polluter, victim = ids("test_pollution.py", "test_polluter", "test_victim")
+    before, exits, after = ids("test_crash.py", "test_before", "test_exits", "test_after")
+    deaf = "test_hang.py::test_deaf_sleeper"
+    order = [polluter, victim, exits, deaf, before, after, "test_gone.py::test_missing"]
+    runner = fork(suite, store, open_runners)
+    runner.hang_seconds = 1.0
+    done: list[tuple[int, int]] = []
+    trial = runner.run_alone(order, jobs=2, on_exit=lambda d, t: done.append((d, t)))
+    assert trial.outcomes == {polluter: P, victim: P, exits: Outcome.CRASHED,
+                              deaf: Outcome.TIMEOUT, before: P, after: P}
+    assert trial.missing == ["test_gone.py::test_missing"]
+    assert trial.exit_code == 3 and runner.trials == 1
+    assert sorted(done)[-1] == (7, 7)
+    # One stored run; every test in a process of its own.
+    rows = store.executions(trial.run_id or 0)
+    assert sorted(r.nodeid for r in rows) == sorted(order[:-1])
+    assert len({r.process for r in rows}) == 6
+    # Each alone outcome equals a subprocess trial of that test alone.
+    spawned = subprocess_runner(suite, store)
+    for nodeid in (victim, exits, before):
+        assert spawned.run([nodeid]).outcome_of(nodeid) is trial.outcome_of(nodeid)
