@@ -4,6 +4,7 @@ none of a subprocess' cost: no zombie, no hang, no leftover folder."""
 from __future__ import annotations
 
 import os
+import shutil
 import textwrap
 import time
 from collections.abc import Iterator
@@ -237,8 +238,7 @@ def test_pytest_timeout_marks_timeout_like_subprocess(tmp_path: Path, store: Sto
     sleeps, after = ids("test_hang.py", "test_sleeps", "test_after")
     forked = fork(suite, store, open_runners).run([sleeps, after])
     # pytest-timeout fails the test in the child; the rest of the trial goes on.
-    assert forked.outcome_of(sleeps).is_failure and forked.outcome_of(after) is P
-    assert "Timeout" in store.results(forked.run_id or 0)[sleeps].message
+    assert forked.outcomes == {sleeps: Outcome.TIMEOUT, after: P}
     assert summary(forked) == summary(subprocess_runner(suite, store).run([sleeps, after]))
 
 
@@ -450,3 +450,29 @@ def test_run_alone_runs_each_test_in_its_own_child(tmp_path: Path, store: Store,
     spawned = subprocess_runner(suite, store)
     for nodeid in (victim, exits, before):
         assert spawned.run([nodeid]).outcome_of(nodeid) is trial.outcome_of(nodeid)
+
+
+DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo"
+
+
+@pytest.mark.skipif(not DEMO.is_dir(), reason="needs examples/demo")
+def test_example_suite_equal_subprocess_in_both_orders_and_alone(
+        tmp_path: Path, store: Store, open_runners: list[ForkTrials]) -> None:
+    root = tmp_path / "demo"
+    shutil.copytree(DEMO, root, ignore=shutil.ignore_patterns(".isoscan", "__pycache__"))
+    # The coin flip is random by design; everything else is deterministic serially.
+    suite = Suite(paths=("tests",), pytest_args=("-k", "not coin"), cwd=root, timeout=2)
+    runner = fork(suite, store, open_runners)
+    collected = runner.collected()
+    assert len(collected) > 40
+    spawned = subprocess_runner(suite, store)
+    for order in (collected, collected[::-1]):
+        forked = runner.run(order, 42)
+        assert summary(forked) == summary(spawned.run(order, 42))
+    # Reversed: the hang and the crash victims run after their polluters.
+    assert {Outcome.TIMEOUT, Outcome.CRASHED, Outcome.NOT_RUN} <= set(forked.outcomes.values())
+    alone = runner.run_alone(collected)
+    assert sorted(n for n, o in alone.outcomes.items() if o is not P) == [
+        "tests/api/test_plugins_api.py::test_brittle_upper_plugin_available",
+        "tests/test_broken.py::test_broken_always_fails",
+    ]
