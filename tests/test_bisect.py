@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from suitegen import fillers, read_json, run_cli, write
 
 VICTIM_READS_FLAG = """
@@ -117,8 +116,10 @@ def test_pollutes_late():
     })
     monkeypatch.chdir(root)
     # An order in which both run before the victim, as a random seed would give.
-    order = [f"tests/test_z.py::test_z_{i}" for i in range(8)] + ["tests/test_z.py::test_pollutes_late"]
-    order += [f"tests/test_a.py::test_a_{i}" for i in range(8)] + ["tests/test_a.py::test_pollutes_early"]
+    order = [f"tests/test_z.py::test_z_{i}" for i in range(8)]
+    order += ["tests/test_z.py::test_pollutes_late"]
+    order += [f"tests/test_a.py::test_a_{i}" for i in range(8)]
+    order += ["tests/test_a.py::test_pollutes_early"]
     order.append("tests/test_m.py::test_victim")
     order_file = tmp_path / "order.txt"
     order_file.write_text("\n".join(order) + "\n")

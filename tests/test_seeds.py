@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from suitegen import fillers, read_json, run_cli, write
 
 POLLUTED_PAIR = {
@@ -188,7 +187,7 @@ def _log_what_runs(request):
         "tests/test_b.py": fillers("b", 15),
     })
     monkeypatch.chdir(root)
-    code, report = seeds(tmp_path, "tests", "--count", "0", "--workers", "2")
+    code, _ = seeds(tmp_path, "tests", "--count", "0", "--workers", "2")
     assert code == 0
     ran: dict[str, list[str]] = {}
     for line in log.read_text().splitlines():

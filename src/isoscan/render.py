@@ -49,7 +49,7 @@ def render_report(report: SeedsReport) -> None:
         console.print(_findings_table(unstable, runs))
         console.print()
         console.print(_grid(unstable, report))
-        console.print(_legend(runs))
+        console.print(_legend(runs, report.run_labels))
     if report.pairs:
         console.print()
         console.print(_pairs_table(report))
@@ -141,9 +141,10 @@ def _grid(findings: list[Finding], report: SeedsReport) -> Table:
     return grid
 
 
-def _legend(runs: list[RunRow]) -> Text:
+def _legend(runs: list[RunRow], labels: dict[int, str]) -> Text:
     legend = Text("runs: ", style="dim")
-    legend.append("  ".join(f"#{n} {run_label(run)}" for n, run in enumerate(runs, start=1)))
+    legend.append("  ".join(f"#{n} {labels.get(run.id) or run_label(run)}"
+                            for n, run in enumerate(runs, start=1)))
     legend.append("\ncells: ", style="dim")
     for outcome in Outcome:
         char, style = CELL[outcome]

@@ -120,6 +120,7 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
                     f.nodeid: (f.verdict.value, f.evidence.to_json()) for f in findings})
                 if config.bisect:
                     pairs = _bisect_findings(config, store, runner, findings, observer)
+                    _save_pairs(store, session_id, findings, pairs)
             except KeyboardInterrupt:
                 interrupted = True
             finally:
@@ -155,6 +156,15 @@ def _bisect_findings(config: SeedsConfig, store: Store, runner: TrialRunner,
         pairs.append(run_bisect(bisect_config, store, runner, observer,
                                 collected=list(store_collected(store, finding))))
     return pairs
+
+
+def _save_pairs(store: Store, session_id: int, findings: list[Finding],
+                pairs: list[BisectResult]) -> None:
+    """Keeps each bisect answer in its test's stored evidence, so `isoscan report` shows it."""
+    answers = {pair.victim: pair.to_json() for pair in pairs}
+    store.save_verdicts(session_id, {
+        f.nodeid: (f.verdict.value, f.evidence.to_json() | {"pair": answers[f.nodeid]})
+        for f in findings if f.nodeid in answers})
 
 
 def store_collected(store: Store, finding: Finding) -> list[str]:
