@@ -580,3 +580,43 @@ def test_fingerprint_sees_a_change_deep_inside_a_huge_list() -> None:
     value[123_456] = -1
     after = snapshot.probe(value)
     assert (after.fp != before.fp, after.members) == (True, None)
+
+
+# -- seeds --track-state: latent polluters ------------------------------------------------------
+def test_seeds_track_state_lists_latent_polluters_apart(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """No test fails, so there are no verdicts; the leak is listed all the same. A unittest
+    class's own bookkeeping and a session fixture's setup are not the tests' doing."""
+    root = write(tmp_path / "suite", {"conftest.py": """
+import os
+import pytest
+
+@pytest.fixture(scope="session")
+def server():
+    os.environ["ISX_SERVER"] = "up"
+""", "test_a.py": """
+import os
+import unittest
+
+def test_leaks():
+    os.environ["ISX_LEAK"] = "1"
+
+def test_uses_server(server):
+    pass
+
+class TestCase(unittest.TestCase):
+    def test_clean(self):
+        pass
+"""})
+    monkeypatch.chdir(root)
+    assert run_cli(["seeds", "--count", "0", "--timeout", "30", "--track-state"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = lines.index("Latent polluters: 1 of 3 tests leave state changed (no victim had to fail):")
+    assert lines[at + 1:at + 4] == [
+        "  test_a.py::test_leaks",
+        "    env ISX_LEAK: unset -> '1'",
+        '      fix: monkeypatch.setenv("ISX_LEAK", ...) instead of writing os.environ: '
+        "monkeypatch restores it after the test",
+    ]
+    assert lines[at + 4] == "  Made by higher-scoped fixture setups, not listed above: server."

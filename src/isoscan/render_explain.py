@@ -1,11 +1,15 @@
-"""The terminal answer of ``isoscan explain``: ranked changes, each with its fix."""
+"""The terminal answer of ``isoscan explain`` (ranked changes, each with its fix), and the latent
+polluters of ``isoscan seeds --track-state``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from rich.text import Text
 
 from isoscan.console import console
 from isoscan.explain import Explanation
+from isoscan.latent import StateTrack
 from isoscan.outcomes import Outcome
 
 _KINDS_HELP = ("environment, cwd, umask, sys.path/modules/argv, recursion limit, socket timeout, "
@@ -69,3 +73,34 @@ def _footer(explanation: Explanation) -> str:
                      f"{timings.get('after', 0.0):.2f}s")
     parts.append(f"{explanation.seconds:.1f}s")
     return ", ".join(parts)
+
+
+LATENT_SHOWN = 5  # changes shown per latent polluter
+
+
+def render_latent(track: StateTrack, saved: Path | None = None) -> None:
+    """Listed apart from the verdicts: no victim had to fail for these."""
+    console.print()
+    count = len(track.polluters)
+    if not count:
+        console.print(f"State tracking: none of {track.tests} tests leaves process state changed.",
+                      style="green", soft_wrap=True)
+    else:
+        console.print(Text(f"Latent polluters: {count} of {track.tests} tests leave state "
+                           "changed (no victim had to fail):", style="bold yellow"),
+                      soft_wrap=True)
+    for polluter in track.polluters:
+        console.print(f"  {polluter.nodeid}", style="yellow", soft_wrap=True)
+        for ranked in polluter.changes[:LATENT_SHOWN]:
+            console.print(f"    {ranked.line}", soft_wrap=True)
+            if ranked.hint:
+                console.print(Text("      fix: ", style="green") + Text(ranked.hint),
+                              soft_wrap=True)
+        if len(polluter.changes) > LATENT_SHOWN:
+            console.print(f"    … and {len(polluter.changes) - LATENT_SHOWN} more", style="dim")
+    if track.fixture_changes:
+        fixtures = sorted({f for f, _, _ in track.fixture_changes})
+        console.print(f"  Made by higher-scoped fixture setups, not listed above: "
+                      f"{', '.join(fixtures)}.", style="dim", soft_wrap=True)
+    tail = f"  snapshots {track.snapshot_seconds:.1f}s of {track.seconds:.1f}s"
+    console.print(tail + (f"; details: {saved}" if saved else ""), style="dim", soft_wrap=True)

@@ -66,6 +66,8 @@ SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".isoscan", "__pycache__", ".pytes
 _RUNNER_PACKAGES = ("_pytest", "pytest", "pluggy", "py", "iniconfig", "packaging", "isoscan",
                     "xdist", "execnet", "pytest_timeout", "pytest_randomly",
                     "_hypothesis_pytestplugin")
+# Set on TestCase classes by unittest itself while it runs them.
+_RUNNER_CLASS_ATTRS = frozenset({"tearDown_exceptions", "_classSetupFailed", "_class_cleanups"})
 _RUNNER_ENV = frozenset({"PYTEST_CURRENT_TEST"})  # pytest's own per-test bookkeeping
 _SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "APIKEY", "PRIVATE",
                  "CREDENTIAL", "AUTH")
@@ -424,7 +426,8 @@ def _members(value: Any, shape: str, fp: Fingerprinter
         return {short(v): (0, None) for v in value}
     if shape == CLASS:
         # Class attributes by identity (depth 0): methods and nested classes are not walked.
-        attrs = {k: v for k, v in vars(value).items() if not _dunder(k)}
+        attrs = {k: v for k, v in vars(value).items()
+                 if not _dunder(k) and k not in _RUNNER_CLASS_ATTRS}
         return {k: entry(v, 0) for k, v in attrs.items()} if len(attrs) <= ITEM_CAP else None
     if shape == OBJECT:
         attrs = _instance_dict(value) or {}

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
+from isoscan.cli.latent import show_latent_polluters
 from isoscan.cli.options import check_paths, parse_fail_on, pytest_args
 from isoscan.cli.outputs import OutputOptions, finish_report, output_options
 from isoscan.cli.progress import ConsoleObserver
@@ -79,12 +80,16 @@ Exit codes:
 @click.option("--plan-seed", type=click.IntRange(min=0), metavar="N",
               help="Draw the --count seeds from N instead of at random: every job with the "
                    "same N plans the same runs. Needed with --shard and --count.")
+@click.option("--track-state", is_flag=True,
+              help="Then run the suite once more, serially, snapshotting process state around "
+                   "every test, and list the tests that leave state changed (latent "
+                   "polluters), apart from the verdicts.")
 @output_options
 @click.pass_context
 def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, seeds: tuple[int, ...],
           workers: str, timeout: float, replays: int, store_dir: Path, json_target: str | None,
           bisect_found: bool, no_fork: bool, fail_on: str | None, shard: str | None,
-          plan_seed: int | None, outputs: OutputOptions) -> int:
+          plan_seed: int | None, outputs: OutputOptions, track_state: bool) -> int:
     cwd = Path.cwd()
     check_paths(paths, cwd)
     fail_kinds = parse_fail_on(fail_on)
@@ -104,5 +109,7 @@ def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, seeds: tuple[i
     finally:
         observer.close()
     render_report(report)
+    if track_state and not report.interrupted:
+        show_latent_polluters(suite, store_dir, report.session_id)
     code = finish_report(report, fail_kinds, outputs, json_target)
     return 130 if report.interrupted else code
