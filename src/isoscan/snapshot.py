@@ -442,7 +442,10 @@ def _dunder(name: str) -> bool:
 def project_modules(ctx: Context) -> Iterator[types.ModuleType]:
     """Modules whose file lies under the rootdir, outside virtualenvs and site-packages."""
     root = ctx.rootdir.rstrip(os.sep) + os.sep
-    prefixes = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix} - {ctx.rootdir})
+    # Only an interpreter prefix inside the project (its venv) is left out: code may well live
+    # under a system prefix (/usr/src/app with Python in /usr).
+    prefixes = tuple(p for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}
+                     if os.path.abspath(p).startswith(root))
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if not isinstance(path, str) or name == "isoscan" or name.startswith("isoscan."):

@@ -290,8 +290,11 @@ def victim_vocabulary(item: pytest.Item, rootdir: Path) -> dict[str, dict[str, l
     the fixtures it uses that live in the project; ``module`` those of its whole module."""
     test_sources = [_source(getattr(item, "obj", None))]
     for func in _fixture_functions(item):
-        path = inspect.getsourcefile(func) or ""
-        if os.path.abspath(path).startswith(str(rootdir) + os.sep):
+        try:
+            path = inspect.getsourcefile(func) or ""
+        except TypeError:  # a built-in
+            continue
+        if path and os.path.abspath(path).startswith(str(rootdir) + os.sep):
             test_sources.append(_source(func))
     try:
         module_text = item.path.read_text(encoding="utf-8")
