@@ -80,6 +80,19 @@ def is_alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
+def processes_in(folder: Path) -> list[int]:
+    """Live processes whose working directory is ``folder`` (a suite's server and children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(os.readlink(entry / "cwd")) == folder:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 POLLUTION = {
     "test_pollution.py": """
         STATE = {}
@@ -348,6 +361,7 @@ def test_no_zombies_and_no_leftovers_after_close(tmp_path: Path, store: Store) -
         server = runner.server_pid
         workdir = runner._server.workdir if runner._server else None
         assert server is not None and workdir is not None and workdir.is_dir()
+        assert processes_in(suite.cwd) == [server]
         # Each child was reaped by the server before its trial returned.
         children = set().union(*(child_pids(store, t.run_id or 0) for t in trials))
         assert len(children) == 3 and not any(is_alive(pid) for pid in children)
@@ -355,6 +369,7 @@ def test_no_zombies_and_no_leftovers_after_close(tmp_path: Path, store: Store) -
         os.waitpid(server, os.WNOHANG)
     assert not is_alive(server)
     assert not workdir.exists()
+    assert processes_in(suite.cwd) == []
 
 
 def test_collection_error_is_a_suite_error(tmp_path: Path, store: Store,
@@ -476,3 +491,31 @@ def test_example_suite_equal_subprocess_in_both_orders_and_alone(
         "tests/api/test_plugins_api.py::test_brittle_upper_plugin_available",
         "tests/test_broken.py::test_broken_always_fails",
     ]
+
+
+def test_an_interrupt_ends_children_and_server_without_orphans(
+        tmp_path: Path, store: Store, open_runners: list[ForkTrials]) -> None:
+    suite = Suite(cwd=write_suite(tmp_path / "s", {**HANGS, **POLLUTION}), timeout=None)
+    quick, deaf = "test_pollution.py::test_bystander", "test_hang.py::test_deaf_sleeper"
+    runner = fork(suite, store, open_runners)
+    server = runner.collected() and runner.server_pid
+    assert server
+
+    def interrupt(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        # Two at a time: the sleeper has started before the quick test's exit is reported.
+        runner.run_alone([deaf, quick], jobs=2, on_exit=interrupt)
+    assert time.monotonic() - started < 20
+    (run,) = store.runs(open_runners[0].session_id)
+    assert run.status == "interrupted"
+    children = {int(f.stem.rpartition("-")[2])
+                for f in (run.dir / "seg0" / "records").glob("*/*.jsonl")}
+    assert children and not any(is_alive(pid) for pid in children)  # reaped, not orphaned
+    # Nothing is left running in the suite's folder: the sleeper was killed too.
+    assert processes_in(suite.cwd) == []
+    with pytest.raises(ChildProcessError):
+        os.waitpid(server, os.WNOHANG)
+    assert runner.server_pid is None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
+import selectors
 import shutil
 import signal
 import subprocess
@@ -45,6 +45,7 @@ from isoscan.trials import SubprocessTrials, TrialOutcome, _trial_outcome
 
 SERVER_PLUGIN = "isoscan.forkserver"
 SHUTDOWN_SECONDS = 30.0  # for the server's own session finish once isoscan is done with it
+ABANDON_SECONDS = 5.0  # the same after an interrupt: the user is waiting
 
 # pytest's exit codes when the server stops before it is ready.
 _PYTEST_REASONS = {
@@ -88,12 +89,19 @@ class _Lines:
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.buffer = bytearray()
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(fd, selectors.EVENT_READ)
+
+    def close(self) -> None:
+        self.selector.close()
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
 
     def next(self, timeout: float) -> dict[str, Any] | None:
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buffer:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+            if left <= 0 or not self.selector.select(left):
                 return None
             chunk = os.read(self.fd, 1 << 16)
             if not chunk:
@@ -192,7 +200,15 @@ class ServerProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
         self.close()
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Abandons the current request: the server kills and reaps its children, forks no
+        more, and ends once the request pipe is closed."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.proc.pid, signal.SIGTERM)
+        self.close(ABANDON_SECONDS)
+
+    def close(self, wait: float = SHUTDOWN_SECONDS) -> None:
         """Closing the request pipe ends the server's loop; it finishes its session and exits."""
         if self.requests is not None:
             with contextlib.suppress(OSError):
@@ -200,14 +216,13 @@ class ServerProcess:
             self.requests = None
         if self.proc is not None:
             try:
-                self.proc.wait(timeout=SHUTDOWN_SECONDS)
+                self.proc.wait(timeout=wait)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         if self.events is not None:
-            with contextlib.suppress(OSError):
-                os.close(self.events.fd)
+            self.events.close()
             self.events = None
         shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -337,16 +352,19 @@ class ForkTrials:
             self._fall_back(ready.threads)
         return self._server
 
-    def _end(self, *, graceful: bool) -> None:
+    def _end(self, *, graceful: bool, interrupted: bool = False) -> None:
         server, self._server = self._server, None
         if self._finalizer is not None:
             self._finalizer.detach()
             self._finalizer = None
-        if server is not None:
-            if graceful:
-                server.close()
-            else:
-                server.kill()
+        if server is None:
+            return
+        if interrupted:
+            server.stop()
+        elif graceful:
+            server.close()
+        else:
+            server.kill()
 
     def _fall_back(self, threads: list[str]) -> None:
         shown = ", ".join(threads[:3]) + (", …" if len(threads) > 3 else "")
@@ -433,9 +451,10 @@ class ForkTrials:
             self._end(graceful=False)
             raise error from None
         except BaseException:
-            # An interrupt: end the children and the server; a later trial starts a new one.
+            # An interrupt: the server ends its children (and reaps them), then itself; a later
+            # trial would start a new one.
             children.kill_all()
-            self._end(graceful=False)
+            self._end(graceful=False, interrupted=True)
             raise
 
 

@@ -16,6 +16,7 @@ import contextlib
 import gc
 import os
 import random
+import signal
 import sys
 import threading
 import traceback
@@ -75,6 +76,8 @@ class ForkServer:
         self.positions: dict[str, list[int]] = {}
         self.orderer: Orderer | None = None
         self.recorder: Recorder | None = None
+        self.running: dict[int, int] = {}  # child pid -> index of its ids in the request
+        self.stopping = False
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
@@ -89,8 +92,11 @@ class ForkServer:
         self._send(READY, collected=[item.nodeid for item in self.items], threads=threads)
         # Children then never touch the parent's objects for garbage collection: fewer copied pages.
         gc.freeze()
+        signal.signal(signal.SIGTERM, self._on_terminate)
         try:
             for line in self.requests:  # blocks until the next request; ends when isoscan closes
+                if self.stopping:
+                    break
                 if line.strip():
                     self._serve(session, TrialRequest.decode(line))
         finally:
@@ -112,18 +118,25 @@ class ForkServer:
         self.events.write(encode_event(kind, **fields))
         self.events.flush()
 
+    def _on_terminate(self, signum: int, frame: object) -> None:
+        """isoscan gives up on the request (Ctrl-C): no new child; the running ones are killed
+        here and reaped by the loop, so none is left a zombie or an orphan."""
+        self.stopping = True
+        _kill_groups(self.running)
+
     def _serve(self, session: pytest.Session, request: TrialRequest) -> None:
         wanted = read_order_file(request.order)
         groups = [[nodeid] for nodeid in wanted] if request.alone else [wanted]
-        running: dict[int, int] = {}
         for index, group in enumerate(groups):
-            while len(running) >= request.jobs:
-                self._reap(request, running)
+            while len(self.running) >= request.jobs:
+                self._reap(request)
+            if self.stopping:
+                break
             pid = self._fork(session, request, group, index)
-            running[pid] = index
+            self.running[pid] = index
             self._send(STARTED, trial=request.trial, pid=pid, index=index)
-        while running:
-            self._reap(request, running)
+        while self.running:
+            self._reap(request)
         self._send(DONE, trial=request.trial)
 
     def _fork(self, session: pytest.Session, request: TrialRequest, wanted: list[str],
@@ -139,7 +152,10 @@ class ForkServer:
             os.setpgid(pid, pid)
         return pid
 
-    def _reap(self, request: TrialRequest, running: dict[int, int]) -> None:
+    def _reap(self, request: TrialRequest) -> None:
+        running = self.running
+        if self.stopping:  # a child forked as the signal came in
+            _kill_groups(running)
         # One child: wait for exactly it. Several: any child; one that is not ours (a process
         # the suite started at import time) is reaped and ignored.
         pid, status = os.waitpid(next(iter(running)), 0) if len(running) == 1 else os.wait()
@@ -152,6 +168,7 @@ class ForkServer:
                index: int) -> NoReturn:
         status = int(pytest.ExitCode.INTERNAL_ERROR)
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             with contextlib.suppress(OSError):
                 os.setpgid(0, 0)  # its own group: a hang kill takes its subprocesses too
             self._close_channels()
@@ -194,6 +211,12 @@ class ForkServer:
         session.testscollected = len(chosen)
         self.recorder.pytest_collection_finish(session)
         return chosen
+
+
+def _kill_groups(pids: dict[int, int]) -> None:
+    for pid in list(pids):
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
 
 
 def index_items(items: list[pytest.Item]) -> dict[str, list[int]]:

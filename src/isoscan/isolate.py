@@ -137,7 +137,7 @@ def _run_alone(runner: TrialRunner, store: Store, nodeids: list[str], jobs: int,
                results: list[AloneResult], progress: Callable[[int, int], None]) -> None:
     """Appends each test's result as it completes (so an interrupt keeps what is done)."""
     total = len(nodeids)
-    if isinstance(runner, ForkTrials):
+    if isinstance(runner, ForkTrials) and runner.fallback_reason is None:
         for start in range(0, total, CHUNK):
             chunk = nodeids[start : start + CHUNK]
             outcome = runner.run_alone(chunk, jobs=jobs, on_exit=_offset(progress, start, total))
