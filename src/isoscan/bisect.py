@@ -83,6 +83,7 @@ class BisectResult:
     left_out: list[str] = field(default_factory=list)
     note: str = ""
     seconds: float = 0.0
+    seed: int | None = None  # pytest-randomly seed context of the order it was found in
 
     @property
     def found(self) -> bool:
@@ -422,6 +423,7 @@ def _add_reproduce(result: BisectResult, config: BisectConfig, before: list[str]
     write_order_file(order_file, [*before, config.victim])
     shown = _relative(order_file, config.suite.cwd)
     result.order_file = order_file
+    result.seed = seed
     result.reproduce = reproduce_command(config.suite, Ordering(EXPLICIT, seed), shown)
 
 

@@ -6,11 +6,14 @@ from pathlib import Path
 
 import click
 
-from isoscan.bisect import BisectConfig, run_bisect
+from isoscan.bisect import BisectConfig, BisectResult, repro_path, run_bisect
 from isoscan.cli.options import check_paths, pytest_args
-from isoscan.console import to_stderr
+from isoscan.console import console, to_stderr
+from isoscan.errors import IsoscanError
+from isoscan.explain import Explanation, explain
 from isoscan.pytest_cmd import Suite
 from isoscan.render_bisect import StepPrinter, render_bisect
+from isoscan.render_explain import render_explanation
 from isoscan.report_json import write_json
 from isoscan.store import Store
 from isoscan.trials import close_trials, make_trials
@@ -51,11 +54,14 @@ Exit codes:
 @click.option("--no-fork", is_flag=True,
               help="Run each trial as a fresh pytest subprocess instead of a fork of one "
                    "collected session (see docs/fork-trials.md).")
+@click.option("--explain/--no-explain", "explain_state", default=True, show_default=True,
+              help="After a verified answer, name the state the polluter (or state-setter) "
+                   "leaves behind, with a fix hint (see `isoscan explain`).")
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.bisect/1 JSON answer to FILE ('-' for stdout).")
 def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: Path | None,
            cleaners: bool, timeout: float, store_dir: Path, no_fork: bool,
-           json_target: str | None) -> int:
+           explain_state: bool, json_target: str | None) -> int:
     cwd = Path.cwd()
     check_paths(paths, cwd)
     if json_target == "-":
@@ -83,6 +89,24 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
     finally:
         store.close()
     render_bisect(result)
+    document = result.to_json()
+    if explain_state and result.found:
+        explanation = explain_answer(suite, result, store_dir)
+        if explanation is not None:
+            render_explanation(explanation)
+            document["explanation"] = explanation.to_json()
     if json_target:
-        write_json(result.to_json(), json_target)
+        write_json(document, json_target)
     return 0 if result.found else 1
+
+
+def explain_answer(suite: Suite, result: BisectResult, store_dir: Path) -> Explanation | None:
+    """What the blamed tests leave behind; a failure here never hides the bisect answer."""
+    blamed = result.polluters[0] if result.polluters else result.state_setters
+    workdir = repro_path(store_dir, result.victim).with_suffix("") / "explain"
+    try:
+        return explain(suite, blamed, result.victim, workdir, seed=result.seed,
+                       exclude=[store_dir])
+    except IsoscanError as exc:
+        console.print(f"note: could not explain the state: {exc.message}", style="yellow")
+        return None
