@@ -8,6 +8,10 @@ items collected, no fixture set up. A child runs exactly the requested ids in th
 order, records them with the ordinary ``Recorder`` of ``isoscan.plugin``, finishes its session
 (session fixtures torn down, terminal summary to its own log) and leaves with ``os._exit``, so the
 parent's atexit handlers and buffered files are never run or flushed twice.
+
+The server reaps every child before it reports it ``exited``. SIGTERM from isoscan (an
+interrupt) makes it kill and reap its running children and fork no more; closing the request
+pipe ends it.
 """
 
 from __future__ import annotations
