@@ -334,6 +334,8 @@ def run_items(session: pytest.Session, items: list[pytest.Item]) -> int:
     fixture scope end where the next item leaves it."""
     if not items:
         return int(pytest.ExitCode.NO_TESTS_COLLECTED)
+    if session.config.option.collectonly:  # as pytest's loop: collected, nothing run
+        return int(pytest.ExitCode.OK)
     try:
         for index, item in enumerate(items):
             nextitem = items[index + 1] if index + 1 < len(items) else None
