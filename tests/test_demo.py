@@ -1,0 +1,121 @@
+"""The demo suite end to end: every planted bug gets its verdict, every victim its polluter.
+
+The expected answers are the ones planted in examples/demo (see its README); the suite is
+copied to a temporary folder so runs never share its lock file with another process.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from suitegen import read_json, run_cli
+
+DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo"
+
+ORDER_DEPENDENT = {
+    "tests/api/v1/test_cache_api.py::test_victim_cache_starts_empty":
+        [["tests/test_cache_warmup.py::test_polluter_warms_cache"]],
+    "tests/test_greeting.py::TestGreeting::test_victim_default_greeting":
+        [["tests/test_env_shout.py::test_polluter_sets_shout_style_env"]],
+    "tests/db/test_orders.py::TestOrders::test_victim_counts_all_orders":
+        [["tests/db/test_orders.py::TestOrders::test_polluter_inserts_orders"]],
+    "tests/features/test_checkout.py::test_victim_checkout_uses_classic_pipeline":
+        [["tests/features/test_alpha_flag.py::test_polluter_a_enables_alpha",
+          "tests/features/test_beta_flag.py::test_polluter_b_enables_beta"]],
+    "tests/test_prices.py::test_victim_price_in_dollars":
+        [["tests/i18n/test_locale_switch.py::test_polluter_switches_locale_to_fr"]],
+    "tests/net/test_connect.py::test_victim_connect_hangs_after_handshake_required":
+        [["tests/net/test_handshake_setup.py::test_polluter_requires_handshake"]],
+    "tests/health/test_health_check.py::test_victim_health_check_crashes_in_maintenance":
+        [["tests/health/test_maintenance_mode.py::test_polluter_enters_maintenance_mode"]],
+    "tests/test_keys.py::test_victim_key_is_available[na\\xefve/key::1]":
+        [["tests/api/v1/test_keys_admin.py::test_polluter_reserves_naive_key"]],
+}
+BRITTLE = {
+    "tests/api/test_plugins_api.py::test_brittle_upper_plugin_available":
+        ["tests/test_plugins_setup.py::test_state_setter_registers_upper_plugin"],
+}
+PARALLEL_ONLY = {
+    "tests/locks/test_lock_backups.py::test_parallel_only_lock_backups",
+    "tests/locks/test_lock_exports.py::test_parallel_only_lock_exports",
+    "tests/locks/test_lock_reports.py::test_parallel_only_lock_reports",
+}
+NON_DETERMINISTIC = {"tests/test_coin.py::test_nondeterministic_coin_flip"}
+BROKEN = {"tests/test_broken.py::test_broken_always_fails"}
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("demo") / "demo"
+    shutil.copytree(DEMO, root, ignore=shutil.ignore_patterns("*.lock", "__pycache__",
+                                                                ".pytest_cache"))
+    out = root / "report.json"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("NO_COLOR", "1")
+        mp.delenv("DEMO_GREETING_STYLE", raising=False)
+        code = run_cli(["seeds", "tests", "--count", "10", "--workers", "0,2", "--timeout", "2",
+                        "--replays", "5", "--bisect", "--json", str(out)])
+    report = read_json(out)
+    report["exit_code"] = code
+    return report
+
+
+def _verdicts(report: dict[str, object]) -> dict[str, str]:
+    tests = report["tests"]
+    assert isinstance(tests, list)
+    return {t["nodeid"]: t["verdict"] for t in tests}
+
+
+def test_every_planted_bug_gets_its_verdict(demo_report: dict[str, object]) -> None:
+    verdicts = _verdicts(demo_report)
+    expected = {n: "order-dependent" for n in ORDER_DEPENDENT}
+    expected |= {n: "brittle" for n in BRITTLE}
+    expected |= {n: "parallel-only" for n in PARALLEL_ONLY}
+    expected |= {n: "non-deterministic" for n in NON_DETERMINISTIC}
+    expected |= {n: "broken" for n in BROKEN}
+    assert {n: v for n, v in verdicts.items() if v != "stable"} == expected
+    assert len(verdicts) == 46
+
+
+def test_gate_fails_on_the_order_dependence(demo_report: dict[str, object]) -> None:
+    assert demo_report["exit_code"] == 1
+
+
+def test_bisect_names_each_victims_polluters(demo_report: dict[str, object]) -> None:
+    pairs = demo_report["pairs"]
+    assert isinstance(pairs, list)
+    found = {p["victim"]: p for p in pairs}
+    assert set(found) == set(ORDER_DEPENDENT) | set(BRITTLE)
+    for victim, polluters in ORDER_DEPENDENT.items():
+        assert found[victim]["kind"] == "victim", victim
+        # A set is listed in the order its tests ran in the failing order.
+        assert sorted(map(sorted, found[victim]["polluters"])) == polluters, victim
+    for brittle, setters in BRITTLE.items():
+        assert found[brittle]["kind"] == "brittle"
+        assert found[brittle]["state_setters"] == setters
+
+
+def test_crash_and_hang_victims_keep_the_matrix_full(demo_report: dict[str, object]) -> None:
+    tests = demo_report["tests"]
+    assert isinstance(tests, list)
+    cells = {t["nodeid"]: set(t["outcomes"].values()) for t in tests}
+    crash = "tests/health/test_health_check.py::test_victim_health_check_crashes_in_maintenance"
+    hang = "tests/net/test_connect.py::test_victim_connect_hangs_after_handshake_required"
+    assert "crashed" in cells[crash]
+    assert "timeout" in cells[hang]
+    # every test has a cell in every run
+    runs = demo_report["runs"]
+    assert isinstance(runs, list)
+    assert all(len(t["outcomes"]) == len(runs) == 24 for t in tests)
+
+
+def test_parallel_only_names_what_ran_beside_it(demo_report: dict[str, object]) -> None:
+    tests = demo_report["tests"]
+    assert isinstance(tests, list)
+    for test in tests:
+        if test["nodeid"] in PARALLEL_ONLY:
+            beside = set(test["evidence"]["concurrent"])
+            assert beside & (PARALLEL_ONLY - {test["nodeid"]}), test["nodeid"]
