@@ -15,8 +15,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	cd examples/demo && ../../$(BIN)/isoscan seeds --count 10 --workers 0,2 --timeout 5 \
-		--store ../../.isoscan-demo tests; \
+	cd examples/demo && ../../$(BIN)/isoscan seeds --count 10 --workers 0,2 --timeout 2 \
+		--bisect --store ../../.isoscan-demo tests; \
 	status=$$?; if [ $$status -eq 1 ]; then echo "demo: planted bugs found (isoscan exit 1), as expected"; exit 0; fi; exit $$status
 
 test: $(STAMP)
