@@ -32,16 +32,16 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from isoscan.cli.baseline import baseline
     from isoscan.cli.bisect import bisect
+    from isoscan.cli.explain import explain_command
+    from isoscan.cli.history import history
+    from isoscan.cli.isolate import isolate
+    from isoscan.cli.report import report
     from isoscan.cli.seeds import seeds
 
-    cli.add_command(seeds)
-    cli.add_command(bisect)
-    cli.add_command(__import__("isoscan.cli.report", fromlist=["report"]).report)
-    cli.add_command(__import__("isoscan.cli.baseline", fromlist=["baseline"]).baseline)
-    cli.add_command(__import__("isoscan.cli.history", fromlist=["history"]).history)
-    cli.add_command(__import__("isoscan.cli.explain", fromlist=["x"]).explain_command)
-    cli.add_command(__import__("isoscan.cli.isolate", fromlist=["isolate"]).isolate)
+    for command in (seeds, bisect, explain_command, isolate, report, baseline, history):
+        cli.add_command(command)
 
 
 _register()
