@@ -35,13 +35,13 @@ from isoscan.runner import (
     RAN,
     RunResult,
     Segment,
-    _finish,
-    _merge_segment,
+    finish_result,
     hang_limit,
+    merge_segment,
     write_order_file,
 )
 from isoscan.store import Store
-from isoscan.trials import SubprocessTrials, TrialOutcome, _trial_outcome
+from isoscan.trials import SubprocessTrials, TrialOutcome, trial_outcome
 
 SERVER_PLUGIN = "isoscan.forkserver"
 SHUTDOWN_SECONDS = 30.0  # for the server's own session finish once isoscan is done with it
@@ -391,7 +391,7 @@ class ForkTrials:
             self.store.abort_run(run_id)
             raise
         self.store.finish_run(run_id, result)
-        return _trial_outcome(order, result, run_id)
+        return trial_outcome(order, result, run_id)
 
     def _execute(self, server: ServerProcess, order: list[str], seed: int | None,
                  run_dir: Path) -> RunResult:
@@ -406,8 +406,8 @@ class ForkTrials:
                            seconds=segment.seconds)
         # The same merge as a subprocess trial: a started, unfinished test is crashed or
         # timeout, the rest of the order not-run.
-        _merge_segment(result, segment)
-        _finish(result)
+        merge_segment(result, segment)
+        finish_result(result)
         return result
 
     def _execute_alone(self, server: ServerProcess, order: list[str], seed: int | None,
@@ -426,9 +426,9 @@ class ForkTrials:
             segment = child.segment(request, alone_argv(self.suite, order[child.index], seed,
                                                         child_records(request, child.index)))
             result.segments.append(segment)
-            _merge_segment(result, segment)
+            merge_segment(result, segment)
         result.seconds = time.monotonic() - started
-        _finish(result)
+        finish_result(result)
         return result
 
     def _supervise(self, server: ServerProcess, request: TrialRequest, total: int = 1,

@@ -86,7 +86,7 @@ def execute_run(
                                on_progress, junit)
         result.segments.append(segment)
         result.seconds += segment.seconds
-        progressed = _merge_segment(result, segment)
+        progressed = merge_segment(result, segment)
         if not resume or (segment.exit_code in RAN and not segment.killed_for_hang):
             break
         if not result.collected or not progressed:
@@ -96,7 +96,7 @@ def execute_run(
             break
         # Resume with the rest of the same order, in a fresh process, same seed context.
         current = Ordering(EXPLICIT, ordering.seed)
-    _finish(result)
+    finish_result(result)
     return result
 
 
@@ -139,7 +139,7 @@ def write_order_file(path: Path, nodeids: list[str]) -> None:
     path.write_text("".join(f"{n}\n" for n in nodeids), encoding="utf-8")
 
 
-def _merge_segment(result: RunResult, segment: Segment) -> bool:
+def merge_segment(result: RunResult, segment: Segment) -> bool:
     """Fold a segment's outcomes into the run; True if any test got a result."""
     before = len(result.results)
     if not result.collected:
@@ -175,7 +175,7 @@ def _merge_segment(result: RunResult, segment: Segment) -> bool:
     return len(result.results) > before
 
 
-def _finish(result: RunResult) -> None:
+def finish_result(result: RunResult) -> None:
     codes = [s.exit_code for s in result.segments]
     abnormal = [c for c in codes if c not in RAN]
     result.exit_code = abnormal[0] if abnormal else max(codes, default=0)

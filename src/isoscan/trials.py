@@ -55,10 +55,10 @@ class SubprocessTrials:
             raise
         self.store.finish_run(run_id, result)
         self.trials += 1
-        return _trial_outcome(list(order), result, run_id)
+        return trial_outcome(list(order), result, run_id)
 
 
-def _trial_outcome(order: list[str], result: RunResult, run_id: int) -> TrialOutcome:
+def trial_outcome(order: list[str], result: RunResult, run_id: int) -> TrialOutcome:
     missing = [m for p in result.processes for m in p.missing]
     return TrialOutcome(
         order=order,
