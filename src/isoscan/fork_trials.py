@@ -30,7 +30,7 @@ from isoscan import records
 from isoscan.errors import SuiteError
 from isoscan.fork_protocol import DONE, EXITED, READY, STARTED, TrialRequest, child_records
 from isoscan.process import POLL_SECONDS, RecordWatcher, child_env
-from isoscan.pytest_cmd import COLLECTED, EXPLICIT, RANDOM, Ordering, Suite, pytest_argv
+from isoscan.pytest_cmd import COLLECTED, EXPLICIT, RANDOM, RUN_TAIL, Ordering, Suite, pytest_argv
 from isoscan.runner import (
     RAN,
     RunResult,
@@ -79,7 +79,7 @@ def server_argv(suite: Suite, requests_fd: int, events_fd: int) -> list[str]:
     argv += ["-p", "xdist", "-n", "0"]
     if suite.timeout:
         argv += ["-p", "timeout", f"--timeout={suite.timeout:g}", "--timeout-method=signal"]
-    argv += ["--maxfail=0", "-q", "-p", "no:cacheprovider"]
+    argv += RUN_TAIL
     return argv
 
 

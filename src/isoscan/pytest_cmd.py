@@ -17,6 +17,13 @@ RANDOM = "random"
 EXPLICIT = "explicit"  # a replay of a recorded order
 
 
+# Last on every command line isoscan runs. A user's -x / --maxfail in addopts would cut the run
+# short and leave cells empty. pytest's long and short tracebacks re-read and re-parse the source
+# of every frame: seconds per run when many tests fail deep inside a big module (pykicad's
+# failures in pyparsing), and isoscan keeps only each failure's one-line message.
+RUN_TAIL = ("--maxfail=0", "--tb=native", "-q", "-p", "no:cacheprovider")
+
+
 @dataclass(frozen=True)
 class Suite:
     """What every run of one suite shares: where it runs and what the user passed to pytest."""
@@ -71,8 +78,7 @@ def pytest_argv(
     argv += ["-p", "xdist", "-n", str(workers)]
     if suite.timeout:
         argv += ["-p", "timeout", f"--timeout={suite.timeout:g}", "--timeout-method=signal"]
-    # A user's -x / --maxfail in addopts would cut the run short and leave cells empty.
-    argv += ["--maxfail=0", "-q", "-p", "no:cacheprovider"]
+    argv += RUN_TAIL
     return argv
 
 
