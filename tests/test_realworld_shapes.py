@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from suitegen import read_json, run_cli, write
+from suitegen import fillers, read_json, run_cli, write
+
+from isoscan.bisect import MAX_SETS
 
 # pykicad: a test that swaps pyparsing's grammar makes dozens of later tests fail 40 frames deep
 # inside pyparsing's 7,000 lines.
@@ -55,3 +57,31 @@ def test_failures_deep_in_a_big_module_are_not_rendered_as_long_tracebacks(
     assert "ValueError: grammar was replaced" in logs
     assert "Traceback (most recent call last)" in logs  # native: no source re-parsed per frame
     assert "return descend(depth - 1) + 0\n    ^" not in logs
+
+
+def test_more_independent_polluters_than_bisect_looks_for_is_said(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pykicad: each of ~20 ASTTests tests rebinds the shared grammar; bisect stopped at 8 sets
+    without saying that the rest still broke the victim."""
+    polluters = "".join(f"""
+def test_rebinds_{i}():
+    state.FLAGS["grammar"] = {i}
+""" for i in range(MAX_SETS + 2))
+    root = write(tmp_path / "suite", {
+        "tests/test_a_grammar.py": "import state\n" + polluters + fillers("a", 5),
+        "tests/test_b_parse.py": """
+            import state
+
+            def test_parse():
+                assert "grammar" not in state.FLAGS
+        """,
+    })
+    monkeypatch.chdir(root)
+    out = tmp_path / "bisect.json"
+    assert run_cli(["bisect", "tests/test_b_parse.py::test_parse", "tests", "--timeout", "30",
+                    "--json", str(out)]) == 0
+    answer = read_json(out)
+    found = answer["polluters"]
+    assert isinstance(found, list) and len(found) == MAX_SETS
+    assert answer["note"] == (f"stopped after {MAX_SETS} independent sets: the other 7 tests "
+                              "still make it fail without them")

@@ -297,7 +297,10 @@ def _find_polluters(config: BisectConfig, start: StartingOrder, probe: Probe,
         result.kind = NOT_REPRODUCIBLE
         result.note = "no polluter set survived verification"
         return result
-    sets, checked_rest = found
+    sets, checked_rest, left = found
+    if left:
+        result.note = (f"stopped after {len(sets)} independent sets: the other {left} tests "
+                       "still make it fail without them")
     if not checked_rest:
         alone = Probe(trials, victim, start.seed, observer).outcome([])
         observer.step(trials.trials, f"verify: victim alone {alone.value}")
@@ -312,26 +315,27 @@ def _find_polluters(config: BisectConfig, start: StartingOrder, probe: Probe,
 
 
 def _shrink_sets(prefix: list[str], holds: Holds, trials: TrialRunner, observer: BisectObserver,
-                 role: str) -> tuple[list[list[str]], bool] | None:
+                 role: str) -> tuple[list[list[str]], bool, int] | None:
     """Independent minimal sets in ``prefix``, each verified. The bool says whether the rest
-    of the prefix was tried without them (it then showed the victim behaving)."""
+    of the prefix was tried without them; the int, how many tests of that rest still made the
+    victim misbehave when the search stopped (at MAX_SETS, or finding no further set)."""
     sets: list[list[str]] = []
     remaining = list(prefix)
     while remaining and len(sets) < MAX_SETS:
         shrinker = Shrinker(remaining, holds)
         candidate = _verified(shrinker, remaining, holds, trials, observer, role)
         if candidate is None:
-            return None if not sets else (sets, True)
+            return None if not sets else (sets, True, len(remaining))
         sets.append(candidate)
         remaining = [t for t in remaining if t not in candidate]
         if not remaining:
-            return sets, False
+            return sets, False, 0
         more = holds(remaining)
         observer.step(trials.trials, f"the other {len(remaining)} tests without it: "
                       f"{'still misbehaves, looking for another set' if more else 'clean'}")
         if not more:
-            return sets, True
-    return (sets, True) if sets else None
+            return sets, True, 0
+    return (sets, True, len(remaining)) if sets else None
 
 
 def _verified(shrinker: Shrinker, pool: list[str], holds: Holds, trials: TrialRunner,
@@ -402,7 +406,7 @@ def _brittle(config: BisectConfig, store: Store, trials: TrialRunner, observer: 
         if found is None:
             return BisectResult(victim, NOT_REPRODUCIBLE, source=start.source,
                                 note="no state-setter survived verification")
-        sets, _ = found
+        sets, _, _ = found
         again = Probe(trials, victim, start.seed, observer).outcome([])
         observer.step(trials.trials, f"verify: victim alone {again.value}")
         if not again.is_failure:
