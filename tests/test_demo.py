@@ -47,8 +47,13 @@ BROKEN = {"tests/test_broken.py::test_broken_always_fails"}
 
 
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    root = tmp_path_factory.mktemp("demo") / "demo"
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo") / "demo"
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_root: Path) -> dict[str, object]:
+    root = demo_root
     shutil.copytree(DEMO, root, ignore=shutil.ignore_patterns("*.lock", "__pycache__",
                                                                 ".pytest_cache"))
     out = root / "report.json"
@@ -119,3 +124,62 @@ def test_parallel_only_names_what_ran_beside_it(demo_report: dict[str, object]) 
         if test["nodeid"] in PARALLEL_ONLY:
             beside = set(test["evidence"]["concurrent"])
             assert beside & (PARALLEL_ONLY - {test["nodeid"]}), test["nodeid"]
+
+
+# What `isoscan explain` must name as the first (highest ranked) state each polluter leaves.
+STATE = {
+    "tests/api/v1/test_cache_api.py::test_victim_cache_starts_empty": "demoapp.cache.CACHE",
+    "tests/test_greeting.py::TestGreeting::test_victim_default_greeting": "DEMO_GREETING_STYLE",
+    "tests/db/test_orders.py::TestOrders::test_victim_counts_all_orders": "rows.orders",
+    "tests/test_prices.py::test_victim_price_in_dollars": "demoapp.i18n._current",
+    "tests/net/test_connect.py::test_victim_connect_hangs_after_handshake_required":
+        "demoapp.net._handshake_required",
+    "tests/health/test_health_check.py::test_victim_health_check_crashes_in_maintenance":
+        "demoapp.health._maintenance",
+    "tests/test_keys.py::test_victim_key_is_available[na\\xefve/key::1]": "demoapp.keys.RESERVED",
+    "tests/features/test_checkout.py::test_victim_checkout_uses_classic_pipeline":
+        "demoapp.features",
+    "tests/api/test_plugins_api.py::test_brittle_upper_plugin_available": "demoapp.plugins.PLUGINS",
+}
+
+
+def _bisect(root: Path, victim: str) -> tuple[int, dict[str, object]]:
+    out = root / "bisect.json"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        code = run_cli(["bisect", victim, "--timeout", "2", "--json", str(out)])
+    return code, read_json(out)
+
+
+@pytest.mark.parametrize("victim", sorted(STATE))
+def test_bisect_ends_with_the_state_left_behind_and_a_fix(
+        demo_root: Path, demo_report: dict[str, object], victim: str) -> None:
+    code, answer = _bisect(demo_root, victim)
+    assert code == 0
+    assert "run #" in str(answer["source"])  # started from the order seeds stored
+    blamed = answer["polluters"] or [answer["state_setters"]]
+    expected = ORDER_DEPENDENT.get(victim) or [BRITTLE[victim]]
+    assert sorted(map(sorted, blamed)) == expected  # type: ignore[arg-type]
+    explanation = answer["explanation"]
+    assert isinstance(explanation, dict)
+    first = explanation["changes"][0]
+    assert first["name"].startswith(STATE[victim]), first["line"]
+    assert first["hint"]
+
+
+def test_bisect_reports_a_lock_test_as_parallel_only(demo_root: Path,
+                                                    demo_report: dict[str, object]) -> None:
+    victim = "tests/locks/test_lock_exports.py::test_parallel_only_lock_exports"
+    code, answer = _bisect(demo_root, victim)
+    assert code == 1
+    assert answer["kind"] == "parallel-only"
+    assert answer["polluters"] == []
+    assert set(answer["concurrent"]) & (PARALLEL_ONLY - {victim})  # type: ignore[arg-type]
+
+
+def test_bisect_never_blames_a_non_deterministic_test(demo_root: Path,
+                                                     demo_report: dict[str, object]) -> None:
+    code, answer = _bisect(demo_root, "tests/test_coin.py::test_nondeterministic_coin_flip")
+    assert code == 1
+    assert answer["kind"] == "non-deterministic"
+    assert answer["polluters"] == [] and answer["state_setters"] == []
