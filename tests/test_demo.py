@@ -7,9 +7,11 @@ copied to a temporary folder so runs never share its lock file with another proc
 from __future__ import annotations
 
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from junitparser import JUnitXml
 from suitegen import read_json, run_cli
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo"
@@ -62,10 +64,27 @@ def demo_report(demo_root: Path) -> dict[str, object]:
         mp.setenv("NO_COLOR", "1")
         mp.delenv("DEMO_GREETING_STYLE", raising=False)
         code = run_cli(["seeds", "tests", "--count", "10", "--workers", "0,2", "--timeout", "2",
-                        "--replays", "5", "--bisect", "--json", str(out)])
+                        "--replays", "5", "--bisect", "--json", str(out),
+                        "--junit-xml", "report.xml", "--markdown", "report.md",
+                        "--svg", "matrix.svg", "--html", "report.html"])
     report = read_json(out)
     report["exit_code"] = code
     return report
+
+
+def test_every_output_format_is_written_from_the_demo(demo_root: Path,
+                                                    demo_report: dict[str, object]) -> None:
+    unstable = 46 - 32
+    cases = [c for suite in JUnitXml.fromfile(str(demo_root / "report.xml")) for c in suite]
+    assert len(cases) == unstable
+    by_name = {f"{c.classname}::{c.name}": c for c in cases}
+    assert any("polluter" in (r.message or "") for c in cases for r in c.result)
+    assert len(by_name) == unstable
+    svg = ET.parse(demo_root / "matrix.svg").getroot()
+    assert len(svg.findall(".//{http://www.w3.org/2000/svg}rect")) == unstable * 24
+    markdown = (demo_root / "report.md").read_text()
+    assert "test_victim_default_greeting" in markdown
+    assert "<svg" in (demo_root / "report.html").read_text()
 
 
 def _verdicts(report: dict[str, object]) -> dict[str, str]:
