@@ -153,7 +153,8 @@ def run_bisect(config: BisectConfig, store: Store, trials: TrialRunner,
     if collected is None:
         collected = _collected(config, store, trials)
         require_collected(config.victim, collected)
-    known = store.latest_verdict(config.victim) if config.start is None else None
+    explicit = config.start or config.order_file or config.run_id is not None
+    known = None if explicit else store.latest_verdict(config.victim)
     if known is not None and known[0] == NON_DETERMINISTIC:
         result = BisectResult(config.victim, NON_DETERMINISTIC,
                               note=f"isoscan seeds found it non-deterministic (session "
@@ -183,19 +184,26 @@ def _collected(config: BisectConfig, store: Store, trials: TrialRunner) -> list[
 def _bisect(config: BisectConfig, store: Store, trials: TrialRunner, observer: BisectObserver,
             collected: list[str]) -> BisectResult:
     victim = config.victim
-    alone = Probe(trials, victim, None, observer).outcome([])
+    start = _explicit_start(config, store, failed=True, collected=collected)
+    # Alone under the failing order's seed: pytest-randomly reseeds `random` per test from the
+    # seed and the node id, so a victim may fail under one seed whatever runs before it.
+    alone = Probe(trials, victim, start.seed if start else None, observer).outcome([])
     observer.step(trials.trials, f"victim alone: {alone.value}")
     if alone.is_failure:
         return _brittle(config, store, trials, observer, collected)
-    return _victim(config, store, trials, observer, collected)
+    return _victim(config, store, start, trials, observer, collected)
 
 
 # -- where the starting order comes from ------------------------------------------------------
-def _explicit_start(config: BisectConfig, store: Store, failed: bool) -> StartingOrder | None:
+def _explicit_start(config: BisectConfig, store: Store, failed: bool,
+                    collected: list[str] | None = None) -> StartingOrder | None:
     if config.start is not None:
         return config.start
     if config.order_file is not None:
         ids = read_order_file(config.order_file)
+        if collected is not None:
+            for nodeid in ids:
+                require_collected(nodeid, collected, f"in {config.order_file}: ")
         prefix = ids[: ids.index(config.victim)] if config.victim in ids else ids
         return StartingOrder(prefix, None, f"order file {config.order_file}")
     if config.run_id is not None:
@@ -241,10 +249,9 @@ def _cold_starts(collected: list[str], victim: str) -> list[StartingOrder]:
 
 
 # -- victims ----------------------------------------------------------------------------------
-def _victim(config: BisectConfig, store: Store, trials: TrialRunner, observer: BisectObserver,
-            collected: list[str]) -> BisectResult:
+def _victim(config: BisectConfig, store: Store, explicit: StartingOrder | None,
+            trials: TrialRunner, observer: BisectObserver, collected: list[str]) -> BisectResult:
     victim = config.victim
-    explicit = _explicit_start(config, store, failed=True)
     starts = [explicit] if explicit is not None else _cold_starts(collected, victim)
     for start in starts:
         observer.step(trials.trials, f"starting order: {start.source}, {len(start.prefix)} tests")
@@ -257,7 +264,7 @@ def _victim(config: BisectConfig, store: Store, trials: TrialRunner, observer: B
                                 note="the same order failed and then passed; not bisected")
         if start.workers > 0 and start.observed:
             return BisectResult(victim, PARALLEL_ONLY, source=start.source,
-                                concurrent=_concurrent(store, start, victim),
+                                concurrent=store.concurrent(start.run_id, victim),
                                 note="failed under xdist; its worker's order replayed "
                                      "serially passes")
     given = explicit is not None and not explicit.observed
@@ -369,21 +376,6 @@ def _find_cleaners(polluters: list[str], probe: Probe, collected: list[str],
         half = len(group) // 2
         pending[:0] = [group[:half], group[half:]]
     return cleaners
-
-
-def _concurrent(store: Store, start: StartingOrder, victim: str) -> list[str]:
-    if start.run_id is None:
-        return []
-    executions = store.executions(start.run_id)
-    mine = [e for e in executions if e.nodeid == victim and e.started is not None]
-    if not mine:
-        return []
-    me = mine[-1]
-    begin = me.started or 0.0
-    end = me.finished if me.finished is not None else float("inf")
-    return [e.nodeid for e in executions
-            if e.process != me.process and e.started is not None and e.started < end
-            and (e.finished if e.finished is not None else float("inf")) > begin]
 
 
 # -- brittle tests ----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def collect_ids(suite: Suite, workdir: Path) -> list[str]:
                      tail)
 
 
-def require_collected(nodeid: str, collected: list[str]) -> None:
+def require_collected(nodeid: str, collected: list[str], where: str = "") -> None:
     """A one-line usage error, with the closest collected ids, for an id pytest does not have."""
     if nodeid in collected:
         return
@@ -37,4 +37,4 @@ def require_collected(nodeid: str, collected: list[str]) -> None:
         tail = nodeid.rsplit("::", 1)[-1]
         close = [c for c in collected if c.endswith(tail)][:3]
     hint = f"; did you mean: {', '.join(close)}" if close else ""
-    raise UsageError(f"test not collected: {nodeid}{hint}")
+    raise UsageError(f"{where}test not collected: {nodeid}{hint}")

@@ -35,14 +35,19 @@ class Confirmer:
         self.trials = trials
         self.options = options
 
-    def confirm_all(self, on_test: Callable[[int, int, str], None] | None = None
-                    ) -> list[Finding]:
+    def confirm_all(self, on_test: Callable[[int, int, str], None] | None = None,
+                    on_finding: Callable[[Finding], None] | None = None) -> list[Finding]:
+        """Every suspect's finding; ``on_finding`` hears each one as soon as it is reached, so
+        an interrupted confirmation keeps what it finished."""
         suspects = self.matrix.suspects()
         findings = []
         for index, nodeid in enumerate(suspects):
             if on_test is not None:
                 on_test(index, len(suspects), nodeid)
-            findings.append(self.confirm(nodeid))
+            finding = self.confirm(nodeid)
+            findings.append(finding)
+            if on_finding is not None:
+                on_finding(finding)
         return findings
 
     def confirm(self, nodeid: str) -> Finding:
@@ -67,6 +72,15 @@ class Confirmer:
             if _mixed(replay.outcomes):
                 return
 
+    def _alone_under_seed(self, nodeid: str, seed: int | None,
+                          unseeded: Outcome = Outcome.PASSED) -> Outcome:
+        """Alone, with the seed context of a replayed order: pytest-randomly reseeds `random`
+        per test from seed and node id, so a test can fail under one seed in any order. Without
+        a seed there is nothing new to learn: ``unseeded`` is what alone already showed."""
+        if seed is None:
+            return unseeded
+        return self.trials.run([nodeid], seed).outcome_of(nodeid)
+
     def _order_in(self, run: RunRow, nodeid: str) -> Replay | None:
         found = self.store.process_order_before(run.id, nodeid)
         if found is None:
@@ -77,6 +91,10 @@ class Confirmer:
     def _judge(self, nodeid: str, evidence: Evidence) -> Verdict:
         replays = self.options.replays
         self._alone(nodeid, evidence, 1)
+        if not _any_ran(evidence.alone):
+            # Not even collected on its own (e.g. an import error in its module).
+            evidence.note = "could not be run alone"
+            return Verdict.NON_DETERMINISTIC if evidence.passed_runs else Verdict.BROKEN
         if _failing(evidence.alone):
             return self._judge_fails_alone(nodeid, evidence, replays)
         return self._judge_passes_alone(nodeid, evidence, replays)
@@ -97,6 +115,10 @@ class Confirmer:
             evidence.passing_order = replay
             self._replay(nodeid, replay, replays)
             if _all_passed(replay.outcomes):
+                if not self._alone_under_seed(nodeid, replay.seed, Outcome.FAILED).is_failure:
+                    evidence.note = (f"passes alone under pytest-randomly seed {replay.seed}: "
+                                     "it depends on the random seed, not on the order")
+                    return Verdict.NON_DETERMINISTIC
                 return Verdict.BRITTLE
             evidence.note = "fails alone; the order it passed in failed on replay"
             return Verdict.NON_DETERMINISTIC
@@ -122,33 +144,19 @@ class Confirmer:
                 if _mixed(evidence.alone):
                     evidence.note = "passed and failed when run alone"
                     return Verdict.NON_DETERMINISTIC
+                if self._alone_under_seed(nodeid, replay.seed).is_failure:
+                    evidence.note = (f"fails alone under pytest-randomly seed {replay.seed}: "
+                                     "it depends on the random seed, not on the order")
+                    return Verdict.NON_DETERMINISTIC
                 return Verdict.ORDER_DEPENDENT
             if run.workers > 0 and not serial_failure:
-                evidence.concurrent = self._concurrent(run, nodeid)
+                evidence.concurrent = self.store.concurrent(run.id, nodeid)
                 evidence.note = "its worker's order replayed serially passes"
                 return Verdict.PARALLEL_ONLY
             evidence.note = "failed in a recorded order that passes on replay"
             return Verdict.NON_DETERMINISTIC
         evidence.note = "no recorded order to replay"
         return Verdict.NON_DETERMINISTIC
-
-    def _concurrent(self, run: RunRow, nodeid: str) -> list[str]:
-        """Tests other workers were running while this one ran, from the recorded timings."""
-        executions = self.store.executions(run.id)
-        mine = [e for e in executions if e.nodeid == nodeid and e.started is not None]
-        if not mine:
-            return []
-        victim = mine[-1]
-        start = victim.started or 0.0
-        end = victim.finished if victim.finished is not None else float("inf")
-        found = []
-        for e in executions:
-            if e.process == victim.process or e.started is None:
-                continue
-            e_end = e.finished if e.finished is not None else float("inf")
-            if e.started < end and e_end > start:
-                found.append(e.nodeid)
-        return found
 
 
 def _failing(values: list[str]) -> bool:

@@ -30,7 +30,16 @@ from isoscan import records
 from isoscan.errors import SuiteError
 from isoscan.fork_protocol import DONE, EXITED, READY, STARTED, TrialRequest, child_records
 from isoscan.process import POLL_SECONDS, RecordWatcher, child_env
-from isoscan.pytest_cmd import COLLECTED, EXPLICIT, RANDOM, RUN_TAIL, Ordering, Suite, pytest_argv
+from isoscan.pytest_cmd import (
+    COLLECTED,
+    EXPLICIT,
+    RANDOM,
+    RUN_TAIL,
+    Ordering,
+    Suite,
+    cache_args,
+    pytest_argv,
+)
 from isoscan.runner import (
     RAN,
     RunResult,
@@ -68,7 +77,7 @@ class ServerGone(Exception):
     """The server's event pipe closed: the server process ended."""
 
 
-def server_argv(suite: Suite, requests_fd: int, events_fd: int) -> list[str]:
+def server_argv(suite: Suite, requests_fd: int, events_fd: int, workdir: Path) -> list[str]:
     """The server's command line: like ``pytest_argv``'s (the user's args first, isoscan's
     last so they win), with pytest-randomly loaded but not reordering, so each trial can pick
     its own seed context or none."""
@@ -80,6 +89,7 @@ def server_argv(suite: Suite, requests_fd: int, events_fd: int) -> list[str]:
     if suite.timeout:
         argv += ["-p", "timeout", f"--timeout={suite.timeout:g}", "--timeout-method=signal"]
     argv += RUN_TAIL
+    argv += cache_args(workdir)
     return argv
 
 
@@ -140,7 +150,7 @@ class ServerProcess:
         requests_r, requests_w = os.pipe()
         events_r, events_w = os.pipe()
         self.requests, self.events = requests_w, _Lines(events_r)
-        self.argv = server_argv(self.suite, requests_r, events_w)
+        self.argv = server_argv(self.suite, requests_r, events_w, self.workdir)
         try:
             with open(self.log, "wb") as log:
                 self.proc = subprocess.Popen(

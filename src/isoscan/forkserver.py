@@ -26,6 +26,7 @@ import sys
 import threading
 import tokenize
 import traceback
+import types
 from pathlib import Path
 from typing import IO, NoReturn
 
@@ -211,6 +212,7 @@ class ForkServer:
         self.orderer.wanted, self.orderer.missing = wanted, missing
         self.recorder.directory = child_records(request, index)
         _restart_terminal(session)
+        _user_sessionstart(session)
         self.recorder.pytest_sessionstart(session)
         if deselected:
             self.config.hook.pytest_deselected(items=deselected)
@@ -218,6 +220,27 @@ class ForkServer:
         session.testscollected = len(chosen)
         self.recorder.pytest_collection_finish(session)
         return chosen
+
+
+# Plugins whose session start the child must not repeat (pytest's own would reset the fixture
+# manager and setup state of the collected items) or that it repeats by hand.
+_NOT_RESTARTED = ("_pytest.", "pytest.", "pluggy", "isoscan.", "pytest_randomly", "xdist",
+                  "pytest_timeout")
+
+
+def _user_sessionstart(session: pytest.Session) -> None:
+    """Conftest and third-party ``pytest_sessionstart`` hooks, as a fresh process would run
+    them: every child runs every plugin's ``pytest_sessionfinish``, so a conftest that creates
+    something at session start and removes it at session finish must create it again."""
+    manager = session.config.pluginmanager
+    skip = [plugin for plugin in manager.get_plugins() if _plugin_module(plugin).startswith(
+        _NOT_RESTARTED)]
+    manager.subset_hook_caller("pytest_sessionstart", remove_plugins=skip)(session=session)
+
+
+def _plugin_module(plugin: object) -> str:
+    name = getattr(plugin, "__name__", None) if isinstance(plugin, types.ModuleType) else None
+    return name if isinstance(name, str) else type(plugin).__module__
 
 
 def warm_caches() -> None:

@@ -44,6 +44,8 @@ def read_junit(path: Path, known_ids: Iterable[str] = ()) -> dict[str, CaseResul
     results: dict[str, CaseResult] = {}
     for suite in _suites(xml):
         for case in suite.iterchildren(TestCase):  # type: ignore[no-untyped-call]
+            if not (case.name or case.classname):
+                continue  # pytest writes an empty <testcase/> when a test raises Ctrl-C
             result = _case_result(case, lookup)
             previous = results.get(result.nodeid)
             if previous is None or _worse(result.outcome, previous.outcome):
@@ -95,7 +97,12 @@ def _outcome(case: TestCase) -> tuple[Outcome, str]:
             else:
                 outcome = Outcome.FAILED
         elif isinstance(result, Error):
-            outcome = Outcome.TIMEOUT if records.is_timeout_message(text) else Outcome.ERROR
+            if _CRASH.search(text) or _CRASH.search(result.text or ""):
+                outcome = Outcome.CRASHED  # xdist reports a dead worker's test as an error
+            elif records.is_timeout_message(text):
+                outcome = Outcome.TIMEOUT
+            else:
+                outcome = Outcome.ERROR
         elif isinstance(result, Skipped):
             outcome = Outcome.SKIPPED
         else:

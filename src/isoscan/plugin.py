@@ -46,7 +46,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(Orderer(config), "isoscan-orderer")
     record_dir = config.getoption("isoscan_record")
     if record_dir:
-        config.pluginmanager.register(Recorder(config, Path(record_dir)), "isoscan-recorder")
+        config.pluginmanager.register(Recorder(config, invocation_path(config, record_dir)),
+                                      "isoscan-recorder")
+
+
+def invocation_path(config: pytest.Config, value: str) -> Path:
+    """A path option as the user meant it: relative to where pytest was started, even after
+    a conftest changed the working directory at import time."""
+    path = Path(value)
+    return path if path.is_absolute() else Path(config.invocation_params.dir) / path
 
 
 def read_order_file(path: Path) -> list[str]:
@@ -60,7 +68,7 @@ class Orderer:
 
     def __init__(self, config: pytest.Config) -> None:
         order_file = config.getoption("isoscan_order")
-        self.wanted = read_order_file(Path(order_file)) if order_file else None
+        self.wanted = read_order_file(invocation_path(config, order_file)) if order_file else None
         self.reverse: bool = config.getoption("isoscan_reverse")
         self.missing: list[str] = []
 
@@ -109,13 +117,18 @@ class Recorder:
         self.directory = directory
         self.worker = os.environ.get("PYTEST_XDIST_WORKER", records.MAIN)
         self.stream: IO[str] | None = None
+        self.stream_pid = os.getpid()
         self.outcomes: dict[str, str] = {}
         self.durations: dict[str, float] = {}
         self.messages: dict[str, str] = {}
         self.active = True
 
     def _emit(self, event: dict[str, Any]) -> None:
+        if self.stream is not None and self.stream_pid != os.getpid():
+            # A forked child (a test's own fork, or a trial): its events get their own file.
+            self.stream = None
         if self.stream is None:
+            self.stream_pid = os.getpid()
             self.directory.mkdir(parents=True, exist_ok=True)
             name = f"{self.worker}-{os.getpid()}{records.SUFFIX}"
             self.stream = open(self.directory / name, "a", encoding="utf-8")  # noqa: SIM115

@@ -51,8 +51,19 @@ class RecordWatcher:
         return self.progress
 
     def oldest_running(self) -> float | None:
-        starts = [t for tail in self.tails.values() for t in tail.running.values()]
+        starts = [t for tail in self._live_tails() for t in tail.running.values()]
         return min(starts) if starts else None
+
+    def hung(self, seconds: float) -> list[str]:
+        """Tests that live processes have been running for longer than ``seconds``."""
+        now = time.monotonic()
+        return [nodeid for tail in self._live_tails()
+                for nodeid, started in tail.running.items() if now - started > seconds]
+
+    def _live_tails(self) -> list[_Tail]:
+        # A crashed xdist worker never finishes its last test; xdist reports that test and
+        # carries on, so a dead process's open test is not a hang.
+        return [tail for path, tail in self.tails.items() if tail.running and _alive(path)]
 
     def _read(self, path: Path, tail: _Tail) -> None:
         with open(path, "rb") as stream:
@@ -73,6 +84,7 @@ class RecordWatcher:
         kind = event.get("e")
         if kind == records.START:
             self.progress.started += 1
+            tail.running.clear()  # a process runs one test at a time
             tail.running[str(event["id"])] = time.monotonic()
         elif kind == records.FINISH:
             self.progress.finished += 1
@@ -84,11 +96,31 @@ class RecordWatcher:
             self.progress.collected = len(ids) if isinstance(ids, list) else None
 
 
+def _alive(record_file: Path) -> bool:
+    """Whether the process that writes ``<worker>-<pid>.jsonl`` still runs (not a zombie)."""
+    pid_text = record_file.name[: -len(records.SUFFIX)].rpartition("-")[2]
+    if not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
 @dataclass(frozen=True)
 class ProcessResult:
     exit_code: int
     killed_for_hang: bool
     seconds: float
+    hung: tuple[str, ...] = ()  # the tests the watchdog found running too long
 
 
 def run_pytest(
@@ -117,11 +149,12 @@ def run_pytest(
             start_new_session=True,
         )
         try:
-            killed = _supervise(proc, watcher, hang_seconds, on_progress)
+            hung = _supervise(proc, watcher, hang_seconds, on_progress)
         except BaseException:
             _kill_group(proc)
             raise
-    return ProcessResult(proc.returncode, killed, time.monotonic() - started)
+    return ProcessResult(proc.returncode, hung is not None, time.monotonic() - started,
+                         tuple(hung or ()))
 
 
 def child_env() -> dict[str, str]:
@@ -135,7 +168,9 @@ def _supervise(
     watcher: RecordWatcher | None,
     hang_seconds: float | None,
     on_progress: Callable[[Progress], None] | None,
-) -> bool:
+) -> list[str] | None:
+    """Waits for pytest; kills its process group and returns the hung tests if one runs
+    past ``hang_seconds``, else returns None when pytest ends."""
     while True:
         try:
             proc.wait(timeout=POLL_SECONDS)
@@ -144,18 +179,16 @@ def _supervise(
         else:
             if watcher is not None and on_progress is not None:
                 on_progress(watcher.poll())
-            return False
+            return None
         if watcher is None:
             continue
         progress = watcher.poll()
         if on_progress is not None:
             on_progress(progress)
-        oldest = watcher.oldest_running()
-        if hang_seconds is not None and oldest is not None and (
-            time.monotonic() - oldest > hang_seconds
-        ):
+        hung = watcher.hung(hang_seconds) if hang_seconds is not None else []
+        if hung:
             _kill_group(proc)
-            return True
+            return hung
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -21,7 +21,18 @@ EXPLICIT = "explicit"  # a replay of a recorded order
 # short and leave cells empty. pytest's long and short tracebacks re-read and re-parse the source
 # of every frame: seconds per run when many tests fail deep inside a big module (pykicad's
 # failures in pyparsing), and isoscan keeps only each failure's one-line message.
-RUN_TAIL = ("--maxfail=0", "--tb=native", "-q", "-p", "no:cacheprovider")
+RUN_TAIL = ("--maxfail=0", "--tb=native", "-q")
+
+# Without a seed, pytest-randomly stays loaded but neither shuffles nor reseeds: blocking it
+# (-p no:randomly) would make a user's `--randomly-seed=...` in addopts an unknown option.
+UNSEEDED = ("-p", "randomly", "--randomly-dont-reorganize", "--randomly-dont-reset-seed")
+
+
+def cache_args(workdir: Path) -> list[str]:
+    """A private, empty pytest cache: a user's --lf / --ff in addopts then select and order
+    nothing, and the user's own .pytest_cache is left alone. (Disabling the cache provider
+    would make those options unknown instead.)"""
+    return ["-o", f"cache_dir={workdir / '.pytest_cache'}"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +60,7 @@ def ordering_args(ordering: Ordering, order_file: Path | None) -> list[str]:
         # Same per-test reseeding of `random` as the original run, without reshuffling.
         args += ["-p", "randomly", f"--randomly-seed={ordering.seed}", "--randomly-dont-reorganize"]
     else:
-        args += ["-p", "no:randomly"]
+        args += UNSEEDED
     if ordering.kind == REVERSED:
         args.append("--isoscan-reverse")
     if ordering.kind == EXPLICIT:
@@ -79,6 +90,8 @@ def pytest_argv(
     if suite.timeout:
         argv += ["-p", "timeout", f"--timeout={suite.timeout:g}", "--timeout-method=signal"]
     argv += RUN_TAIL
+    if record_dir is not None:
+        argv += cache_args(record_dir.parent)
     return argv
 
 
@@ -86,7 +99,7 @@ def reproduce_command(suite: Suite, ordering: Ordering, order_file: Path) -> str
     """A command a person can paste: plain pytest plus isoscan's plugin, in the exact order."""
     argv = ["python", "-m", "pytest", *suite.paths, *suite.pytest_args, "-p", "isoscan.plugin"]
     argv += ordering_args(ordering, order_file)
-    argv += ["-p", "xdist", "-n", "0"]
+    argv += ["-p", "xdist", "-n", "0", "--maxfail=0"]
     if suite.timeout:
         argv += ["-p", "timeout", f"--timeout={suite.timeout:g}"]
     return shlex.join(argv)

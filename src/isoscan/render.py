@@ -67,7 +67,8 @@ def render_report(report: SeedsReport) -> None:
     if report.interrupted:
         console.print(
             f"Interrupted: {len(runs)} of {report.planned} runs completed and kept; "
-            f"{len(report.matrix.suspects())} tests failed somewhere (not confirmed).",
+            f"{len(report.findings)} verdicts kept; {len(report.unconfirmed)} tests that "
+            "failed somewhere were not confirmed.",
             style="yellow",
         )
 

@@ -34,6 +34,7 @@ class Segment:
     junit: Path | None
     log: Path
     seconds: float
+    hung: tuple[str, ...] = ()  # tests the watchdog saw running too long (when it killed)
 
 
 @dataclass
@@ -131,6 +132,7 @@ def _run_segment(
         junit=junit_path if junit_path is not None and junit_path.is_file() else None,
         log=segdir / "output.log",
         seconds=proc.seconds,
+        hung=proc.hung,
     )
 
 
@@ -157,12 +159,14 @@ def merge_segment(result: RunResult, segment: Segment) -> bool:
     for process in segment.processes:
         for execution in process.executions:
             nodeid = execution.nodeid
-            if nodeid in from_junit and execution.finished is not None:
+            if nodeid in from_junit:
                 result.results[nodeid] = from_junit.pop(nodeid)
             elif execution.finished is not None:
                 outcome = Outcome(execution.outcome or "passed")
                 result.results[nodeid] = CaseResult(nodeid, outcome, execution.duration,
                                                     execution.message)
+            elif segment.hung and nodeid not in segment.hung:
+                continue  # running beside the hung test when the group was killed: resumed
             else:
                 # Started, never finished: the process died or hung in this test.
                 outcome = Outcome.TIMEOUT if segment.killed_for_hang else Outcome.CRASHED

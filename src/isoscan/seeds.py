@@ -81,8 +81,14 @@ class SeedsReport:
         return [f for f in self.findings if f.verdict is not Verdict.STABLE]
 
     @property
+    def unconfirmed(self) -> list[str]:
+        """Tests that failed somewhere but got no verdict (the session was interrupted)."""
+        judged = {f.nodeid for f in self.findings}
+        return [t for t in self.matrix.suspects() if t not in judged]
+
+    @property
     def stable_count(self) -> int:
-        return len(self.matrix.tests) - len(self.unstable)
+        return len(self.matrix.tests) - len(self.unstable) - len(self.unconfirmed)
 
     def exit_code(self, fail_on: Collection[Verdict] = DEFAULT_FAIL_ON) -> int:
         return 1 if any(f.verdict in fail_on for f in self.findings) else 0
@@ -113,11 +119,14 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
         if not interrupted and matrix.suspects():
             runner = make_trials(suite, store, session_id, CONFIRM, config.fork,
                                  on_fallback=observer.notice)
-            try:
-                findings = Confirmer(store, matrix, runner, config.confirm).confirm_all(
-                    observer.confirming)
+            def keep(finding: Finding) -> None:
+                findings.append(finding)
                 store.save_verdicts(session_id, {
-                    f.nodeid: (f.verdict.value, f.evidence.to_json()) for f in findings})
+                    finding.nodeid: (finding.verdict.value, finding.evidence.to_json())})
+
+            try:
+                Confirmer(store, matrix, runner, config.confirm).confirm_all(
+                    observer.confirming, on_finding=keep)
                 if config.bisect:
                     pairs = _bisect_findings(config, store, runner, findings, observer)
                     _save_pairs(store, session_id, findings, pairs)

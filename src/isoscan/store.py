@@ -88,7 +88,8 @@ class SessionRow:
 
 class Store:
     def __init__(self, root: Path) -> None:
-        self.root = root
+        # Absolute: paths handed to pytest must not depend on a cwd its conftest may change.
+        self.root = root.resolve()
         root.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(root / DB_NAME, timeout=30)
         self.db.execute("PRAGMA foreign_keys = ON")
@@ -241,6 +242,22 @@ class Store:
             "SELECT nodeid FROM executions WHERE run_id = ? AND process = ? AND seq < ?"
             " ORDER BY seq", (run_id, process, seq))]
         return prefix, str(process)
+
+    def concurrent(self, run_id: int | None, nodeid: str) -> list[str]:
+        """Tests other processes (xdist workers) were running while this one ran, by the
+        recorded start and finish times."""
+        if run_id is None:
+            return []
+        executions = self.executions(run_id)
+        mine = [e for e in executions if e.nodeid == nodeid and e.started is not None]
+        if not mine:
+            return []
+        me = mine[-1]
+        begin = me.started or 0.0
+        end = me.finished if me.finished is not None else float("inf")
+        return [e.nodeid for e in executions
+                if e.process != me.process and e.started is not None and e.started < end
+                and (e.finished if e.finished is not None else float("inf")) > begin]
 
     # verdicts ---------------------------------------------------------------------------
     def save_verdicts(self, session_id: int, verdicts: dict[str, tuple[str, dict[str, object]]]
