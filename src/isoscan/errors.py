@@ -31,3 +31,16 @@ class UsageError(IsoscanError):
 class SuiteError(IsoscanError):
     def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(message, ExitCode.SUITE, detail)
+
+
+# pytest's exit codes for a suite that could not run at all (0 and 1 mean the tests ran).
+PYTEST_REASONS = {
+    2: "pytest was interrupted (often errors during collection)",
+    3: "pytest hit an internal error",
+    4: "pytest rejected its command line",
+    5: "pytest collected no tests",
+}
+
+
+def pytest_reason(exit_code: int) -> str:
+    return PYTEST_REASONS.get(exit_code, f"pytest exited with code {exit_code}")

@@ -19,7 +19,7 @@ from typing import Any
 
 from isoscan import snapshot as s
 from isoscan.collect import require_collected
-from isoscan.errors import SuiteError, UsageError
+from isoscan.errors import SuiteError, UsageError, pytest_reason
 from isoscan.fix_hints import hint_for
 from isoscan.outcomes import Outcome
 from isoscan.pytest_cmd import EXPLICIT, Ordering, Suite
@@ -41,12 +41,6 @@ _WEIGHT = {s.USER: 4, s.ENV: 3, s.CWD: 3, s.GLOBAL: 3, s.FILE: 3, s.TIMEZONE: 2,
            s.SYS_PATH: 2, s.SYS_ARGV: 2, s.LOGGING: 2, s.WARNINGS: 2, s.SIGNAL: 2,
            s.ASYNCIO: 2, s.SYS_MODULES: 0}
 
-_PYTEST_REASONS = {
-    2: "pytest was interrupted (often errors during collection)",
-    3: "pytest hit an internal error",
-    4: "pytest rejected its command line",
-    5: "pytest collected no tests",
-}
 
 
 @dataclass(frozen=True)
@@ -215,5 +209,5 @@ def _checked(document: dict[str, Any] | None, run: RunResult, polluters: list[st
         outcome = run.results[died[0]].outcome.value
         raise SuiteError(f"{died[0]} {outcome} the test process before its state could be "
                          "read", tail)
-    reason = _PYTEST_REASONS.get(run.exit_code, f"pytest exited with code {run.exit_code}")
+    reason = pytest_reason(run.exit_code)
     raise SuiteError(f"the suite could not run: {reason}", tail)

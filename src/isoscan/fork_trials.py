@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any
 
 from isoscan import records
-from isoscan.errors import SuiteError
+from isoscan.errors import PYTEST_REASONS, SuiteError
 from isoscan.fork_protocol import DONE, EXITED, READY, STARTED, TrialRequest, child_records
 from isoscan.process import POLL_SECONDS, RecordWatcher, child_env
 from isoscan.pytest_cmd import (
@@ -57,13 +57,6 @@ SHUTDOWN_SECONDS = 30.0  # for the server's own session finish once isoscan is d
 ABANDON_SECONDS = 5.0  # the same after an interrupt: the user is waiting
 
 # pytest's exit codes when the server stops before it is ready.
-_PYTEST_REASONS = {
-    1: "pytest stopped before running any trial",
-    2: "pytest was interrupted (often errors during collection)",
-    3: "pytest hit an internal error",
-    4: "pytest rejected its command line",
-    5: "pytest collected no tests",
-}
 
 
 def fork_unavailable() -> str | None:
@@ -191,8 +184,8 @@ class ServerProcess:
     def failure(self, message: str, *, before_ready: bool = False) -> SuiteError:
         """The error for a server that ended: its exit code's meaning and its output's tail."""
         code = self.proc.wait() if self.proc is not None else None
-        if before_ready and code in _PYTEST_REASONS:
-            reason = _PYTEST_REASONS[code]
+        if before_ready and code in PYTEST_REASONS:
+            reason = PYTEST_REASONS[code]
         else:
             reason = f"the pytest fork server exited with code {code}"
         return SuiteError(f"{message}: {reason}", detail=self.tail())

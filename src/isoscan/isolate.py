@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from isoscan import records
-from isoscan.errors import SuiteError
+from isoscan.errors import SuiteError, pytest_reason
 from isoscan.fork_trials import ForkTrials
 from isoscan.outcomes import Outcome
 from isoscan.process import run_pytest
@@ -30,12 +30,6 @@ ISOLATE = "isolate"
 SCHEMA = "isoscan.isolate/1"
 CHUNK = 100  # tests per stored run in fork mode: an interrupt keeps every finished chunk
 
-_COLLECT_REASONS = {
-    2: "pytest was interrupted (often errors during collection)",
-    3: "pytest hit an internal error",
-    4: "pytest rejected its command line",
-    5: "pytest collected no tests",
-}
 
 
 @dataclass(frozen=True)
@@ -192,8 +186,7 @@ def collect_ids(suite: Suite) -> list[str]:
                           record_dir=None, hang_seconds=None)
         found = [p.collected for p in records.read_record_dir(record_dir) if p.collected]
         if proc.exit_code not in (0, 5):
-            reason = _COLLECT_REASONS.get(proc.exit_code,
-                                          f"pytest exited with code {proc.exit_code}")
+            reason = pytest_reason(proc.exit_code)
             raise SuiteError(f"the suite could not run: {reason}", detail=_tail(log))
         return list(found[0]) if found else []
 

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from isoscan.bisect import BisectConfig, BisectResult, StartingOrder, run_bisect
 from isoscan.confirm import Confirmer, ConfirmOptions
-from isoscan.errors import SuiteError
+from isoscan.errors import SuiteError, pytest_reason
 from isoscan.matrix import PLAN, Matrix, load_matrix
 from isoscan.plan import PlannedRun
 from isoscan.process import Progress
@@ -24,12 +24,6 @@ from isoscan.verdicts import DEFAULT_FAIL_ON, Finding, Verdict
 CONFIRM = "confirm"
 
 # pytest's exit codes for a suite that could not run at all.
-_PYTEST_REASONS = {
-    2: "pytest was interrupted (often errors during collection)",
-    3: "pytest hit an internal error",
-    4: "pytest rejected its command line",
-    5: "pytest collected no tests",
-}
 
 
 class SeedsObserver(Protocol):
@@ -206,5 +200,5 @@ def _run_plan(store: Store, session_id: int, config: SeedsConfig,
 
 
 def _suite_error(result: RunResult) -> SuiteError:
-    reason = _PYTEST_REASONS.get(result.exit_code, f"pytest exited with code {result.exit_code}")
+    reason = pytest_reason(result.exit_code)
     return SuiteError(f"the suite could not run: {reason}", detail=result.output_tail())

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from isoscan.bisect import BisectConfig, BisectResult, repro_path, run_bisect
-from isoscan.cli.options import check_paths, pytest_args
+from isoscan.cli.options import check_paths, suite_for
 from isoscan.console import console, to_stderr
 from isoscan.errors import IsoscanError
 from isoscan.explain import Explanation, explain
@@ -68,13 +68,8 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
         to_stderr()
     store = Store(store_dir)
     try:
-        extra = pytest_args()
-        if not paths and not extra:
-            session = store.latest_session("seeds")
-            if session is not None and Path(session.cwd) == cwd:
-                paths, extra = tuple(session.paths), tuple(session.pytest_args)
-        suite = Suite(paths=paths, pytest_args=extra, cwd=cwd, timeout=timeout or None)
-        session_id = store.begin_session("bisect", cwd, list(paths), list(extra),
+        suite = suite_for(store, paths, timeout)
+        session_id = store.begin_session("bisect", cwd, list(suite.paths), list(suite.pytest_args),
                                          suite.timeout, None)
         printer = StepPrinter()
         trials = make_trials(suite, store, session_id, "bisect", not no_fork,

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from isoscan.cli.options import check_paths, pytest_args
+from isoscan.cli.options import check_paths, suite_for
 from isoscan.console import to_stderr
 from isoscan.explain import PURPOSE, explain
-from isoscan.pytest_cmd import EXPLICIT, Suite
+from isoscan.pytest_cmd import EXPLICIT
 from isoscan.render_explain import render_explanation
 from isoscan.report_json import write_json
 from isoscan.store import Store
@@ -67,13 +67,8 @@ def explain_command(polluter: str, victim: str, paths: tuple[str, ...], also: tu
         to_stderr()
     store = Store(store_dir)
     try:
-        extra = pytest_args()
-        if not paths and not extra:
-            session = store.latest_session("seeds")
-            if session is not None and Path(session.cwd) == cwd:
-                paths, extra = tuple(session.paths), tuple(session.pytest_args)
-        suite = Suite(paths=paths, pytest_args=extra, cwd=cwd, timeout=timeout or None)
-        session_id = store.begin_session("explain", cwd, list(paths), list(extra),
+        suite = suite_for(store, paths, timeout)
+        session_id = store.begin_session("explain", cwd, list(suite.paths), list(suite.pytest_args),
                                          suite.timeout, None)
         run_id, run_dir = store.start_run(session_id, PURPOSE, EXPLICIT, None, 0)
         try:

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from isoscan.errors import UsageError
+from isoscan.pytest_cmd import Suite
+from isoscan.store import Store
 from isoscan.verdicts import DEFAULT_FAIL_ON, Verdict
 
 FAIL_ON_CHOICES = [v.value for v in Verdict if v is not Verdict.STABLE]
@@ -37,3 +39,15 @@ def parse_fail_on(text: str | None) -> frozenset[Verdict]:
 def pytest_args() -> tuple[str, ...]:
     obj = click.get_current_context().find_root().obj
     return tuple(obj.get("pytest_args", [])) if isinstance(obj, dict) else ()
+
+
+def suite_for(store: Store, paths: tuple[str, ...], timeout: float) -> Suite:
+    """The suite a follow-up command (bisect, explain) runs: the given PATHS and pytest args, or
+    else those of the latest `isoscan seeds` session started from this directory."""
+    cwd = Path.cwd()
+    extra = pytest_args()
+    if not paths and not extra:
+        session = store.latest_session("seeds")
+        if session is not None and Path(session.cwd) == cwd:
+            paths, extra = tuple(session.paths), tuple(session.pytest_args)
+    return Suite(paths=paths, pytest_args=extra, cwd=cwd, timeout=timeout or None)
