@@ -56,7 +56,17 @@ class Confirmer:
             passed_runs=[r.id for r in self.matrix.passed_runs(nodeid)],
         )
         verdict = self._judge(nodeid, evidence)
+        if verdict is not Verdict.BROKEN and self._only_at_teardown(nodeid):
+            teardown = ("it only ever fails at teardown: pytest reports a module, class or "
+                        "session fixture's teardown error on whichever test runs last in that "
+                        "scope, so look at the fixtures it shares")
+            evidence.note = f"{evidence.note}; {teardown}" if evidence.note else teardown
         return Finding(nodeid, verdict, evidence)
+
+    def _only_at_teardown(self, nodeid: str) -> bool:
+        messages = [self.store.results(run.id)[nodeid].message
+                    for run in self.matrix.failed_runs(nodeid)]
+        return bool(messages) and all(m.startswith("failed on teardown") for m in messages)
 
     # --------------------------------------------------------------------------------------
     def _alone(self, nodeid: str, evidence: Evidence, times: int) -> None:

@@ -180,7 +180,10 @@ class Recorder:
         if records.severity(new) > records.severity(current):
             self.outcomes[nodeid] = new
             if report.failed:
-                self.messages[nodeid] = _short_message(report)
+                message = _short_message(report)
+                if report.when != "call":  # worded as pytest's JUnit XML words it
+                    message = f'failed on {report.when} with "{message}"'
+                self.messages[nodeid] = message
         else:
             self.outcomes[nodeid] = current
 
