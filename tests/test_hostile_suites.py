@@ -232,3 +232,34 @@ def test_slow_victim():
         kept = db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
     assert kept >= 1
     assert "verdicts kept" in output
+
+
+def test_teardown_error_of_a_shared_fixture_is_called_out(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write(tmp_path / "suite", {"tests/test_m.py": """
+import pytest
+
+STACK = []
+
+@pytest.fixture(scope="module")
+def client():
+    yield
+    assert not STACK, "context left pushed"
+
+def test_pushes(client):
+    STACK.append(1)
+
+def test_one(client):
+    pass
+
+def test_two(client):
+    pass
+"""})
+    monkeypatch.chdir(root)
+    run_cli(["seeds", "tests", "--count", "0", "--json", "r.json"])
+    tests = read_json(root / "r.json")["tests"]
+    assert isinstance(tests, list)
+    flagged = [t for t in tests if t["verdict"] != "stable"]
+    assert flagged  # the module teardown error lands on the last test of each order
+    for test in flagged:
+        assert "only ever fails at teardown" in test["evidence"]["note"], test["nodeid"]
