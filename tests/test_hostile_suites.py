@@ -263,3 +263,25 @@ def test_two(client):
     assert flagged  # the module teardown error lands on the last test of each order
     for test in flagged:
         assert "only ever fails at teardown" in test["evidence"]["note"], test["nodeid"]
+
+
+def test_explain_leaves_out_library_classes_imported_into_the_project(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write(tmp_path / "suite", {
+        "app.py": "from fractions import Fraction\n\nCOUNT = 0\n",
+        "tests/test_a.py": """
+import app
+
+def test_polluter():
+    app.Fraction.isoscan_cache_hits = 1  # a library's own cache, reached through the project
+    app.COUNT += 1
+""",
+        "tests/test_b.py": "import app\n\ndef test_victim():\n    assert app.COUNT == 0\n",
+    })
+    monkeypatch.chdir(root)
+    assert run_cli(["explain", "tests/test_a.py::test_polluter", "tests/test_b.py::test_victim",
+                    "tests", "--json", "e.json"]) == 0
+    changes = read_json(root / "e.json")["changes"]
+    assert isinstance(changes, list)
+    names = [c["name"] for c in changes if c["kind"] == "global"]
+    assert names == ["app.COUNT"]

@@ -460,11 +460,25 @@ def project_modules(ctx: Context) -> Iterator[types.ModuleType]:
 
 def _capture_globals(ctx: Context) -> dict[tuple[str, str], Probe]:
     out: dict[tuple[str, str], Probe] = {}
-    for module in project_modules(ctx):
+    modules = list(project_modules(ctx))
+    own = {module.__name__ for module in modules}
+    for module in modules:
         for attr, value in list(vars(module).items()):
-            if not _dunder(attr):
+            if not _dunder(attr) and not _imported(value, own):
                 out[(module.__name__, attr)] = probe(value)
     return out
+
+
+def _imported(value: object, project: set[str]) -> bool:
+    """A library's class, function or module imported into a project module (``from pyparsing
+    import *``), or one of pytest's own objects: its state is the library's (caches, counters),
+    not something the project's tests leave behind."""
+    if isinstance(value, types.ModuleType):
+        return value.__name__ not in project
+    if isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
+        return getattr(value, "__module__", None) not in project
+    origin = type(value).__module__
+    return origin.startswith(("_pytest.", "pytest.")) or origin in ("_pytest", "pytest")
 
 
 def _is_test_module(name: str) -> bool:
