@@ -83,8 +83,7 @@ def run_isolate(config: IsolateConfig, observer: IsolateObserver) -> IsolateRepo
     started = time.monotonic()
     store = Store(config.store_dir)
     suite = config.suite
-    session_id = store.begin_session(config.command, suite.cwd, list(suite.paths),
-                                     list(suite.pytest_args), suite.timeout, git_head(suite.cwd))
+    session_id = store.begin_suite_session(config.command, suite, git_head(suite.cwd))
     heard: list[str] = []
 
     def fallback(reason: str) -> None:

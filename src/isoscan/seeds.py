@@ -101,8 +101,7 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
     started = time.monotonic()
     store = Store(config.store_dir)
     suite = config.suite
-    session_id = store.begin_session(config.command, suite.cwd, list(suite.paths),
-                                     list(suite.pytest_args), suite.timeout, git_head(suite.cwd))
+    session_id = store.begin_suite_session(config.command, suite, git_head(suite.cwd))
     observer.plan(config.plan)
     try:
         interrupted = _run_plan(store, session_id, config, observer)

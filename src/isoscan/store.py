@@ -17,6 +17,7 @@ from pathlib import Path
 
 from isoscan.junit import CaseResult
 from isoscan.outcomes import Outcome
+from isoscan.pytest_cmd import Suite
 from isoscan.runner import RunResult
 
 SCHEMA_VERSION = 1
@@ -117,6 +118,11 @@ class Store:
                  time.time(), git_head),
             )
             return int(cur.lastrowid or 0)
+
+    def begin_suite_session(self, command: str, suite: Suite, git_head: str | None = None
+                            ) -> int:
+        return self.begin_session(command, suite.cwd, list(suite.paths), list(suite.pytest_args),
+                                  suite.timeout, git_head)
 
     def end_session(self, session_id: int, status: str) -> None:
         with self._tx() as db:

@@ -69,8 +69,7 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
     store = Store(store_dir)
     try:
         suite = suite_for(store, paths, timeout)
-        session_id = store.begin_session("bisect", cwd, list(suite.paths), list(suite.pytest_args),
-                                         suite.timeout, None)
+        session_id = store.begin_suite_session("bisect", suite)
         printer = StepPrinter()
         trials = make_trials(suite, store, session_id, "bisect", not no_fork,
                              on_fallback=printer.notice)

@@ -68,8 +68,7 @@ def explain_command(polluter: str, victim: str, paths: tuple[str, ...], also: tu
     store = Store(store_dir)
     try:
         suite = suite_for(store, paths, timeout)
-        session_id = store.begin_session("explain", cwd, list(suite.paths), list(suite.pytest_args),
-                                         suite.timeout, None)
+        session_id = store.begin_suite_session("explain", suite)
         run_id, run_dir = store.start_run(session_id, PURPOSE, EXPLICIT, None, 0)
         try:
             explanation = explain(suite, [polluter, *also], victim, run_dir,
