@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -89,9 +90,10 @@ def render(report: IsolateReport) -> None:
               help="Run each test in a fresh pytest process instead of a fork of one "
                    "collected session (slower; for suites whose import-time state must "
                    "not be shared).")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
+              show_default="the number of CPUs",
               help="Forks running at once; tests that fail beside others are rechecked "
-                   "one at a time.")
+                   "one at a time, so sharing a file or port cannot make one look brittle.")
 @click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path(".isoscan"), show_default=True,
               help="Where runs, outcomes and recorded orders are kept.")
