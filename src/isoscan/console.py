@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, TextIO
 
@@ -30,7 +31,11 @@ class _Stream:
 
 
 _stream = _Stream()
-console = Console(file=_stream, markup=False, highlight=False, soft_wrap=False)  # type: ignore[arg-type]
+# Off a terminal (CI logs, pipes, text pasted into a bug report) rich would assume 80 columns
+# and fold node ids mid-word; COLUMNS still wins when it is set.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+console = Console(file=_stream, markup=False, highlight=False, soft_wrap=False,  # type: ignore[arg-type]
+                  width=_WIDTH)
 
 
 def to_stderr() -> None:
