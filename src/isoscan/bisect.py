@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from isoscan.collect import collect_ids, require_collected
-from isoscan.errors import UsageError
 from isoscan.outcomes import Outcome
-from isoscan.plugin import read_order_file
 from isoscan.pytest_cmd import EXPLICIT, Ordering, Suite, reproduce_command
 from isoscan.runner import write_order_file
 from isoscan.search import Shrinker
-from isoscan.store import RunRow, Store
+from isoscan.starting_order import StartingOrder, cold_starts, explicit_start
+from isoscan.store import Store
 from isoscan.trials import TrialRunner
 
 Holds = Callable[[Sequence[str]], bool]
@@ -44,17 +43,6 @@ class Inconclusive(Exception):
 
 class BisectObserver(Protocol):
     def step(self, trials: int, message: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class StartingOrder:
-    prefix: list[str]
-    seed: int | None
-    source: str
-    workers: int = 0
-    run_id: int | None = None
-    observed: bool = False  # the victim was already seen to misbehave in exactly this order
-    confirmed: bool = False  # ...and replays already showed it reproduces
 
 
 @dataclass(frozen=True)
@@ -184,7 +172,9 @@ def _collected(config: BisectConfig, store: Store, trials: TrialRunner) -> list[
 def _bisect(config: BisectConfig, store: Store, trials: TrialRunner, observer: BisectObserver,
             collected: list[str]) -> BisectResult:
     victim = config.victim
-    start = _explicit_start(config, store, failed=True, collected=collected)
+    start = explicit_start(store, victim, failed=True, given=config.start,
+                           order_file=config.order_file, run_id=config.run_id,
+                           collected=collected)
     # Alone under the failing order's seed: pytest-randomly reseeds `random` per test from the
     # seed and the node id, so a victim may fail under one seed whatever runs before it.
     alone = Probe(trials, victim, start.seed if start else None, observer).outcome([])
@@ -194,65 +184,11 @@ def _bisect(config: BisectConfig, store: Store, trials: TrialRunner, observer: B
     return _victim(config, store, start, trials, observer, collected)
 
 
-# -- where the starting order comes from ------------------------------------------------------
-def _explicit_start(config: BisectConfig, store: Store, failed: bool,
-                    collected: list[str] | None = None) -> StartingOrder | None:
-    if config.start is not None:
-        return config.start
-    if config.order_file is not None:
-        ids = read_order_file(config.order_file)
-        if collected is not None:
-            for nodeid in ids:
-                require_collected(nodeid, collected, f"in {config.order_file}: ")
-        prefix = ids[: ids.index(config.victim)] if config.victim in ids else ids
-        return StartingOrder(prefix, None, f"order file {config.order_file}")
-    if config.run_id is not None:
-        run = store.run(config.run_id)
-        if run is None:
-            raise UsageError(f"no run #{config.run_id} in the store {store.root}")
-        start = _start_in_run(store, run, config.victim, failed)
-        if start is None:
-            raise UsageError(f"{config.victim} did not run in run #{config.run_id}")
-        return start
-    return _stored_start(store, config.victim, failed)
-
-
-def _start_in_run(store: Store, run: RunRow, victim: str, failed: bool
-                  ) -> StartingOrder | None:
-    found = store.process_order_before(run.id, victim)
-    if found is None:
-        return None
-    prefix, process = found
-    outcome = store.results(run.id).get(victim)
-    order = f"seed {run.seed}" if run.seed is not None else run.ordering
-    return StartingOrder(prefix, run.seed, f"run #{run.id} ({order}, -n {run.workers}), "
-                         f"process {process}", run.workers, run.id,
-                         observed=outcome is not None and outcome.outcome.is_failure == failed)
-
-
-def _stored_start(store: Store, victim: str, failed: bool) -> StartingOrder | None:
-    """The latest stored run where the victim failed (or, for a brittle test, passed);
-    serial runs first, because their order replays exactly."""
-    runs = store.runs_with_outcome(victim, failed)
-    runs.sort(key=lambda r: (r.workers > 0, -r.id))
-    for run in runs:
-        start = _start_in_run(store, run, victim, failed)
-        if start is not None:
-            return start
-    return None
-
-
-def _cold_starts(collected: list[str], victim: str) -> list[StartingOrder]:
-    others = [t for t in collected if t != victim]
-    return [StartingOrder(others, None, "cold start: the whole collected suite before it"),
-            StartingOrder(others[::-1], None, "cold start: the reversed suite before it")]
-
-
 # -- victims ----------------------------------------------------------------------------------
 def _victim(config: BisectConfig, store: Store, explicit: StartingOrder | None,
             trials: TrialRunner, observer: BisectObserver, collected: list[str]) -> BisectResult:
     victim = config.victim
-    starts = [explicit] if explicit is not None else _cold_starts(collected, victim)
+    starts = [explicit] if explicit is not None else cold_starts(collected, victim)
     for start in starts:
         observer.step(trials.trials, f"starting order: {start.source}, {len(start.prefix)} tests")
         probe = Probe(trials, victim, start.seed, observer)
@@ -382,8 +318,9 @@ def _find_cleaners(polluters: list[str], probe: Probe, collected: list[str],
 def _brittle(config: BisectConfig, store: Store, trials: TrialRunner, observer: BisectObserver,
              collected: list[str]) -> BisectResult:
     victim = config.victim
-    explicit = _explicit_start(config, store, failed=False)
-    starts = [explicit] if explicit is not None else _cold_starts(collected, victim)
+    explicit = explicit_start(store, victim, failed=False, given=config.start,
+                              order_file=config.order_file, run_id=config.run_id)
+    starts = [explicit] if explicit is not None else cold_starts(collected, victim)
     for start in starts:
         observer.step(trials.trials, f"it fails alone; looking for a state-setter in: "
                       f"{start.source}, {len(start.prefix)} tests")

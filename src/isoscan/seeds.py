@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from isoscan.bisect import BisectConfig, BisectResult, StartingOrder, run_bisect
+from isoscan.bisect import BisectConfig, BisectResult, run_bisect
 from isoscan.confirm import Confirmer, ConfirmOptions
 from isoscan.errors import SuiteError, pytest_reason
 from isoscan.matrix import PLAN, Matrix, load_matrix
@@ -17,6 +17,7 @@ from isoscan.plan import PlannedRun
 from isoscan.process import Progress
 from isoscan.pytest_cmd import Suite
 from isoscan.runner import STATUS_ERROR, RunResult, execute_run
+from isoscan.starting_order import StartingOrder
 from isoscan.store import Store
 from isoscan.trials import TrialRunner, close_trials, make_trials
 from isoscan.verdicts import DEFAULT_FAIL_ON, Finding, Verdict
@@ -182,17 +183,19 @@ def _run_plan(store: Store, session_id: int, config: SeedsConfig,
               observer: SeedsObserver) -> bool:
     """Runs the plan; True if Ctrl-C stopped it (every completed run is kept)."""
     for index, planned in enumerate(config.plan):
-        observer.run_started(index, planned)
-        run_id, run_dir = store.start_run(session_id, PLAN, planned.ordering.kind,
-                                          planned.ordering.seed, planned.workers)
+        run_id: int | None = None
         try:
+            observer.run_started(index, planned)
+            run_id, run_dir = store.start_run(session_id, PLAN, planned.ordering.kind,
+                                              planned.ordering.seed, planned.workers)
             result = execute_run(config.suite, planned.ordering, planned.workers, run_dir,
                                  on_progress=observer.run_progress)
+            store.finish_run(run_id, result)
+            observer.run_finished(index, planned, run_id, result)
         except KeyboardInterrupt:
-            store.abort_run(run_id)
+            if run_id is not None:
+                store.abort_run(run_id)  # a run finished just before Ctrl-C stays finished
             return True
-        store.finish_run(run_id, result)
-        observer.run_finished(index, planned, run_id, result)
         if result.status == STATUS_ERROR and index == 0:
             raise _suite_error(result)
     return False

@@ -165,7 +165,8 @@ class Store:
 
     def abort_run(self, run_id: int) -> None:
         with self._tx() as db:
-            db.execute("UPDATE runs SET status = 'interrupted' WHERE id = ?", (run_id,))
+            db.execute("UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running'",
+                       (run_id,))
 
     def finish_run(self, run_id: int, result: RunResult) -> None:
         """Write a completed run's outcomes and recorded orders in one transaction."""

@@ -47,6 +47,9 @@ def _register() -> None:
 _register()
 
 
+INTERRUPTED = "Interrupted (Ctrl-C); every completed run is kept in the store"
+
+
 def split_pytest_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     args = list(argv)
     if "--" in args:
@@ -71,13 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort:
-        error_line("interrupted")
+        error_line(INTERRUPTED)
         return int(ExitCode.INTERRUPTED)
     except IsoscanError as exc:
         error_line(exc.message, exc.detail)
         return int(exc.code)
     except KeyboardInterrupt:
-        error_line("interrupted")
+        error_line(INTERRUPTED)
         return int(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         error_line(exc.format_message())
