@@ -63,7 +63,9 @@ def demo_report(demo_root: Path) -> dict[str, object]:
         mp.chdir(root)
         mp.setenv("NO_COLOR", "1")
         mp.delenv("DEMO_GREETING_STYLE", raising=False)
-        code = run_cli(["seeds", "tests", "--count", "10", "--workers", "0,2", "--timeout", "2",
+        # 4 workers as well as 2: 24 parallel runs, so each lock test surely collides at least
+        # once (a given lock test fails in roughly a third of the -n 2 runs).
+        code = run_cli(["seeds", "tests", "--count", "10", "--workers", "0,2,4", "--timeout", "2",
                         "--replays", "5", "--bisect", "--json", str(out),
                         "--junit-xml", "report.xml", "--markdown", "report.md",
                         "--svg", "matrix.svg", "--html", "report.html"])
@@ -81,7 +83,7 @@ def test_every_output_format_is_written_from_the_demo(demo_root: Path,
     assert any("polluter" in (r.message or "") for c in cases for r in c.result)
     assert len(by_name) == unstable
     svg = ET.parse(demo_root / "matrix.svg").getroot()
-    assert len(svg.findall(".//{http://www.w3.org/2000/svg}rect")) == unstable * 24
+    assert len(svg.findall(".//{http://www.w3.org/2000/svg}rect")) == unstable * 36
     markdown = (demo_root / "report.md").read_text()
     assert "test_victim_default_greeting" in markdown
     assert "<svg" in (demo_root / "report.html").read_text()
@@ -133,7 +135,7 @@ def test_crash_and_hang_victims_keep_the_matrix_full(demo_report: dict[str, obje
     # every test has a cell in every run
     runs = demo_report["runs"]
     assert isinstance(runs, list)
-    assert all(len(t["outcomes"]) == len(runs) == 24 for t in tests)
+    assert all(len(t["outcomes"]) == len(runs) == 36 for t in tests)
 
 
 def test_parallel_only_names_what_ran_beside_it(demo_report: dict[str, object]) -> None:

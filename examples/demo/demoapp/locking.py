@@ -6,6 +6,10 @@ import fcntl
 import time
 from pathlib import Path
 
+# Long enough that two xdist workers reaching the lock tests at about the same time collide;
+# serially the lock is always free whatever the duration.
+HOLD_SECONDS = 0.4
+
 
 def hold_exclusive_lock(path: Path, seconds: float) -> None:
     """Raise BlockingIOError if another process already holds the lock.
