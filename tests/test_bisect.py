@@ -130,6 +130,17 @@ def test_pollutes_late():
     assert isinstance(polluters, list)
     assert sorted(polluters) == [["tests/test_a.py::test_pollutes_early"],
                                  ["tests/test_z.py::test_pollutes_late"]]
+    commands = answer["reproduce_all"]
+    assert isinstance(commands, list) and len(commands) == 2
+    for command, polluter in zip(commands, polluters, strict=True):
+        argv = shlex.split(command)
+        proc = subprocess.run([sys.executable, *argv[1:]], cwd=root, capture_output=True,
+                              text=True, check=False)
+        assert "1 failed, 1 passed" in proc.stdout, proc.stdout  # that polluter, then the victim
+        assert "FAILED tests/test_m.py::test_victim" in proc.stdout
+        order_file = next(a.split("=", 1)[1] for a in argv if a.startswith("--isoscan-order="))
+        expected = [*polluter, "tests/test_m.py::test_victim"]
+        assert (root / order_file).read_text().split() == expected
 
 
 def test_polluter_with_a_cleaner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -72,6 +72,7 @@ class BisectResult:
     note: str = ""
     seconds: float = 0.0
     seed: int | None = None  # pytest-randomly seed context of the order it was found in
+    reproduce_all: list[str] = field(default_factory=list)  # one per independent set
 
     @property
     def found(self) -> bool:
@@ -87,6 +88,7 @@ class BisectResult:
             "cleaners": self.cleaners,
             "trials": self.trials,
             "reproduce": self.reproduce,
+            "reproduce_all": self.reproduce_all,
             "order_file": str(self.order_file) if self.order_file else None,
             "source": self.source,
             "concurrent": self.concurrent,
@@ -253,7 +255,7 @@ def _find_polluters(config: BisectConfig, start: StartingOrder, probe: Probe,
     result.polluters = sets
     if config.cleaners:
         result.cleaners = _find_cleaners(sets[0], probe, collected, trials, observer)
-    _add_reproduce(result, config, sets[0], start.seed)
+    _add_reproduce(result, config, sets, start.seed)
     return result
 
 
@@ -343,27 +345,33 @@ def _brittle(config: BisectConfig, store: Store, trials: TrialRunner, observer: 
                                 note="it passed alone on a second run")
         result = BisectResult(victim, BRITTLE, source=start.source, left_out=probe.left_out,
                               state_setters=[t for s in sets for t in s])
-        _add_reproduce(result, config, sets[0], start.seed)
+        _add_reproduce(result, config, sets, start.seed)
         return result
     return BisectResult(victim, NOT_REPRODUCIBLE, source=starts[-1].source,
                         note="it fails alone and in every order tried")
 
 
 # -- the reproduce command ----------------------------------------------------------------------
-def _add_reproduce(result: BisectResult, config: BisectConfig, before: list[str],
+def _add_reproduce(result: BisectResult, config: BisectConfig, sets: list[list[str]],
                    seed: int | None) -> None:
-    order_file = repro_path(config.store_dir, config.victim)
-    write_order_file(order_file, [*before, config.victim])
-    shown = _relative(order_file, config.suite.cwd)
-    result.order_file = order_file
+    """One reproduce command per independent set, each reading its own order file."""
     result.seed = seed
-    result.reproduce = reproduce_command(config.suite, Ordering(EXPLICIT, seed), shown)
+    for number, before in enumerate(sets, start=1):
+        order_file = repro_path(config.store_dir, config.victim, number)
+        write_order_file(order_file, [*before, config.victim])
+        shown = _relative(order_file, config.suite.cwd)
+        result.reproduce_all.append(
+            reproduce_command(config.suite, Ordering(EXPLICIT, seed), shown))
+        if number == 1:
+            result.order_file = order_file
+            result.reproduce = result.reproduce_all[0]
 
 
-def repro_path(store_dir: Path, victim: str) -> Path:
+def repro_path(store_dir: Path, victim: str, number: int = 1) -> Path:
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", victim.rsplit("::", 1)[-1])[:60]
     digest = hashlib.sha1(victim.encode("utf-8")).hexdigest()[:8]
-    return store_dir / "repro" / f"{slug}-{digest}.txt"
+    suffix = "" if number == 1 else f"-set{number}"
+    return store_dir / "repro" / f"{slug}-{digest}{suffix}.txt"
 
 
 def _relative(path: Path, cwd: Path) -> Path:

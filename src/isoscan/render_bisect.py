@@ -54,6 +54,10 @@ def render_bisect(result: BisectResult) -> None:
         console.print(f"  {result.note}", style="dim")
     console.print(f"  order from: {result.source}", style="dim")
     console.print(f"  {result.trials} trials, {result.seconds:.1f}s", style="dim")
-    if result.reproduce:
+    if len(result.reproduce_all) > 1:
+        console.print("Reproduce (one command per independent set):")
+        for command in result.reproduce_all:
+            console.print(f"  {command}", soft_wrap=True)
+    elif result.reproduce:
         console.print("Reproduce:")
         console.print(f"  {result.reproduce}", soft_wrap=True)
