@@ -122,7 +122,8 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
                 Confirmer(store, matrix, runner, config.confirm).confirm_all(
                     observer.confirming, on_finding=keep)
                 if config.bisect:
-                    pairs = _bisect_findings(config, store, runner, findings, observer)
+                    pairs = _bisect_findings(config, store, runner, findings, matrix.tests,
+                                             observer)
                     _save_pairs(store, session_id, findings, pairs)
             except KeyboardInterrupt:
                 interrupted = True
@@ -140,7 +141,8 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
 
 
 def _bisect_findings(config: SeedsConfig, store: Store, runner: TrialRunner,
-                     findings: list[Finding], observer: SeedsObserver) -> list[BisectResult]:
+                     findings: list[Finding], collected: list[str],
+                     observer: SeedsObserver) -> list[BisectResult]:
     """Bisect each order-dependent and brittle test from the order its confirmation already
     replayed, so no trial is spent re-checking that order."""
     todo = [f for f in findings if f.verdict in (Verdict.ORDER_DEPENDENT, Verdict.BRITTLE)]
@@ -157,7 +159,7 @@ def _bisect_findings(config: SeedsConfig, store: Store, runner: TrialRunner,
         bisect_config = BisectConfig(suite=config.suite, victim=finding.nodeid,
                                      store_dir=config.store_dir, start=start)
         pairs.append(run_bisect(bisect_config, store, runner, observer,
-                                collected=list(store_collected(store, finding))))
+                                collected=collected))
     return pairs
 
 
@@ -168,15 +170,6 @@ def _save_pairs(store: Store, session_id: int, findings: list[Finding],
     store.save_verdicts(session_id, {
         f.nodeid: (f.verdict.value, f.evidence.to_json() | {"pair": answers[f.nodeid]})
         for f in findings if f.nodeid in answers})
-
-
-def store_collected(store: Store, finding: Finding) -> list[str]:
-    """Every test seen in this session's plan runs, in first-seen order."""
-    seen: dict[str, None] = {}
-    for run_id in finding.evidence.failed_runs + finding.evidence.passed_runs:
-        for nodeid in store.results(run_id):
-            seen.setdefault(nodeid, None)
-    return list(seen)
 
 
 def _run_plan(store: Store, session_id: int, config: SeedsConfig,

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from isoscan.bisect import BisectConfig, BisectResult, repro_path, run_bisect
-from isoscan.cli.options import check_paths, suite_for
-from isoscan.console import console, to_stderr
+from isoscan.cli.options import begin_command, suite_for
+from isoscan.console import console
 from isoscan.errors import IsoscanError
 from isoscan.explain import Explanation, explain
 from isoscan.pytest_cmd import Suite
@@ -62,10 +62,7 @@ Exit codes:
 def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: Path | None,
            cleaners: bool, timeout: float, store_dir: Path, no_fork: bool,
            explain_state: bool, json_target: str | None) -> int:
-    cwd = Path.cwd()
-    check_paths(paths, cwd)
-    if json_target == "-":
-        to_stderr()
+    begin_command(paths, json_target)
     store = Store(store_dir)
     try:
         suite = suite_for(store, paths, timeout)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from isoscan.cli.options import check_paths, suite_for
-from isoscan.console import to_stderr
+from isoscan.cli.options import begin_command, suite_for
 from isoscan.explain import PURPOSE, explain
 from isoscan.pytest_cmd import EXPLICIT
 from isoscan.render_explain import render_explanation
@@ -61,10 +60,7 @@ Exit codes:
               help="Write the isoscan.explain/1 JSON answer to FILE ('-' for stdout).")
 def explain_command(polluter: str, victim: str, paths: tuple[str, ...], also: tuple[str, ...],
                     timeout: float, store_dir: Path, json_target: str | None) -> int:
-    cwd = Path.cwd()
-    check_paths(paths, cwd)
-    if json_target == "-":
-        to_stderr()
+    begin_command(paths, json_target)
     store = Store(store_dir)
     try:
         suite = suite_for(store, paths, timeout)

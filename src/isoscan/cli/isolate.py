@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from isoscan.cli.options import check_paths, pytest_args
-from isoscan.console import console, to_stderr
+from isoscan.cli.options import begin_command, suite_of
+from isoscan.console import console
 from isoscan.isolate import IsolateConfig, IsolateReport, report_document, run_isolate
-from isoscan.pytest_cmd import Suite
 from isoscan.report_json import write_json
 
 HELP = """Run every collected test alone, each in its own fork; list the tests that fail alone.
@@ -101,11 +100,8 @@ def render(report: IsolateReport) -> None:
               help="Write the isoscan.isolate/1 JSON report to FILE ('-' for stdout).")
 def isolate(paths: tuple[str, ...], timeout: float, no_fork: bool, jobs: int, store_dir: Path,
             json_target: str | None) -> int:
-    cwd = Path.cwd()
-    check_paths(paths, cwd)
-    if json_target == "-":
-        to_stderr()
-    suite = Suite(paths=paths, pytest_args=pytest_args(), cwd=cwd, timeout=timeout or None)
+    begin_command(paths, json_target)
+    suite = suite_of(paths, timeout)
     config = IsolateConfig(suite=suite, store_dir=store_dir, fork=not no_fork, jobs=jobs)
     observer = ConsoleObserver()
     try:

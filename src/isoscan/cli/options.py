@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from isoscan.console import to_stderr
 from isoscan.errors import UsageError
 from isoscan.pytest_cmd import Suite
 from isoscan.store import Store
@@ -41,13 +42,26 @@ def pytest_args() -> tuple[str, ...]:
     return tuple(obj.get("pytest_args", [])) if isinstance(obj, dict) else ()
 
 
+def begin_command(paths: tuple[str, ...], json_target: str | None) -> None:
+    """What every command checks first: its paths exist; with ``--json -`` the JSON owns
+    stdout and human output moves to stderr."""
+    check_paths(paths, Path.cwd())
+    if json_target == "-":
+        to_stderr()
+
+
+def suite_of(paths: tuple[str, ...], timeout: float) -> Suite:
+    """The suite as given: PATHS, the pytest args after ``--``, this directory."""
+    return Suite(paths=paths, pytest_args=pytest_args(), cwd=Path.cwd(), timeout=timeout or None)
+
+
 def suite_for(store: Store, paths: tuple[str, ...], timeout: float) -> Suite:
     """The suite a follow-up command (bisect, explain) runs: the given PATHS and pytest args, or
     else those of the latest `isoscan seeds` session started from this directory."""
-    cwd = Path.cwd()
-    extra = pytest_args()
-    if not paths and not extra:
+    suite = suite_of(paths, timeout)
+    if not suite.paths and not suite.pytest_args:
         session = store.latest_session("seeds")
-        if session is not None and Path(session.cwd) == cwd:
-            paths, extra = tuple(session.paths), tuple(session.pytest_args)
-    return Suite(paths=paths, pytest_args=extra, cwd=cwd, timeout=timeout or None)
+        if session is not None and Path(session.cwd) == suite.cwd:
+            return Suite(paths=tuple(session.paths), pytest_args=tuple(session.pytest_args),
+                         cwd=suite.cwd, timeout=suite.timeout)
+    return suite

@@ -8,13 +8,11 @@ import click
 from click.core import ParameterSource
 
 from isoscan.cli.latent import show_latent_polluters
-from isoscan.cli.options import check_paths, parse_fail_on, pytest_args
+from isoscan.cli.options import begin_command, parse_fail_on, suite_of
 from isoscan.cli.outputs import OutputOptions, finish_report, output_options
 from isoscan.cli.progress import ConsoleObserver
 from isoscan.confirm import ConfirmOptions
-from isoscan.console import to_stderr
 from isoscan.plan import parse_workers
-from isoscan.pytest_cmd import Suite
 from isoscan.render import render_report
 from isoscan.seeds import SeedsConfig, run_seeds
 from isoscan.shard import sharded_plan
@@ -90,15 +88,12 @@ def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, seeds: tuple[i
           workers: str, timeout: float, replays: int, store_dir: Path, json_target: str | None,
           bisect_found: bool, no_fork: bool, fail_on: str | None, shard: str | None,
           plan_seed: int | None, outputs: OutputOptions, track_state: bool) -> int:
-    cwd = Path.cwd()
-    check_paths(paths, cwd)
+    begin_command(paths, json_target)
     fail_kinds = parse_fail_on(fail_on)
     worker_counts = parse_workers(workers)
     if seeds and ctx.get_parameter_source("count") is ParameterSource.DEFAULT:
         count = 0
-    if json_target == "-":
-        to_stderr()
-    suite = Suite(paths=paths, pytest_args=pytest_args(), cwd=cwd, timeout=timeout or None)
+    suite = suite_of(paths, timeout)
     plan = sharded_plan(count, seeds, worker_counts, shard, plan_seed)
     config = SeedsConfig(suite=suite, plan=plan, store_dir=store_dir,
                          confirm=ConfirmOptions(replays=replays), bisect=bisect_found,
