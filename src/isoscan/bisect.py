@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from isoscan.collect import collect_ids, require_collected
+from isoscan.fork_protocol import STOP_FAILS, STOP_PASSES
 from isoscan.outcomes import Outcome
 from isoscan.pytest_cmd import EXPLICIT, Ordering, Suite, reproduce_command
 from isoscan.runner import write_order_file
+from isoscan.scan_result import ScanResult
 from isoscan.search import Shrinker
 from isoscan.starting_order import StartingOrder, cold_starts, explicit_start
 from isoscan.store import Store
@@ -35,6 +37,7 @@ NOT_REPRODUCIBLE = "not-reproducible"
 
 MAX_SETS = 8  # independent polluter sets looked for before stopping
 CLEANER_GROUP = 64  # cleaners are looked for in groups of at most this many tests
+SCAN_MIN = 16  # a shorter starting order is replayed whole, not scanned
 
 
 class Inconclusive(Exception):
@@ -194,7 +197,10 @@ def _victim(config: BisectConfig, store: Store, explicit: StartingOrder | None,
     for start in starts:
         observer.step(trials.trials, f"starting order: {start.source}, {len(start.prefix)} tests")
         probe = Probe(trials, victim, start.seed, observer)
-        verdict = _reproduces(start, probe.fails, trials, observer)
+        scanned = _scanned(start, victim, probe.fails, STOP_FAILS, trials, observer)
+        if isinstance(scanned, list):
+            return _find_polluters(config, start, probe, trials, observer, collected, scanned)
+        verdict = scanned or _reproduces(start, probe.fails, trials, observer)
         if verdict == "yes":
             return _find_polluters(config, start, probe, trials, observer, collected)
         if verdict == NON_DETERMINISTIC:
@@ -228,15 +234,55 @@ def _reproduces(start: StartingOrder, holds: Holds, trials: TrialRunner,
     return "yes" if again else NON_DETERMINISTIC
 
 
+def _scanned(start: StartingOrder, victim: str, holds: Holds, stop: str, trials: TrialRunner,
+             observer: BisectObserver) -> list[str] | str | None:
+    """With fork trials, one scan of the starting order (``scan_chain.py``) instead of
+    replaying all of it. Returns the shortest part of the order after which the victim
+    misbehaves, once a fresh trial of that part agrees (or the order was seen misbehaving
+    before); "no" when the scan ran the whole order and the victim never misbehaved (an order
+    never seen failing); None to replay the order as usual."""
+    scan = getattr(trials, "scan", None)
+    if start.confirmed or not callable(scan) or len(start.prefix) < SCAN_MIN:
+        return None
+    misbehaves = _misbehaves(stop)
+    result = scan(start.prefix, victim, start.seed, stop=stop)
+    if not isinstance(result, ScanResult):
+        return None
+    cut = result.first(misbehaves)
+    if cut is None:
+        whole = result.trial.outcome_of(victim)
+        observer.step(trials.trials, f"scan of the starting order: {_says(False)} "
+                      f"({len(result.checks)} checkpoints)")
+        return "no" if whole.ran and not start.observed else None
+    observer.step(trials.trials, f"scan of the starting order: {_verb(stop)} after its first "
+                  f"{cut} of {len(start.prefix)} tests")
+    part = start.prefix[:cut]
+    if start.observed:
+        return part  # seen failing before in the store, and now again: as a replay would
+    again = holds(part)
+    observer.step(trials.trials, f"retry of those {cut} tests in a fresh trial: {_says(again)}")
+    return part if again else None
+
+
+def _misbehaves(stop: str) -> Callable[[Outcome], bool]:
+    if stop == STOP_FAILS:
+        return lambda outcome: outcome.is_failure
+    return lambda outcome: not outcome.is_failure
+
+
+def _verb(stop: str) -> str:
+    return "fails" if stop == STOP_FAILS else "passes"
+
+
 def _says(reproduced: bool) -> str:
     return "reproduces" if reproduced else "does not reproduce"
 
 
 def _find_polluters(config: BisectConfig, start: StartingOrder, probe: Probe,
                     trials: TrialRunner, observer: BisectObserver,
-                    collected: list[str]) -> BisectResult:
+                    collected: list[str], first: list[str] | None = None) -> BisectResult:
     victim = config.victim
-    found = _shrink_sets(start.prefix, probe.fails, trials, observer, "polluter")
+    found = _shrink_sets(start.prefix, probe.fails, trials, observer, "polluter", first)
     result = BisectResult(victim, VICTIM, source=start.source, left_out=probe.left_out)
     if found is None:
         result.kind = NOT_REPRODUCIBLE
@@ -260,15 +306,25 @@ def _find_polluters(config: BisectConfig, start: StartingOrder, probe: Probe,
 
 
 def _shrink_sets(prefix: list[str], holds: Holds, trials: TrialRunner, observer: BisectObserver,
-                 role: str) -> tuple[list[list[str]], bool, int] | None:
+                 role: str, first: list[str] | None = None
+                 ) -> tuple[list[list[str]], bool, int] | None:
     """Independent minimal sets in ``prefix``, each verified. The bool says whether the rest
     of the prefix was tried without them; the int, how many tests of that rest still made the
-    victim misbehave when the search stopped (at MAX_SETS, or finding no further set)."""
+    victim misbehave when the search stopped (at MAX_SETS, or finding no further set).
+    ``first``, a part of the prefix known to be enough on its own (a scan's cut), is where the
+    first set is looked for; the rest of the whole prefix is then checked as usual."""
     sets: list[list[str]] = []
     remaining = list(prefix)
     while remaining and len(sets) < MAX_SETS:
-        shrinker = Shrinker(remaining, holds)
-        candidate = _verified(shrinker, remaining, holds, trials, observer, role)
+        pool = first if first is not None and not sets else remaining
+        shrinker = Shrinker(pool, holds)
+        candidate = _verified(shrinker, pool, holds, trials, observer, role)
+        if candidate is None and pool is first:
+            # The scan's cut did not hold up in fresh trials: search the whole order instead.
+            observer.step(trials.trials, "nothing verified in the scan's cut; searching the "
+                          "whole order")
+            first = None
+            continue
         if candidate is None:
             return None if not sets else (sets, True, len(remaining))
         sets.append(candidate)
@@ -327,13 +383,16 @@ def _brittle(config: BisectConfig, store: Store, trials: TrialRunner, observer: 
         observer.step(trials.trials, f"it fails alone; looking for a state-setter in: "
                       f"{start.source}, {len(start.prefix)} tests")
         probe = Probe(trials, victim, start.seed, observer)
-        verdict = _reproduces(start, probe.passes, trials, observer)
+        scanned = _scanned(start, victim, probe.passes, STOP_PASSES, trials, observer)
+        cut = scanned if isinstance(scanned, list) else None
+        verdict = "yes" if cut is not None else (
+            scanned or _reproduces(start, probe.passes, trials, observer))
         if verdict == NON_DETERMINISTIC:
             return BisectResult(victim, NON_DETERMINISTIC, source=start.source,
                                 note="the same order passed and then failed; not bisected")
         if verdict != "yes":
             continue
-        found = _shrink_sets(start.prefix, probe.passes, trials, observer, "state-setter")
+        found = _shrink_sets(start.prefix, probe.passes, trials, observer, "state-setter", cut)
         if found is None:
             return BisectResult(victim, NOT_REPRODUCIBLE, source=start.source,
                                 note="no state-setter survived verification")

@@ -11,7 +11,10 @@ index of its ids) and ``exited`` (its exit code, negative for the signal that ki
 ``subprocess``); then ``done`` when the request's last child has exited.
 
 A request runs its ids in one child, in order (a trial), or with ``alone`` each id in a child
-of its own (``isoscan isolate``), at most ``jobs`` children at a time.
+of its own (``isoscan isolate``), at most ``jobs`` children at a time. With ``scan`` the one
+child runs the order as a *scan* (``isoscan/scan_chain.py``): the last id is the victim, and at
+up to ``checkpoints`` points along the way the child forks a grandchild that runs the victim
+right there, so one pass tells after how many tests the victim first misbehaves.
 
 Imported by both sides, so it imports neither pytest nor the store.
 """
@@ -28,6 +31,9 @@ STARTED = "started"
 EXITED = "exited"
 DONE = "done"
 
+STOP_FAILS = "fails"  # a scan stops once the victim fails at a checkpoint (a victim's polluters)
+STOP_PASSES = "passes"  # ... once it passes (a brittle test's state-setters)
+
 
 @dataclass(frozen=True)
 class TrialRequest:
@@ -38,6 +44,10 @@ class TrialRequest:
     seed: int | None  # pytest-randomly seed context, None = no reseeding
     alone: bool = False  # one child per id instead of one child for the whole order
     jobs: int = 1  # children at a time (alone only)
+    scan: bool = False  # run the order as a scan; its last id is the victim
+    stop: str = STOP_FAILS  # which victim outcome ends a scan early
+    checkpoints: int = 0  # at most this many victim checks along a scan
+    hang_seconds: float | None = None  # a checkpoint's victim running longer is killed
 
     def encode(self) -> bytes:
         body = {
@@ -48,6 +58,10 @@ class TrialRequest:
             "seed": self.seed,
             "alone": self.alone,
             "jobs": self.jobs,
+            "scan": self.scan,
+            "stop": self.stop,
+            "checkpoints": self.checkpoints,
+            "hang_seconds": self.hang_seconds,
         }
         return (json.dumps(body, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -63,6 +77,10 @@ class TrialRequest:
             seed=int(seed) if seed is not None else None,
             alone=bool(body.get("alone", False)),
             jobs=max(1, int(body.get("jobs", 1))),
+            scan=bool(body.get("scan", False)),
+            stop=str(body.get("stop", STOP_FAILS)),
+            checkpoints=max(0, int(body.get("checkpoints", 0))),
+            hang_seconds=float(hang) if (hang := body.get("hang_seconds")) is not None else None,
         )
 
 
@@ -74,3 +92,15 @@ def child_records(request: TrialRequest, index: int) -> Path:
     """Where child ``index`` of a request writes its event file: the request's folder for a
     trial, a folder per child for ``alone`` (each child is then a segment of its own)."""
     return request.records / str(index) if request.alone else request.records
+
+
+def scan_log(request: TrialRequest) -> Path:
+    """The scan child's account of its checkpoints: one JSON line as each victim check is
+    forked (``{"fork": n, "pid": p}``) and as it ends (``{"exit": n, "status": s}``), where
+    ``n`` is how many tests of the order ran before the victim."""
+    return request.records.parent / "scan.jsonl"
+
+
+def checkpoint_dir(request: TrialRequest, before: int) -> Path:
+    """The folder of the victim check after ``before`` tests: ``records/`` and ``output.log``."""
+    return request.records.parent / "checkpoints" / f"{before:06d}"

@@ -28,7 +28,15 @@ from typing import Any
 
 from isoscan import records
 from isoscan.errors import PYTEST_REASONS, SuiteError
-from isoscan.fork_protocol import DONE, EXITED, READY, STARTED, TrialRequest, child_records
+from isoscan.fork_protocol import (
+    DONE,
+    EXITED,
+    READY,
+    STARTED,
+    STOP_FAILS,
+    TrialRequest,
+    child_records,
+)
 from isoscan.process import POLL_SECONDS, RecordWatcher, child_env
 from isoscan.pytest_cmd import (
     COLLECTED,
@@ -49,12 +57,14 @@ from isoscan.runner import (
     merge_segment,
     write_order_file,
 )
+from isoscan.scan_result import ScanResult, read_checks
 from isoscan.store import Store
 from isoscan.trials import SubprocessTrials, TrialOutcome, trial_outcome
 
 SERVER_PLUGIN = "isoscan.forkserver"
 SHUTDOWN_SECONDS = 30.0  # for the server's own session finish once isoscan is done with it
 ABANDON_SECONDS = 5.0  # the same after an interrupt: the user is waiting
+SCAN_CHECKPOINTS = 48  # victim checks along one scan: the cut it gives is ~N/48 tests long
 
 # pytest's exit codes when the server stops before it is ready.
 
@@ -288,6 +298,29 @@ class ForkTrials:
         return outcome
 
     # optional extras -------------------------------------------------------------------------
+    def scan(self, tests: Sequence[str], victim: str, seed: int | None = None, *,
+             stop: str = STOP_FAILS, checkpoints: int = SCAN_CHECKPOINTS) -> ScanResult | None:
+        """Runs ``tests`` then ``victim`` as one trial in which, at up to ``checkpoints``
+        points, the victim also runs right there in a fork of its own (``scan_chain.py``); the
+        trial ends early once a checkpoint's victim fails (``stop``: or passes). None when
+        trials do not fork (the fallback has no scan)."""
+        server = self._started()
+        if server is None:
+            return None
+        order = [*tests, victim]
+        asked: list[TrialRequest] = []
+
+        def as_scan(request: TrialRequest) -> TrialRequest:
+            asked.append(replace(request, scan=True, stop=stop, checkpoints=checkpoints,
+                                 hang_seconds=self.hang_seconds))
+            return asked[-1]
+
+        outcome = self._stored(order, seed, lambda run_dir: self._execute(
+            server, order, seed, run_dir, scan=as_scan))
+        self.trials += 1
+        checks = read_checks(asked[0], victim, outcome, len(order) - 1) if asked else []
+        return ScanResult(outcome, checks)
+
     def run_alone(self, nodeids: Sequence[str], seed: int | None = None, *, jobs: int = 1,
                   on_exit: Callable[[int, int], None] | None = None) -> TrialOutcome:
         """Runs each id alone, each in a fork of its own (``jobs`` at a time), as ONE stored run
@@ -397,12 +430,15 @@ class ForkTrials:
         return trial_outcome(order, result, run_id)
 
     def _execute(self, server: ServerProcess, order: list[str], seed: int | None,
-                 run_dir: Path) -> RunResult:
+                 run_dir: Path, *, scan: Callable[[TrialRequest], TrialRequest] | None = None
+                 ) -> RunResult:
         files = _TrialFiles.create(run_dir, order)
         ordering = Ordering(EXPLICIT, seed)
         argv = pytest_argv(self.suite, ordering, 0, record_dir=files.records,
                            order_file=files.order)
         request = TrialRequest(self.trials, files.order, files.records, files.log, seed)
+        if scan is not None:
+            request = scan(request)
         (child,) = self._supervise(server, request)
         segment = child.segment(request, argv)
         result = RunResult(ordering=ordering, workers=0, segments=[segment],

@@ -200,8 +200,27 @@ class ForkServer:
         redirect_output(request.log)
         set_seed_context(session, request.seed, self.reset_seed)
         items = self._start_session(session, request, wanted, index)
-        status = run_items(session, items)
+        if request.scan:
+            from isoscan.scan_chain import run_scan
+
+            status = run_scan(session, items, request, run_items, finish_session,
+                              self._begin_check)
+        else:
+            status = run_items(session, items)
         return finish_session(session, status)
+
+    def _begin_check(self, session: pytest.Session, folder: Path,
+                     items: list[pytest.Item]) -> None:
+        """In a scan's checkpoint: its own log and record file, and the session start a
+        trial of just ``items`` would record."""
+        assert self.orderer is not None and self.recorder is not None
+        redirect_output(folder / "output.log")
+        self.orderer.wanted, self.orderer.missing = [i.nodeid for i in items], []
+        self.recorder.directory = folder / "records"
+        self.recorder.pytest_sessionstart(session)
+        session.items = items
+        session.testscollected = len(items)
+        self.recorder.pytest_collection_finish(session)
 
     def _start_session(self, session: pytest.Session, request: TrialRequest,
                        wanted: list[str], index: int) -> list[pytest.Item]:
