@@ -141,6 +141,12 @@ def test_pollutes_late():
         order_file = next(a.split("=", 1)[1] for a in argv if a.startswith("--isoscan-order="))
         expected = [*polluter, "tests/test_m.py::test_victim"]
         assert (root / order_file).read_text().split() == expected
+    # --first stops at the first verified set, the one earliest in the order, and says so.
+    code, answer = bisect(tmp_path, "tests/test_m.py::test_victim", "tests",
+                          "--order-file", str(tmp_path / "order.txt"), "--first")
+    assert code == 0
+    assert answer["polluters"] == [["tests/test_z.py::test_pollutes_late"]]
+    assert "--first" in str(answer["note"])
 
 
 def test_polluter_with_a_cleaner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -56,6 +56,7 @@ class BisectConfig:
     run_id: int | None = None
     order_file: Path | None = None
     cleaners: bool = False
+    first_only: bool = False  # stop at the first verified set: no search for independent ones
     start: StartingOrder | None = None  # given by `seeds --bisect`
 
 
@@ -282,7 +283,8 @@ def _find_polluters(config: BisectConfig, start: StartingOrder, probe: Probe,
                     trials: TrialRunner, observer: BisectObserver,
                     collected: list[str], first: list[str] | None = None) -> BisectResult:
     victim = config.victim
-    found = _shrink_sets(start.prefix, probe.fails, trials, observer, "polluter", first)
+    found = _shrink_sets(start.prefix, probe.fails, trials, observer, "polluter", first,
+                         first_only=config.first_only)
     result = BisectResult(victim, VICTIM, source=start.source, left_out=probe.left_out)
     if found is None:
         result.kind = NOT_REPRODUCIBLE
@@ -292,6 +294,9 @@ def _find_polluters(config: BisectConfig, start: StartingOrder, probe: Probe,
     if left:
         result.note = (f"stopped after {len(sets)} independent sets: the other {left} tests "
                        "still make it fail without them")
+    elif config.first_only:
+        result.note = ("stopped at the first verified set (--first): the rest of the order was "
+                       "not checked for other independent polluters")
     if not checked_rest:
         alone = Probe(trials, victim, start.seed, observer).outcome([])
         observer.step(trials.trials, f"verify: victim alone {alone.value}")
@@ -306,13 +311,14 @@ def _find_polluters(config: BisectConfig, start: StartingOrder, probe: Probe,
 
 
 def _shrink_sets(prefix: list[str], holds: Holds, trials: TrialRunner, observer: BisectObserver,
-                 role: str, first: list[str] | None = None
+                 role: str, first: list[str] | None = None, *, first_only: bool = False
                  ) -> tuple[list[list[str]], bool, int] | None:
     """Independent minimal sets in ``prefix``, each verified. The bool says whether the rest
     of the prefix was tried without them; the int, how many tests of that rest still made the
     victim misbehave when the search stopped (at MAX_SETS, or finding no further set).
     ``first``, a part of the prefix known to be enough on its own (a scan's cut), is where the
-    first set is looked for; the rest of the whole prefix is then checked as usual."""
+    first set is looked for; the rest of the whole prefix is then checked as usual, unless
+    ``first_only``."""
     sets: list[list[str]] = []
     remaining = list(prefix)
     while remaining and len(sets) < MAX_SETS:
@@ -329,7 +335,7 @@ def _shrink_sets(prefix: list[str], holds: Holds, trials: TrialRunner, observer:
             return None if not sets else (sets, True, len(remaining))
         sets.append(candidate)
         remaining = [t for t in remaining if t not in candidate]
-        if not remaining:
+        if not remaining or first_only:
             return sets, False, 0
         more = holds(remaining)
         observer.step(trials.trials, f"the other {len(remaining)} tests without it: "
@@ -392,7 +398,8 @@ def _brittle(config: BisectConfig, store: Store, trials: TrialRunner, observer: 
                                 note="the same order passed and then failed; not bisected")
         if verdict != "yes":
             continue
-        found = _shrink_sets(start.prefix, probe.passes, trials, observer, "state-setter", cut)
+        found = _shrink_sets(start.prefix, probe.passes, trials, observer, "state-setter", cut,
+                             first_only=config.first_only)
         if found is None:
             return BisectResult(victim, NOT_REPRODUCIBLE, source=start.source,
                                 note="no state-setter survived verification")

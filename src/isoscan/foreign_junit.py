@@ -16,7 +16,7 @@ from xml.etree.ElementTree import Element  # only the type; parsing goes through
 import defusedxml.ElementTree as safe_etree
 
 from isoscan.junit import CaseResult, JUnitReadError, read_junit
-from isoscan.plugin import NODEID_PROPERTY
+from isoscan.records import NODEID_PROPERTY
 from isoscan.store import DB_NAME
 
 # Surefire's rerunFailingTestsCount: the test failed, then passed on a rerun within one run.

@@ -41,7 +41,8 @@ from isoscan.fork_protocol import (
     child_records,
     encode_event,
 )
-from isoscan.plugin import Orderer, Recorder, read_order_file
+from isoscan.plugin import Orderer, Recorder
+from isoscan.records import read_order_file
 
 ORDERER = "isoscan-orderer"
 RECORDER = "isoscan-recorder"

@@ -16,7 +16,7 @@ from junitparser import Error, Failure, JUnitXml, Properties, Skipped, TestCase,
 from isoscan import records
 from isoscan.errors import IsoscanError
 from isoscan.outcomes import Outcome
-from isoscan.plugin import NODEID_PROPERTY
+from isoscan.records import NODEID_PROPERTY
 
 _CRASH = re.compile(r"worker '?[\w-]+'? crashed while running")
 

@@ -16,7 +16,7 @@ import pytest
 
 from isoscan import records
 
-NODEID_PROPERTY = "isoscan_nodeid"
+NODEID_PROPERTY = records.NODEID_PROPERTY
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,18 +57,13 @@ def invocation_path(config: pytest.Config, value: str) -> Path:
     return path if path.is_absolute() else Path(config.invocation_params.dir) / path
 
 
-def read_order_file(path: Path) -> list[str]:
-    """One node id per line; blank lines are ignored, ids are kept byte-exact otherwise."""
-    text = path.read_text(encoding="utf-8")
-    return [line for line in text.split("\n") if line.strip()]
-
-
 class Orderer:
     """Puts the collected items in the requested order and deselects the rest."""
 
     def __init__(self, config: pytest.Config) -> None:
         order_file = config.getoption("isoscan_order")
-        self.wanted = read_order_file(invocation_path(config, order_file)) if order_file else None
+        self.wanted = (records.read_order_file(invocation_path(config, order_file))
+                       if order_file else None)
         self.reverse: bool = config.getoption("isoscan_reverse")
         self.missing: list[str] = []
 

@@ -19,6 +19,14 @@ COLLECTED = "collected"
 START = "start"
 FINISH = "finish"
 END = "end"
+# The JUnit property that carries a test's exact node id (classname/name lose it).
+NODEID_PROPERTY = "isoscan_nodeid"
+
+def read_order_file(path: Path) -> list[str]:
+    """One node id per line; blank lines are ignored, ids are kept byte-exact otherwise."""
+    text = path.read_text(encoding="utf-8")
+    return [line for line in text.split("\n") if line.strip()]
+
 
 _SEVERITY = {"passed": 0, "skipped": 1, "failed": 2, "error": 2, "timeout": 3, "crashed": 3}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from isoscan.collect import require_collected
 from isoscan.errors import UsageError
-from isoscan.plugin import read_order_file
+from isoscan.records import read_order_file
 from isoscan.store import RunRow, Store
 
 

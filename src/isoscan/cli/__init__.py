@@ -6,6 +6,7 @@ Everything after a bare ``--`` is passed to pytest untouched.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -25,26 +26,35 @@ Exit codes:
 """
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Each command's module is imported only when it runs (or for --help): `isoscan bisect` starts
+# its fork server without paying for the imports of every other command first.
+COMMANDS = {
+    "seeds": ("isoscan.cli.seeds", "seeds"),
+    "bisect": ("isoscan.cli.bisect", "bisect"),
+    "explain": ("isoscan.cli.explain", "explain_command"),
+    "isolate": ("isoscan.cli.isolate", "isolate"),
+    "report": ("isoscan.cli.report", "report"),
+    "baseline": ("isoscan.cli.baseline", "baseline"),
+    "history": ("isoscan.cli.history", "history"),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, name = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), name)
+        return command if isinstance(command, click.Command) else None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="isoscan")
 def cli() -> None:
     """Find order-dependent and parallel-dependent tests in a pytest suite."""
-
-
-def _register() -> None:
-    from isoscan.cli.baseline import baseline
-    from isoscan.cli.bisect import bisect
-    from isoscan.cli.explain import explain_command
-    from isoscan.cli.history import history
-    from isoscan.cli.isolate import isolate
-    from isoscan.cli.report import report
-    from isoscan.cli.seeds import seeds
-
-    for command in (seeds, bisect, explain_command, isolate, report, baseline, history):
-        cli.add_command(command)
-
-
-_register()
 
 
 INTERRUPTED = "Interrupted (Ctrl-C); every completed run is kept in the store"

@@ -47,6 +47,9 @@ Exit codes:
               help="Take the failing order from FILE, one node id per line.")
 @click.option("--cleaners", is_flag=True, help="Also find tests that, run between the "
               "polluter and the victim, make it pass.")
+@click.option("--first", "first_only", is_flag=True,
+              help="Stop at the first verified polluter set; do not check the rest of the "
+                   "order for other independent sets (faster on a long order).")
 @click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
               help="Per-test timeout in seconds; 0 disables it.")
 @click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -60,7 +63,7 @@ Exit codes:
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.bisect/1 JSON answer to FILE ('-' for stdout).")
 def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: Path | None,
-           cleaners: bool, timeout: float, store_dir: Path, no_fork: bool,
+           cleaners: bool, first_only: bool, timeout: float, store_dir: Path, no_fork: bool,
            explain_state: bool, json_target: str | None) -> int:
     begin_command(paths, json_target)
     store = Store(store_dir)
@@ -71,7 +74,8 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
         trials = make_trials(suite, store, session_id, "bisect", not no_fork,
                              on_fallback=printer.notice)
         config = BisectConfig(suite=suite, victim=victim, store_dir=store_dir, run_id=run_id,
-                              order_file=order_file, cleaners=cleaners)
+                              order_file=order_file, cleaners=cleaners,
+                              first_only=first_only)
         try:
             result = run_bisect(config, store, trials, printer)
         finally:
