@@ -96,6 +96,11 @@ class ForkServer:
         self.items = list(session.items)
         self.positions = index_items(self.items)
         self._register_trial_plugins()
+        # pytest's --nf bookkeeping writes every collected id to the (private) cache at session
+        # finish: ~7 ms of each child's time on a 1,500-test suite, for a file nobody reads.
+        # The order of --nf was applied at collection, here; children run explicit orders.
+        if self.config.pluginmanager.get_plugin("nfplugin") is not None:
+            self.config.pluginmanager.unregister(name="nfplugin")
         threads = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
         self._send(READY, collected=[item.nodeid for item in self.items], threads=threads)
         warm_caches()
