@@ -10,7 +10,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -111,7 +111,7 @@ class Recorder:
         self.config = config
         self.directory = directory
         self.worker = os.environ.get("PYTEST_XDIST_WORKER", records.MAIN)
-        self.fd: int | None = None  # its event file, written unbuffered: one write per event
+        self.stream: IO[str] | None = None
         self.stream_pid = os.getpid()
         self.outcomes: dict[str, str] = {}
         self.durations: dict[str, float] = {}
@@ -119,18 +119,16 @@ class Recorder:
         self.active = True
 
     def _emit(self, event: dict[str, Any]) -> None:
-        if self.fd is not None and self.stream_pid != os.getpid():
+        if self.stream is not None and self.stream_pid != os.getpid():
             # A forked child (a test's own fork, or a trial): its events get their own file.
-            # The parent's descriptor stays open for the parent; the child never closes it.
-            self.fd = None
-        if self.fd is None:
+            self.stream = None
+        if self.stream is None:
             self.stream_pid = os.getpid()
             self.directory.mkdir(parents=True, exist_ok=True)
             name = f"{self.worker}-{os.getpid()}{records.SUFFIX}"
-            self.fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-                              0o644)
-        line = json.dumps(event, ensure_ascii=False) + "\n"
-        os.write(self.fd, line.encode("utf-8"))
+            self.stream = open(self.directory / name, "a", encoding="utf-8")  # noqa: SIM115
+        self.stream.write(json.dumps(event, ensure_ascii=False) + "\n")
+        self.stream.flush()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -202,9 +200,9 @@ class Recorder:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self._emit({"e": records.END, "status": int(exitstatus), "t": time.time()})
-        if self.fd is not None and self.stream_pid == os.getpid():
-            os.close(self.fd)
-        self.fd = None
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
 
 
 def _phase_outcome(report: pytest.TestReport) -> str:
