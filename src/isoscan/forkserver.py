@@ -242,7 +242,8 @@ class ForkServer:
                      index: int, plan: AlonePlan) -> list[pytest.Item]:
         """``_start_session`` for one id."""
         assert self.orderer is not None and self.recorder is not None
-        chosen, deselected, missing = select_one(self.items, self.positions, nodeid)
+        chosen, deselected, missing = select_one(self.items, self.positions, nodeid,
+                                                 deselect=plan.deselect)
         self.orderer.wanted, self.orderer.missing = [nodeid], missing
         self.recorder.directory = child_records(request, index)
         _restart_terminal(session)
@@ -263,22 +264,33 @@ class AlonePlan:
     before it forks them. Per child, that work costs more than the test: every object a child
     touches is a page the kernel copies from the server.
 
-    ``sessionfinish`` is every plugin's but pytest's ``--nf`` one (``nfplugin``), which would
-    sort and write every collected node id into the server's private cache, a folder only
-    that server's children share and that is deleted with it: never read, ~3 ms per child.
+    ``sessionfinish`` is every plugin's but those of pytest's cache plugins (``--lf``,
+    ``--nf``): they only write the server's private cache, which nothing reads once the server
+    has collected and which is deleted with it (the ``--nf`` one sorts and writes every
+    collected node id, ~3 ms per child).
+
+    ``deselect``: whether a child reports the other collected tests to ``pytest_deselected``.
+    Not when pytest's terminal reporter is the only plugin that listens, and it would only
+    count them for its summary line: every child would touch every item, ~0.5 ms each (a
+    subprocess running the test alone does not deselect anything either).
     """
 
     output_fds: tuple[int, ...]  # descriptors that write to the server's stdout or stderr
     sessionstart: HookCaller  # the conftest and third-party ones, as ``_user_sessionstart``
     sessionfinish: HookCaller
+    deselect: bool
 
 
 def alone_plan(config: pytest.Config) -> AlonePlan:
     manager = config.pluginmanager
-    newfirst = manager.get_plugin("nfplugin")
-    finish = (manager.subset_hook_caller("pytest_sessionfinish", remove_plugins=[newfirst])
-              if newfirst is not None else config.hook.pytest_sessionfinish)
-    return AlonePlan(output_fds(), _user_sessionstart_caller(manager), finish)
+    cache = [plugin for plugin in map(manager.get_plugin, _CACHE_WRITERS) if plugin is not None]
+    finish = manager.subset_hook_caller("pytest_sessionfinish", remove_plugins=cache)
+    listeners = {impl.plugin_name for impl in config.hook.pytest_deselected.get_hookimpls()}
+    return AlonePlan(output_fds(), _user_sessionstart_caller(manager), finish,
+                     deselect=bool(listeners - {"terminalreporter"}))
+
+
+_CACHE_WRITERS = ("lfplugin", "nfplugin")  # pytest's names for its cache plugins
 
 
 # Plugins whose session start the child must not repeat (pytest's own would reset the fixture
@@ -352,13 +364,16 @@ def select_items(items: list[pytest.Item], positions: dict[str, list[int]], want
     return [items[at] for at in chosen], deselected, missing
 
 
-def select_one(items: list[pytest.Item], positions: dict[str, list[int]], nodeid: str
+def select_one(items: list[pytest.Item], positions: dict[str, list[int]], nodeid: str, *,
+               deselect: bool = True
                ) -> tuple[list[pytest.Item], list[pytest.Item], list[str]]:
-    """``select_items`` for a single wanted id, by slicing rather than an item-by-item loop."""
+    """``select_items`` for a single wanted id, by slicing rather than an item-by-item loop;
+    without ``deselect`` the deselected list is left empty."""
     at = positions.get(nodeid)
     if not at:
-        return [], list(items), [nodeid]
-    return [items[at[0]]], items[: at[0]] + items[at[0] + 1 :], []
+        return [], list(items) if deselect else [], [nodeid]
+    deselected = items[: at[0]] + items[at[0] + 1 :] if deselect else []
+    return [items[at[0]]], deselected, []
 
 
 def redirect_output(log: Path) -> None:
