@@ -74,3 +74,16 @@ def child_records(request: TrialRequest, index: int) -> Path:
     """Where child ``index`` of a request writes its event file: the request's folder for a
     trial, a folder per child for ``alone`` (each child is then a segment of its own)."""
     return request.records / str(index) if request.alone else request.records
+
+
+# The children of an ``alone`` request do not each create a folder and an event file (two new
+# inodes per child cost about as much as a small test): they append their event lines, each
+# tagged with the child's index (``"i"``), to this one file in the request's records folder,
+# one ``write`` per line. Only processes a child's test forks write their own files, in
+# ``child_records``.
+CHILD_EVENTS = "children.events"
+CHILD_INDEX = "i"
+
+
+def child_events(request: TrialRequest) -> Path:
+    return request.records / CHILD_EVENTS

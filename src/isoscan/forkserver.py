@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
+import json
 import os
 import random
 import signal
@@ -29,17 +30,19 @@ import traceback
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, NoReturn, cast
 
 import pytest
 from pluggy import HookCaller
 
 from isoscan.fork_protocol import (
+    CHILD_INDEX,
     DONE,
     EXITED,
     READY,
     STARTED,
     TrialRequest,
+    child_events,
     child_records,
     encode_event,
 )
@@ -138,7 +141,7 @@ class ForkServer:
     def _serve(self, session: pytest.Session, request: TrialRequest) -> None:
         wanted = read_order_file(request.order)
         groups = [[nodeid] for nodeid in wanted] if request.alone else [wanted]
-        self.alone_plan = alone_plan(self.config) if request.alone else None
+        self.alone_plan = alone_plan(self.config, request) if request.alone else None
         for index, group in enumerate(groups):
             while len(self.running) >= request.jobs:
                 self._reap(request)
@@ -149,6 +152,8 @@ class ForkServer:
             self._send(STARTED, trial=request.trial, pid=pid, index=index)
         while self.running:
             self._reap(request)
+        if self.alone_plan is not None:
+            os.close(self.alone_plan.events)
         self._send(DONE, trial=request.trial)
 
     def _fork(self, session: pytest.Session, request: TrialRequest, wanted: list[str],
@@ -245,7 +250,9 @@ class ForkServer:
         chosen, deselected, missing = select_one(self.items, self.positions, nodeid,
                                                  deselect=plan.deselect)
         self.orderer.wanted, self.orderer.missing = [nodeid], missing
-        self.recorder.directory = child_records(request, index)
+        self.recorder.directory = child_records(request, index)  # for its test's own forks
+        self.recorder.stream = cast(IO[str], ChildLines(plan.events, index))
+        self.recorder.stream_pid = os.getpid()
         _restart_terminal(session)
         plan.sessionstart(session=session)
         self.recorder.pytest_sessionstart(session)
@@ -279,15 +286,37 @@ class AlonePlan:
     sessionstart: HookCaller  # the conftest and third-party ones, as ``_user_sessionstart``
     sessionfinish: HookCaller
     deselect: bool
+    events: int  # the request's ``child_events`` file, open for appending
 
 
-def alone_plan(config: pytest.Config) -> AlonePlan:
+def alone_plan(config: pytest.Config, request: TrialRequest) -> AlonePlan:
     manager = config.pluginmanager
     cache = [plugin for plugin in map(manager.get_plugin, _CACHE_WRITERS) if plugin is not None]
     finish = manager.subset_hook_caller("pytest_sessionfinish", remove_plugins=cache)
     listeners = {impl.plugin_name for impl in config.hook.pytest_deselected.get_hookimpls()}
-    return AlonePlan(output_fds(), _user_sessionstart_caller(manager), finish,
-                     deselect=bool(listeners - {"terminalreporter"}))
+    fds = output_fds()
+    events = os.open(child_events(request), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    return AlonePlan(fds, _user_sessionstart_caller(manager), finish,
+                     deselect=bool(listeners - {"terminalreporter"}), events=events)
+
+
+class ChildLines(io.TextIOBase):
+    """The Recorder's stream in a child of an ``alone`` request: each event line it writes is
+    tagged with the child's index and appended to the request's ``child_events`` file in one
+    ``write``, so the lines of children running side by side never mix. Closing it leaves
+    the descriptor, the server's, open."""
+
+    def __init__(self, fd: int, index: int) -> None:
+        super().__init__()
+        self.fd = fd
+        self.tag = f"{{{json.dumps(CHILD_INDEX)}: {index}, "
+
+    def write(self, text: str) -> int:
+        line = self.tag + text[1:] if text.startswith("{") else text
+        data = line.encode("utf-8")
+        while data:
+            data = data[os.write(self.fd, data):]
+        return len(text)
 
 
 _CACHE_WRITERS = ("lfplugin", "nfplugin")  # pytest's names for its cache plugins
