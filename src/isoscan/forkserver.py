@@ -254,7 +254,8 @@ class ForkServer:
         self.recorder.stream = cast(IO[str], ChildLines(plan.events, index))
         self.recorder.stream_pid = os.getpid()
         _restart_terminal(session)
-        plan.sessionstart(session=session)
+        if plan.sessionstart is not None:
+            plan.sessionstart(session=session)
         self.recorder.pytest_sessionstart(session)
         if deselected:
             self.config.hook.pytest_deselected(items=deselected)
@@ -283,7 +284,7 @@ class AlonePlan:
     """
 
     output_fds: tuple[int, ...]  # descriptors that write to the server's stdout or stderr
-    sessionstart: HookCaller  # the conftest and third-party ones, as ``_user_sessionstart``
+    sessionstart: HookCaller | None  # as ``_user_sessionstart``'s; None: no plugin has one
     sessionfinish: HookCaller
     deselect: bool
     events: int  # the request's ``child_events`` file, open for appending
@@ -296,7 +297,8 @@ def alone_plan(config: pytest.Config, request: TrialRequest) -> AlonePlan:
     listeners = {impl.plugin_name for impl in config.hook.pytest_deselected.get_hookimpls()}
     fds = output_fds()
     events = os.open(child_events(request), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    return AlonePlan(fds, _user_sessionstart_caller(manager), finish,
+    start = _user_sessionstart_caller(manager)
+    return AlonePlan(fds, start if start.get_hookimpls() else None, finish,
                      deselect=bool(listeners - {"terminalreporter"}), events=events)
 
 
