@@ -141,7 +141,7 @@ class ForkServer:
     def _serve(self, session: pytest.Session, request: TrialRequest) -> None:
         wanted = read_order_file(request.order)
         groups = [[nodeid] for nodeid in wanted] if request.alone else [wanted]
-        self.alone_plan = alone_plan(self.config, request) if request.alone else None
+        self.alone_plan = alone_plan(session, request) if request.alone else None
         for index, group in enumerate(groups):
             while len(self.running) >= request.jobs:
                 self._reap(request)
@@ -288,9 +288,13 @@ class AlonePlan:
     sessionfinish: HookCaller
     deselect: bool
     events: int  # the request's ``child_events`` file, open for appending
+    # ``session.items`` as the server has it. Held here, the list outlives the child's
+    # ``session.items = chosen``: freed, it would let go of every item, a copied page each.
+    items: list[pytest.Item]
 
 
-def alone_plan(config: pytest.Config, request: TrialRequest) -> AlonePlan:
+def alone_plan(session: pytest.Session, request: TrialRequest) -> AlonePlan:
+    config = session.config
     manager = config.pluginmanager
     cache = [plugin for plugin in map(manager.get_plugin, _CACHE_WRITERS) if plugin is not None]
     finish = manager.subset_hook_caller("pytest_sessionfinish", remove_plugins=cache)
@@ -299,7 +303,8 @@ def alone_plan(config: pytest.Config, request: TrialRequest) -> AlonePlan:
     events = os.open(child_events(request), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     start = _user_sessionstart_caller(manager)
     return AlonePlan(fds, start if start.get_hookimpls() else None, finish,
-                     deselect=bool(listeners - {"terminalreporter"}), events=events)
+                     deselect=bool(listeners - {"terminalreporter"}), events=events,
+                     items=session.items)
 
 
 class ChildLines(io.TextIOBase):
