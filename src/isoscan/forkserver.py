@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
-import json
 import os
 import random
 import signal
@@ -307,16 +306,15 @@ def alone_plan(session: pytest.Session, request: TrialRequest) -> AlonePlan:
                      items=session.items)
 
 
-class ChildLines(io.TextIOBase):
-    """The Recorder's stream in a child of an ``alone`` request: each event line it writes is
-    tagged with the child's index and appended to the request's ``child_events`` file in one
-    ``write``, so the lines of children running side by side never mix. Closing it leaves
-    the descriptor, the server's, open."""
+class ChildLines:
+    """The Recorder's stream in a child of an ``alone`` request (the part of a text file it
+    uses): each event line it writes is tagged with the child's index and appended to the
+    request's ``child_events`` file in one ``write``, so the lines of children running side
+    by side never mix. Closing it leaves the descriptor, the server's, open."""
 
     def __init__(self, fd: int, index: int) -> None:
-        super().__init__()
         self.fd = fd
-        self.tag = f"{{{json.dumps(CHILD_INDEX)}: {index}, "
+        self.tag = f'{{"{CHILD_INDEX}": {index}, '
 
     def write(self, text: str) -> int:
         line = self.tag + text[1:] if text.startswith("{") else text
@@ -324,6 +322,12 @@ class ChildLines(io.TextIOBase):
         while data:
             data = data[os.write(self.fd, data):]
         return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 _CACHE_WRITERS = ("lfplugin", "nfplugin")  # pytest's names for its cache plugins
