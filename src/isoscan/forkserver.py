@@ -231,7 +231,6 @@ class ForkServer:
         self.recorder.pytest_collection_finish(session)
         return chosen
 
-
     def _run_alone(self, session: pytest.Session, request: TrialRequest, nodeid: str,
                    index: int, plan: AlonePlan) -> int:
         """``_run_trial`` for the one test of a child of an ``alone`` request: the same steps,
