@@ -3,6 +3,7 @@ none of a subprocess' cost: no zombie, no hang, no leftover folder."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import textwrap
@@ -511,8 +512,9 @@ def test_an_interrupt_ends_children_and_server_without_orphans(
     assert time.monotonic() - started < 20
     (run,) = store.runs(open_runners[0].session_id)
     assert run.status == "interrupted"
-    children = {int(f.stem.rpartition("-")[2])
-                for f in (run.dir / "seg0" / "records").glob("*/*.jsonl")}
+    # Children of an alone request share one event file; each says hello with its pid.
+    shared = (run.dir / "seg0" / "records" / "children.events").read_text().splitlines()
+    children = {json.loads(line)["pid"] for line in shared if '"hello"' in line}
     assert children and not any(is_alive(pid) for pid in children)  # reaped, not orphaned
     # Nothing is left running in the suite's folder: the sleeper was killed too.
     assert processes_in(suite.cwd) == []

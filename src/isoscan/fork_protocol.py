@@ -104,3 +104,16 @@ def scan_log(request: TrialRequest) -> Path:
 def checkpoint_dir(request: TrialRequest, before: int) -> Path:
     """The folder of the victim check after ``before`` tests: ``records/`` and ``output.log``."""
     return request.records.parent / "checkpoints" / f"{before:06d}"
+
+
+# The children of an ``alone`` request do not each create a folder and an event file (two new
+# inodes per child cost about as much as a small test): they append their event lines, each
+# tagged with the child's index (``"i"``), to this one file in the request's records folder,
+# one ``write`` per line. Only processes a child's test forks write their own files, in
+# ``child_records``.
+CHILD_EVENTS = "children.events"
+CHILD_INDEX = "i"
+
+
+def child_events(request: TrialRequest) -> Path:
+    return request.records / CHILD_EVENTS

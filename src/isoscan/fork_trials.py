@@ -29,15 +29,17 @@ from typing import Any
 from isoscan import records
 from isoscan.errors import PYTEST_REASONS, SuiteError
 from isoscan.fork_protocol import (
+    CHILD_INDEX,
     DONE,
     EXITED,
     READY,
     STARTED,
     STOP_FAILS,
     TrialRequest,
+    child_events,
     child_records,
 )
-from isoscan.process import POLL_SECONDS, RecordWatcher, child_env
+from isoscan.process import POLL_SECONDS, RecordWatcher, child_env, pid_alive
 from isoscan.pytest_cmd import (
     COLLECTED,
     EXPLICIT,
@@ -461,9 +463,11 @@ class ForkTrials:
         known = set(self._collected or [])
         result = RunResult(ordering=ordering, workers=0,
                            collected=[n for n in order if n in known])
+        shared = read_child_events(child_events(request))
         for child in sorted(exits, key=lambda c: c.index):
-            segment = child.segment(request, alone_argv(self.suite, order[child.index], seed,
-                                                        child_records(request, child.index)))
+            argv = alone_argv(self.suite, order[child.index], seed,
+                              child_records(request, child.index))
+            segment = child.segment(request, argv, shared.get(child.index, []))
             result.segments.append(segment)
             merge_segment(result, segment)
         result.seconds = time.monotonic() - started
@@ -517,11 +521,52 @@ class ChildExit:
     killed_for_hang: bool
     seconds: float
 
-    def segment(self, request: TrialRequest, argv: list[str]) -> Segment:
+    def segment(self, request: TrialRequest, argv: list[str],
+                events: list[dict[str, Any]] | None = None) -> Segment:
+        """``events``: what the child of an ``alone`` request wrote to ``child_events``."""
+        processes = records.read_record_dir(child_records(request, self.index))
+        if events:
+            processes = sorted([_child_process(events, self.pid), *processes],
+                               key=lambda p: p.name)
         return Segment(index=self.index, argv=argv, exit_code=self.exit_code,
-                       killed_for_hang=self.killed_for_hang,
-                       processes=records.read_record_dir(child_records(request, self.index)),
+                       killed_for_hang=self.killed_for_hang, processes=processes,
                        junit=None, log=request.log, seconds=self.seconds)
+
+
+def read_child_events(path: Path) -> dict[int, list[dict[str, Any]]]:
+    """The events of each child of an ``alone`` request, by child index, from the file they
+    share. A line cut short by a killed child, then continued by another child's line, loses
+    only its own part."""
+    by_child: dict[int, list[dict[str, Any]]] = {}
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return by_child
+    for event in _child_lines(data[: data.rfind(b"\n") + 1]):
+        by_child.setdefault(int(event[CHILD_INDEX]), []).append(event)
+    return by_child
+
+
+def _child_lines(data: bytes) -> list[dict[str, Any]]:
+    tag = b"{" + json.dumps(CHILD_INDEX).encode() + b":"
+    events = []
+    for line in data.splitlines():
+        for start in (0, line.rfind(tag)):
+            try:
+                event = json.loads(line[start:])
+            except ValueError:
+                continue
+            if isinstance(event, dict) and isinstance(event.get(CHILD_INDEX), int):
+                events.append(event)
+            break
+    return events
+
+
+def _child_process(events: list[dict[str, Any]], pid: int) -> records.ProcessRecord:
+    """The record a child's own event file would have given: named ``<worker>-<pid>``."""
+    worker = next((str(e["worker"]) for e in events if e.get("e") == records.HELLO
+                   and "worker" in e), records.MAIN)
+    return records.process_record(f"{worker}-{pid}", events)
 
 
 class _Children:
@@ -538,6 +583,7 @@ class _Children:
         self.killed: set[int] = set()
         self.exits: list[ChildExit] = []
         self.checked = time.monotonic()
+        self.shared = _ChildTail(child_events(request)) if request.alone else None
 
     def apply(self, event: dict[str, Any]) -> bool:
         """Takes in one event; True when the request is done."""
@@ -558,11 +604,19 @@ class _Children:
         if self.hang_seconds is None or now - self.checked < POLL_SECONDS:
             return
         self.checked = now
-        for pid, (_, started, watcher) in self.running.items():
+        shared_read = False
+        for pid, (index, started, watcher) in self.running.items():
             if pid in self.killed or now - started < self.WATCH_AFTER:
                 continue
             watcher.poll()
             oldest = watcher.oldest_running()
+            if self.shared is not None:
+                if not shared_read:
+                    self.shared.poll()
+                    shared_read = True
+                own = self.shared.running.get(index)
+                if own is not None and pid_alive(pid):
+                    oldest = own if oldest is None else min(oldest, own)
             if oldest is not None and now - oldest > self.hang_seconds:
                 kill_group(pid)
                 self.killed.add(pid)
@@ -570,3 +624,33 @@ class _Children:
     def kill_all(self) -> None:
         for pid in self.running:
             kill_group(pid)
+
+
+class _ChildTail:
+    """Follows the ``child_events`` file of an ``alone`` request for the hang watchdog, as a
+    ``RecordWatcher`` follows event files: since when (as first seen) each child runs its
+    test."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.running: dict[int, float] = {}  # child index -> when its running test was seen
+
+    def poll(self) -> None:
+        try:
+            with open(self.path, "rb") as stream:
+                stream.seek(self.offset)
+                chunk = stream.read()
+        except OSError:
+            return
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return
+        self.offset += end + 1
+        now = time.monotonic()
+        for event in _child_lines(chunk[: end + 1]):
+            index = int(event[CHILD_INDEX])
+            if event.get("e") == records.START:
+                self.running[index] = now
+            elif event.get("e") == records.FINISH:
+                self.running.pop(index, None)

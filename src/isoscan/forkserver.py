@@ -27,17 +27,21 @@ import threading
 import tokenize
 import traceback
 import types
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, NoReturn, cast
 
 import pytest
+from pluggy import HookCaller
 
 from isoscan.fork_protocol import (
+    CHILD_INDEX,
     DONE,
     EXITED,
     READY,
     STARTED,
     TrialRequest,
+    child_events,
     child_records,
     encode_event,
 )
@@ -85,6 +89,7 @@ class ForkServer:
         self.orderer: Orderer | None = None
         self.recorder: Recorder | None = None
         self.running: dict[int, int] = {}  # child pid -> index of its ids in the request
+        self.alone_plan: AlonePlan | None = None  # set while an ``alone`` request is served
         self.stopping = False
 
     @pytest.hookimpl(tryfirst=True)
@@ -141,6 +146,7 @@ class ForkServer:
     def _serve(self, session: pytest.Session, request: TrialRequest) -> None:
         wanted = read_order_file(request.order)
         groups = [[nodeid] for nodeid in wanted] if request.alone else [wanted]
+        self.alone_plan = alone_plan(session, request) if request.alone else None
         for index, group in enumerate(groups):
             while len(self.running) >= request.jobs:
                 self._reap(request)
@@ -151,6 +157,8 @@ class ForkServer:
             self._send(STARTED, trial=request.trial, pid=pid, index=index)
         while self.running:
             self._reap(request)
+        if self.alone_plan is not None:
+            os.close(self.alone_plan.events)
         self._send(DONE, trial=request.trial)
 
     def _fork(self, session: pytest.Session, request: TrialRequest, wanted: list[str],
@@ -203,6 +211,8 @@ class ForkServer:
     def _run_trial(self, session: pytest.Session, request: TrialRequest, wanted: list[str],
                    index: int) -> int:
         """In the child: one whole pytest session over ``wanted``; returns pytest's exit code."""
+        if self.alone_plan is not None:
+            return self._run_alone(session, request, wanted[0], index, self.alone_plan)
         redirect_output(request.log)
         set_seed_context(session, request.seed, self.reset_seed)
         items = self._start_session(session, request, wanted, index)
@@ -246,6 +256,106 @@ class ForkServer:
         self.recorder.pytest_collection_finish(session)
         return chosen
 
+    def _run_alone(self, session: pytest.Session, request: TrialRequest, nodeid: str,
+                   index: int, plan: AlonePlan) -> int:
+        """``_run_trial`` for the one test of a child of an ``alone`` request: the same steps,
+        with what every child would work out alike taken from the server's ``plan``."""
+        redirect_to(request.log, plan.output_fds)
+        set_seed_context(session, request.seed, self.reset_seed)
+        items = self._start_alone(session, request, nodeid, index, plan)
+        status = run_items(session, items)
+        return finish_session(session, status, plan.sessionfinish)
+
+    def _start_alone(self, session: pytest.Session, request: TrialRequest, nodeid: str,
+                     index: int, plan: AlonePlan) -> list[pytest.Item]:
+        """``_start_session`` for one id."""
+        assert self.orderer is not None and self.recorder is not None
+        chosen, deselected, missing = select_one(self.items, self.positions, nodeid,
+                                                 deselect=plan.deselect)
+        self.orderer.wanted, self.orderer.missing = [nodeid], missing
+        self.recorder.directory = child_records(request, index)  # for its test's own forks
+        self.recorder.stream = cast(IO[str], ChildLines(plan.events, index))
+        self.recorder.stream_pid = os.getpid()
+        _restart_terminal(session)
+        if plan.sessionstart is not None:
+            plan.sessionstart(session=session)
+        self.recorder.pytest_sessionstart(session)
+        if deselected:
+            self.config.hook.pytest_deselected(items=deselected)
+        session.items = chosen
+        session.testscollected = len(chosen)
+        self.recorder.pytest_collection_finish(session)
+        return chosen
+
+
+@dataclass(frozen=True)
+class AlonePlan:
+    """What each child of an ``alone`` request (``isoscan isolate``: one test per child, a
+    child per test) would otherwise work out again for itself, worked out once by the server
+    before it forks them. Per child, that work costs more than the test: every object a child
+    touches is a page the kernel copies from the server.
+
+    ``sessionfinish`` is every plugin's but those of pytest's cache plugins (``--lf``,
+    ``--nf``): they only write the server's private cache, which nothing reads once the server
+    has collected and which is deleted with it (the ``--nf`` one sorts and writes every
+    collected node id, ~3 ms per child).
+
+    ``deselect``: whether a child reports the other collected tests to ``pytest_deselected``.
+    Not when pytest's terminal reporter is the only plugin that listens, and it would only
+    count them for its summary line: every child would touch every item, ~0.5 ms each (a
+    subprocess running the test alone does not deselect anything either).
+    """
+
+    output_fds: tuple[int, ...]  # descriptors that write to the server's stdout or stderr
+    sessionstart: HookCaller | None  # as ``_user_sessionstart``'s; None: no plugin has one
+    sessionfinish: HookCaller
+    deselect: bool
+    events: int  # the request's ``child_events`` file, open for appending
+    # ``session.items`` as the server has it. Held here, the list outlives the child's
+    # ``session.items = chosen``: freed, it would let go of every item, a copied page each.
+    items: list[pytest.Item]
+
+
+def alone_plan(session: pytest.Session, request: TrialRequest) -> AlonePlan:
+    config = session.config
+    manager = config.pluginmanager
+    cache = [plugin for plugin in map(manager.get_plugin, _CACHE_WRITERS) if plugin is not None]
+    finish = manager.subset_hook_caller("pytest_sessionfinish", remove_plugins=cache)
+    listeners = {impl.plugin_name for impl in config.hook.pytest_deselected.get_hookimpls()}
+    fds = output_fds()
+    events = os.open(child_events(request), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    start = _user_sessionstart_caller(manager)
+    return AlonePlan(fds, start if start.get_hookimpls() else None, finish,
+                     deselect=bool(listeners - {"terminalreporter"}), events=events,
+                     items=session.items)
+
+
+class ChildLines:
+    """The Recorder's stream in a child of an ``alone`` request (the part of a text file it
+    uses): each event line it writes is tagged with the child's index and appended to the
+    request's ``child_events`` file in one ``write``, so the lines of children running side
+    by side never mix. Closing it leaves the descriptor, the server's, open."""
+
+    def __init__(self, fd: int, index: int) -> None:
+        self.fd = fd
+        self.tag = f'{{"{CHILD_INDEX}": {index}, '
+
+    def write(self, text: str) -> int:
+        line = self.tag + text[1:] if text.startswith("{") else text
+        data = line.encode("utf-8")
+        while data:
+            data = data[os.write(self.fd, data):]
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+_CACHE_WRITERS = ("lfplugin", "nfplugin")  # pytest's names for its cache plugins
+
 
 # Plugins whose session start the child must not repeat (pytest's own would reset the fixture
 # manager and setup state of the collected items) or that it repeats by hand.
@@ -257,10 +367,13 @@ def _user_sessionstart(session: pytest.Session) -> None:
     """Conftest and third-party ``pytest_sessionstart`` hooks, as a fresh process would run
     them: every child runs every plugin's ``pytest_sessionfinish``, so a conftest that creates
     something at session start and removes it at session finish must create it again."""
-    manager = session.config.pluginmanager
+    _user_sessionstart_caller(session.config.pluginmanager)(session=session)
+
+
+def _user_sessionstart_caller(manager: pytest.PytestPluginManager) -> HookCaller:
     skip = [plugin for plugin in manager.get_plugins() if _plugin_module(plugin).startswith(
         _NOT_RESTARTED)]
-    manager.subset_hook_caller("pytest_sessionstart", remove_plugins=skip)(session=session)
+    return manager.subset_hook_caller("pytest_sessionstart", remove_plugins=skip)
 
 
 def _plugin_module(plugin: object) -> str:
@@ -315,6 +428,18 @@ def select_items(items: list[pytest.Item], positions: dict[str, list[int]], want
     return [items[at] for at in chosen], deselected, missing
 
 
+def select_one(items: list[pytest.Item], positions: dict[str, list[int]], nodeid: str, *,
+               deselect: bool = True
+               ) -> tuple[list[pytest.Item], list[pytest.Item], list[str]]:
+    """``select_items`` for a single wanted id, by slicing rather than an item-by-item loop;
+    without ``deselect`` the deselected list is left empty."""
+    at = positions.get(nodeid)
+    if not at:
+        return [], list(items) if deselect else [], [nodeid]
+    deselected = items[: at[0]] + items[at[0] + 1 :] if deselect else []
+    return [items[at[0]]], deselected, []
+
+
 def redirect_output(log: Path) -> None:
     """Points every descriptor that wrote to the server's output at this trial's log: stdout,
     stderr, and the copies of them that pytest's capture and faulthandler keep."""
@@ -323,6 +448,24 @@ def redirect_output(log: Path) -> None:
     try:
         for target in _open_fds():
             if target != fd and _identities((target,)) & server:
+                os.dup2(fd, target)
+    finally:
+        os.close(fd)
+
+
+def output_fds() -> tuple[int, ...]:
+    """The descriptors ``redirect_output`` would point at a log, listed once by the server:
+    every child inherits the same ones."""
+    server = _identities((1, 2))
+    return tuple(fd for fd in _open_fds() if _identities((fd,)) & server)
+
+
+def redirect_to(log: Path, fds: tuple[int, ...]) -> None:
+    """``redirect_output`` onto descriptors listed beforehand by ``output_fds``."""
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        for target in fds:
+            if target != fd:
                 os.dup2(fd, target)
     finally:
         os.close(fd)
@@ -400,13 +543,14 @@ def run_items(session: pytest.Session, items: list[pytest.Item]) -> int:
     return int(pytest.ExitCode.TESTS_FAILED if session.testsfailed else pytest.ExitCode.OK)
 
 
-def finish_session(session: pytest.Session, status: int) -> int:
+def finish_session(session: pytest.Session, status: int, hook: HookCaller | None = None) -> int:
     """Every plugin's session finish: pytest's tears down what is still set up (session
     fixtures, ``teardown_exact(None)``), the Recorder writes its end event, the terminal
-    reporter its summary."""
+    reporter its summary. ``hook``: a subset of ``pytest_sessionfinish`` to call instead."""
     session.exitstatus = status
+    sessionfinish = hook if hook is not None else session.config.hook.pytest_sessionfinish
     try:
-        session.config.hook.pytest_sessionfinish(session=session, exitstatus=status)
+        sessionfinish(session=session, exitstatus=status)
     except pytest.exit.Exception as exc:
         if exc.returncode is not None:
             status = int(exc.returncode)

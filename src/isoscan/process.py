@@ -101,7 +101,11 @@ def _alive(record_file: Path) -> bool:
     pid_text = record_file.name[: -len(records.SUFFIX)].rpartition("-")[2]
     if not pid_text.isdigit():
         return True
-    pid = int(pid_text)
+    return pid_alive(int(pid_text))
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (not a zombie)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -81,11 +81,15 @@ class ProcessRecord:
 
 
 def read_process_file(path: Path) -> ProcessRecord:
-    stem = path.name[: -len(SUFFIX)]
+    return process_record(path.name[: -len(SUFFIX)], _events(path))
+
+
+def process_record(stem: str, events: list[dict[str, Any]]) -> ProcessRecord:
+    """What a process recorded, from its events, as if read from the file ``stem.jsonl``."""
     worker, _, pid = stem.rpartition("-")
     record = ProcessRecord(name=stem, worker=worker or stem, pid=int(pid) if pid.isdigit() else 0)
     by_id: dict[str, Execution] = {}
-    for event in _events(path):
+    for event in events:
         _apply(record, by_id, event)
     return record
 

@@ -130,6 +130,11 @@ def run_scan(session: pytest.Session, items: list[pytest.Item], request: TrialRe
             nextitem = items[index + 1]
             if stride and before >= target and nextitem is not victim \
                     and exact_checkpoint(item, nextitem, victim, can_teardown):
+                # One checkpoint at a time beside the chain: the two CPUs stay busy, and the
+                # chain never runs more than one stride past the first misbehaving check.
+                checkpoints.wait_all()
+                if checkpoints.stopped:
+                    break
                 pid = _fork_check(session, victim, request, before, begin, run_items, finish)
                 checkpoints.started(pid, before)
                 target = before + stride
