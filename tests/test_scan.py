@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from suitegen import write
 
 from isoscan.cli import main
 from isoscan.fork_protocol import STOP_PASSES
@@ -77,22 +78,12 @@ SCOPED = {
 VICTIM = "tests/test_c.py::test_victim"
 
 
-def write_suite(root: Path, files: dict[str, str]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "pytest.ini").write_text("[pytest]\npythonpath = .\n")
-    for name, body in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(body), encoding="utf-8")
-    return root
-
-
 @pytest.fixture
 def runner(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ForkTrials]:
     files = dict(SCOPED)
     extra = getattr(request, "param", {})
     files.update(extra)
-    root = write_suite(tmp_path / "suite", files)
+    root = write(tmp_path / "suite", files)
     store = Store(tmp_path / "store")
     session = store.begin_session("test", root, [], [], None, None)
     trials = ForkTrials(Suite(paths=("tests",), cwd=root, timeout=30), store, session, "bisect")
@@ -185,7 +176,7 @@ LATE = {
 def test_bisect_cuts_a_cold_start_at_its_scan_and_names_a_late_polluter(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    root = write_suite(tmp_path / "suite", LATE)
+    root = write(tmp_path / "suite", LATE)
     monkeypatch.chdir(root)
     out = root / "answer.json"
     code = main(["bisect", "tests/test_z.py::test_victim", "tests", "--store", ".iso",

@@ -233,10 +233,7 @@ class ForkServer:
         redirect_output(folder / "output.log")
         self.orderer.wanted, self.orderer.missing = [i.nodeid for i in items], []
         self.recorder.directory = folder / "records"
-        self.recorder.pytest_sessionstart(session)
-        session.items = items
-        session.testscollected = len(items)
-        self.recorder.pytest_collection_finish(session)
+        self._announce(session, items, [])
 
     def _start_session(self, session: pytest.Session, request: TrialRequest,
                        wanted: list[str], index: int) -> list[pytest.Item]:
@@ -248,13 +245,20 @@ class ForkServer:
         self.recorder.directory = child_records(request, index)
         _restart_terminal(session)
         _user_sessionstart(session)
+        self._announce(session, chosen, deselected)
+        return chosen
+
+    def _announce(self, session: pytest.Session, chosen: list[pytest.Item],
+                  deselected: list[pytest.Item]) -> None:
+        """As a subprocess records and reports its start: the Recorder's hello, the tests left
+        out (``pytest_deselected``), then the chosen ones (``collected``)."""
+        assert self.recorder is not None
         self.recorder.pytest_sessionstart(session)
         if deselected:
             self.config.hook.pytest_deselected(items=deselected)
         session.items = chosen
         session.testscollected = len(chosen)
         self.recorder.pytest_collection_finish(session)
-        return chosen
 
     def _run_alone(self, session: pytest.Session, request: TrialRequest, nodeid: str,
                    index: int, plan: AlonePlan) -> int:
@@ -279,12 +283,7 @@ class ForkServer:
         _restart_terminal(session)
         if plan.sessionstart is not None:
             plan.sessionstart(session=session)
-        self.recorder.pytest_sessionstart(session)
-        if deselected:
-            self.config.hook.pytest_deselected(items=deselected)
-        session.items = chosen
-        session.testscollected = len(chosen)
-        self.recorder.pytest_collection_finish(session)
+        self._announce(session, chosen, deselected)
         return chosen
 
 
