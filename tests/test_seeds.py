@@ -220,9 +220,12 @@ def test_slow():
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait for a condition: two runs completed
         if db_path.exists():
-            with sqlite3.connect(db_path) as db:
-                done = db.execute("SELECT COUNT(*) FROM runs WHERE status != 'running'"
-                                  " AND purpose = 'plan'").fetchone()[0]
+            try:
+                with sqlite3.connect(db_path) as db:
+                    done = db.execute("SELECT COUNT(*) FROM runs WHERE status != 'running'"
+                                      " AND purpose = 'plan'").fetchone()[0]
+            except sqlite3.OperationalError:  # created, its tables not committed yet
+                done = 0
             if done >= 2:
                 break
         time.sleep(0.05)

@@ -245,6 +245,8 @@ def _scanned(start: StartingOrder, victim: str, holds: Holds, stop: str, trials:
     scan = getattr(trials, "scan", None)
     if start.confirmed or not callable(scan) or len(start.prefix) < SCAN_MIN:
         return None
+    if start.workers > 0:
+        return None  # an xdist worker's order: its plain replay tells whether it is parallel-only
     misbehaves = _misbehaves(stop)
     result = scan(start.prefix, victim, start.seed, stop=stop)
     if not isinstance(result, ScanResult):

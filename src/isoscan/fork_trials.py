@@ -66,7 +66,7 @@ from isoscan.trials import SubprocessTrials, TrialOutcome, trial_outcome
 SERVER_PLUGIN = "isoscan.forkserver"
 SHUTDOWN_SECONDS = 30.0  # for the server's own session finish once isoscan is done with it
 ABANDON_SECONDS = 5.0  # the same after an interrupt: the user is waiting
-SCAN_CHECKPOINTS = 48  # victim checks along one scan: the cut it gives is ~N/48 tests long
+SCAN_CHECKPOINTS = 32  # victim checks along one scan: the cut it gives is ~N/32 tests long
 
 # pytest's exit codes when the server stops before it is ready.
 

@@ -13,9 +13,10 @@ share. The chain ran ``c`` with the next test of the order as ``nextitem``; the 
 tears down what the victim does not share (``teardown_exact``) before running it. The two agree
 when every scope the chain kept is one the trial would have kept or the grandchild can still
 tear down, i.e. when the victim shares no more of ``c``'s scopes than the next test does. Other
-points are skipped. What no fork isolates, the file system and outside services, a checkpoint
-does not isolate either; it runs beside the chain. So isoscan treats a scan as a way to cut the
-order short and re-checks what it learns with fresh trials.
+points are skipped. The chain waits while a checkpoint runs, so the two never meet over a lock,
+a port or a file. What no fork isolates, the file system and outside services, a checkpoint
+does not isolate either: what its victim writes there, the rest of the chain sees. So isoscan
+treats a scan as a way to cut the order short and re-checks what it learns with fresh trials.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def exact_checkpoint(item: pytest.Item, nextitem: pytest.Item, victim: pytest.It
 
 
 class Checkpoints:
-    """The grandchildren of one scan: forked, watched without blocking the chain, reaped."""
+    """The grandchildren of one scan: forked, waited for (killed past the hang limit), reaped."""
 
     def __init__(self, request: TrialRequest, stop_status: int) -> None:
         self.request = request
@@ -130,17 +131,15 @@ def run_scan(session: pytest.Session, items: list[pytest.Item], request: TrialRe
             nextitem = items[index + 1]
             if stride and before >= target and nextitem is not victim \
                     and exact_checkpoint(item, nextitem, victim, can_teardown):
-                # One checkpoint at a time beside the chain: the two CPUs stay busy, and the
-                # chain never runs more than one stride past the first misbehaving check.
-                checkpoints.wait_all()
-                if checkpoints.stopped:
-                    break
+                # The chain waits for its checkpoint: run beside it, a victim could meet the
+                # chain's current test over a lock, a port or a file (a parallel-only victim
+                # would fail there), which the trial it stands for never does.
                 pid = _fork_check(session, victim, request, before, begin, run_items, finish)
                 checkpoints.started(pid, before)
+                checkpoints.wait_all()
                 target = before + stride
-            checkpoints.poll()
-            if checkpoints.stopped:
-                break
+                if checkpoints.stopped:
+                    break
         else:
             status = _run_one(session, victim, None)
         checkpoints.wait_all()

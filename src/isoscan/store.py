@@ -94,15 +94,15 @@ class Store:
         root.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(root / DB_NAME, timeout=30)
         self.db.execute("PRAGMA foreign_keys = ON")
+        with self.db:  # the file's first write: it never exists without its tables
+            self.db.executescript(_SCHEMA)
+            self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)",
+                            (str(SCHEMA_VERSION),))
         # A write-ahead log: a committed run survives isoscan or its suite crashing, and a
         # commit costs no fsync of a rollback journal (5 ms a run before; bisect and isolate
         # store a run per trial). Only a power cut can lose the last commits.
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = NORMAL")
-        with self.db:
-            self.db.executescript(_SCHEMA)
-            self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)",
-                            (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         self.db.close()
