@@ -260,11 +260,18 @@ def _scanned(start: StartingOrder, victim: str, holds: Holds, stop: str, trials:
     observer.step(trials.trials, f"scan of the starting order: {_verb(stop)} after its first "
                   f"{cut} of {len(start.prefix)} tests")
     part = start.prefix[:cut]
-    if start.observed:
-        return part  # seen failing before in the store, and now again: as a replay would
-    again = holds(part)
-    observer.step(trials.trials, f"retry of those {cut} tests in a fresh trial: {_says(again)}")
-    return part if again else None
+    if not start.observed:  # an order seen failing before in the store: the scan replayed it
+        again = holds(part)
+        observer.step(trials.trials, f"retry of those {cut} tests in a fresh trial: "
+                      f"{_says(again)}")
+        if not again:
+            return None
+    # The victim behaved after the checkpoint before: a lone culprit is in between.
+    good = result.last_good(misbehaves, cut)
+    if good and cut - good < len(part) // 2 and holds(part[good:]):
+        observer.step(trials.trials, f"tests {good + 1} to {cut} of the order are enough alone")
+        return part[good:]
+    return part
 
 
 def _misbehaves(stop: str) -> Callable[[Outcome], bool]:

@@ -25,6 +25,11 @@ class ScanResult:
     trial: TrialOutcome  # the scan's own child: the order, and the victim at its end if reached
     checks: list[Check] = field(default_factory=list)  # by ``before``, the full order's last
 
+    def last_good(self, misbehaves: Callable[[Outcome], bool], before: int) -> int:
+        """The most tests, fewer than ``before``, after which the victim ran and behaved."""
+        return max((c.before for c in self.checks if c.before < before and c.outcome.ran
+                    and not misbehaves(c.outcome)), default=0)
+
     def first(self, misbehaves: Callable[[Outcome], bool]) -> int | None:
         """The fewest tests after which the victim misbehaved, or None if it never did."""
         return next((c.before for c in self.checks if c.outcome.ran and misbehaves(c.outcome)),
