@@ -27,6 +27,7 @@ import threading
 import tokenize
 import traceback
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, NoReturn, cast
@@ -519,9 +520,11 @@ def _restart_terminal(session: pytest.Session) -> None:
         sessionstart(session)
 
 
-def run_items(session: pytest.Session, items: list[pytest.Item]) -> int:
+def run_items(session: pytest.Session, items: list[pytest.Item],
+              after: Callable[[int], bool] | None = None) -> int:
     """pytest's own run loop over the chosen items, with its exit codes; ``nextitem`` lets each
-    fixture scope end where the next item leaves it."""
+    fixture scope end where the next item leaves it. ``after(index)``, called once each item
+    has run, ends the loop early by returning True (a scan's checkpoints)."""
     if not items:
         return int(pytest.ExitCode.NO_TESTS_COLLECTED)
     if session.config.option.collectonly:  # as pytest's loop: collected, nothing run
@@ -534,6 +537,8 @@ def run_items(session: pytest.Session, items: list[pytest.Item]) -> int:
                 return int(pytest.ExitCode.TESTS_FAILED)
             if session.shouldstop:
                 return int(pytest.ExitCode.INTERRUPTED)
+            if after is not None and after(index):
+                break
     except pytest.exit.Exception as exc:
         code = exc.returncode
         return int(code) if code is not None else int(pytest.ExitCode.INTERRUPTED)

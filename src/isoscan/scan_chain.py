@@ -35,11 +35,11 @@ import pytest
 
 from isoscan.fork_protocol import STOP_FAILS, TrialRequest, checkpoint_dir, scan_log
 
-RunItems = Callable[[pytest.Session, list[pytest.Item]], int]
+RunItems = Callable[..., int]  # forkserver.run_items(session, items, after=None)
 Finish = Callable[[pytest.Session, int], int]
 Begin = Callable[[pytest.Session, Path, list[pytest.Item]], None]
 
-WAIT_STEP = 0.002  # seconds between looks at a checkpoint that outlives the chain
+WAIT_STEP = 0.002  # seconds between looks at a checkpoint that outlives the hang limit
 
 
 def shared_scopes(first: pytest.Item, second: pytest.Item) -> int:
@@ -61,100 +61,57 @@ def exact_checkpoint(item: pytest.Item, nextitem: pytest.Item, victim: pytest.It
     return victim_shares == next_shares or (can_teardown and victim_shares < next_shares)
 
 
-class Checkpoints:
-    """The grandchildren of one scan: forked, waited for (killed past the hang limit), reaped."""
-
-    def __init__(self, request: TrialRequest, stop_status: int) -> None:
-        self.request = request
-        self.stop_status = stop_status
-        self.running: dict[int, tuple[int, float]] = {}  # pid -> (tests before, started)
-        self.stopped = False
-        self.log: IO[str] = open(scan_log(request), "a", encoding="utf-8")  # noqa: SIM115
-
-    def note(self, **fields: object) -> None:
-        self.log.write(json.dumps(fields) + "\n")
-        self.log.flush()
-
-    def started(self, pid: int, before: int) -> None:
-        self.running[pid] = (before, time.monotonic())
-        self.note(fork=before, pid=pid)
-
-    def poll(self) -> None:
-        for pid in list(self.running):
-            with contextlib.suppress(ChildProcessError):
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    self._ended(pid, os.waitstatus_to_exitcode(status))
-
-    def wait_all(self) -> None:
-        """Every checkpoint still running is waited for (killed past the hang limit)."""
-        limit = self.request.hang_seconds
-        while self.running:
-            self.poll()
-            now = time.monotonic()
-            for pid, (_, started) in list(self.running.items()):
-                if limit is not None and now - started > limit:
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGKILL)
-            if self.running:
-                time.sleep(WAIT_STEP)
-
-    def _ended(self, pid: int, status: int) -> None:
-        before, _ = self.running.pop(pid)
-        self.note(exit=before, status=status)
-        if status == self.stop_status:
-            self.stopped = True
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.log.close()
-
-
 def run_scan(session: pytest.Session, items: list[pytest.Item], request: TrialRequest,
              run_items: RunItems, finish: Finish, begin: Begin) -> int:
-    """In the server's child: the order's tests with checkpoints, then the victim unless a
-    checkpoint already showed what the scan stops for. Returns pytest's exit code."""
-    if len(items) < 2:
+    """In the server's child: the order (its last item is the victim) with checkpoints along
+    it, ending at the first checkpoint whose victim does what ``request.stop`` names. Returns
+    pytest's exit code."""
+    if len(items) < 2 or not request.checkpoints:
         return run_items(session, items)
-    victim, tests = items[-1], items[:-1]
-    stride = max(1, len(tests) // max(1, request.checkpoints)) if request.checkpoints else 0
-    checkpoints = Checkpoints(request, 1 if request.stop == STOP_FAILS else 0)
-    status = int(pytest.ExitCode.OK)
+    victim, tests = items[-1], len(items) - 1
+    stride = max(1, tests // request.checkpoints)
+    stop_status = 1 if request.stop == STOP_FAILS else 0
     can_teardown = callable(getattr(getattr(session, "_setupstate", None), "teardown_exact", None))
-    try:
-        target = stride
-        for index, item in enumerate(tests):
-            status = _run_one(session, item, items[index + 1])
-            if status not in (int(pytest.ExitCode.OK), int(pytest.ExitCode.TESTS_FAILED)):
-                break
-            before = index + 1
-            nextitem = items[index + 1]
-            if stride and before >= target and nextitem is not victim \
-                    and exact_checkpoint(item, nextitem, victim, can_teardown):
-                # The chain waits for its checkpoint: run beside it, a victim could meet the
-                # chain's current test over a lock, a port or a file (a parallel-only victim
-                # would fail there), which the trial it stands for never does.
-                pid = _fork_check(session, victim, request, before, begin, run_items, finish)
-                checkpoints.started(pid, before)
-                checkpoints.wait_all()
-                target = before + stride
-                if checkpoints.stopped:
-                    break
+    target = stride
+    with open(scan_log(request), "a", encoding="utf-8") as log:
+
+        def after(index: int) -> bool:
+            nonlocal target
+            before, nextitem = index + 1, items[index + 1] if index + 1 < len(items) else None
+            if before < target or nextitem is None or nextitem is victim \
+                    or not exact_checkpoint(items[index], nextitem, victim, can_teardown):
+                return False
+            target = before + stride
+            # The chain waits for its checkpoint: run beside it, a victim could meet the
+            # chain's current test over a lock, a port or a file (a parallel-only victim would
+            # fail there), which the trial it stands for never does.
+            pid = _fork_check(session, victim, request, before, begin, run_items, finish)
+            _note(log, fork=before, pid=pid)
+            status = _wait(pid, request.hang_seconds)
+            _note(log, exit=before, status=status)
+            return status == stop_status
+
+        return run_items(session, items, after)
+
+
+def _note(log: IO[str], **fields: object) -> None:
+    log.write(json.dumps(fields) + "\n")
+    log.flush()
+
+
+def _wait(pid: int, limit: float | None) -> int:
+    """The checkpoint's exit code, once it has ended; killed once it outlives ``limit``."""
+    started = time.monotonic()
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG if limit is not None else 0)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if limit is not None and time.monotonic() - started > limit:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            limit = None  # then wait for it to die
         else:
-            status = _run_one(session, victim, None)
-        checkpoints.wait_all()
-    finally:
-        checkpoints.close()
-    return status
-
-
-def _run_one(session: pytest.Session, item: pytest.Item, nextitem: pytest.Item | None) -> int:
-    item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-    if session.shouldfail:
-        return int(pytest.ExitCode.TESTS_FAILED)
-    if session.shouldstop:
-        return int(pytest.ExitCode.INTERRUPTED)
-    return int(pytest.ExitCode.TESTS_FAILED if session.testsfailed else pytest.ExitCode.OK)
+            time.sleep(WAIT_STEP)
 
 
 def _fork_check(session: pytest.Session, victim: pytest.Item, request: TrialRequest,
