@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from isoscan.baseline import Baseline, baseline_document, load_baseline
+from isoscan.cli.options import store_option
 from isoscan.console import console, error_line, to_stderr
 from isoscan.errors import UsageError
 from isoscan.load_report import load_report, resolve_sources
@@ -35,9 +36,7 @@ Exit codes:
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
 @click.option("-o", "--output", required=True, metavar="FILE",
               help="The baseline file to write ('-' for stdout).")
-@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path(".isoscan"), show_default=True,
-              help="The store read when no SOURCE is given, and for session ids.")
+@store_option("The store read when no SOURCE is given, and for session ids.")
 @click.option("--merge", is_flag=True,
               help="Combine several stores / JUnit artifact folders into one report first.")
 def baseline(sources: tuple[str, ...], output: str, store_dir: Path, merge: bool) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from isoscan.bisect import BisectConfig, BisectResult, repro_path, run_bisect
-from isoscan.cli.options import begin_command, suite_for
+from isoscan.cli.options import begin_command, store_option, suite_for, timeout_option
 from isoscan.console import console
 from isoscan.errors import IsoscanError
 from isoscan.explain import Explanation, explain
@@ -50,10 +50,8 @@ Exit codes:
 @click.option("--first", "first_only", is_flag=True,
               help="Stop at the first verified polluter set; do not check the rest of the "
                    "order for other independent sets (faster on a long order).")
-@click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
-              help="Per-test timeout in seconds; 0 disables it.")
-@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path(".isoscan"), show_default=True, help="The isoscan store.")
+@timeout_option()
+@store_option("The isoscan store.")
 @click.option("--no-fork", is_flag=True,
               help="Run each trial as a fresh pytest subprocess instead of a fork of one "
                    "collected session (see docs/fork-trials.md).")

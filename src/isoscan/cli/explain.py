@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from isoscan.cli.options import begin_command, suite_for
+from isoscan.cli.options import begin_command, store_option, suite_for, timeout_option
 from isoscan.explain import PURPOSE, explain
 from isoscan.pytest_cmd import EXPLICIT
 from isoscan.render_explain import render_explanation
@@ -52,10 +52,8 @@ Exit codes:
 @click.option("--also", "also", multiple=True, metavar="ID",
               help="A further polluter run after POLLUTER (repeatable), for victims that need "
                    "several together.")
-@click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
-              help="Per-test timeout in seconds; 0 disables it.")
-@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path(".isoscan"), show_default=True, help="The isoscan store.")
+@timeout_option()
+@store_option("The isoscan store.")
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.explain/1 JSON answer to FILE ('-' for stdout).")
 def explain_command(polluter: str, victim: str, paths: tuple[str, ...], also: tuple[str, ...],

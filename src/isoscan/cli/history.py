@@ -10,6 +10,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from isoscan.cli.options import store_option
 from isoscan.console import console
 from isoscan.errors import UsageError
 from isoscan.foreign_junit import is_store
@@ -41,8 +42,7 @@ MAX_COLUMNS = 12  # sessions shown as columns; older ones still count in the tot
 
 @click.command(help=HELP, short_help="Per-test failure rates across stored runs, with commits.")
 @click.argument("nodeid", required=False)
-@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path(".isoscan"), show_default=True, help="The store to read.")
+@store_option("The store to read.")
 @click.option("--all", "show_all", is_flag=True, help="Also list tests that never failed.")
 def history(nodeid: str | None, store_dir: Path, show_all: bool) -> int:
     if not is_store(store_dir):

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from isoscan.cli.options import begin_command, suite_of
+from isoscan.cli.options import begin_command, store_option, suite_of, timeout_option
 from isoscan.console import console
 from isoscan.isolate import IsolateConfig, IsolateReport, report_document, run_isolate
 from isoscan.report_json import write_json
@@ -82,9 +82,8 @@ def render(report: IsolateReport) -> None:
 
 @click.command(help=HELP, short_help="Run every test alone; list the tests that fail alone.")
 @click.argument("paths", nargs=-1)
-@click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
-              help="Per-test timeout in seconds (pytest-timeout); a hung test is marked "
-                   "timeout. 0 disables it.")
+@timeout_option("Per-test timeout in seconds (pytest-timeout); a hung test is marked "
+                "timeout. 0 disables it.")
 @click.option("--no-fork", "no_fork", is_flag=True,
               help="Run each test in a fresh pytest process instead of a fork of one "
                    "collected session (slower; for suites whose import-time state must "
@@ -93,9 +92,7 @@ def render(report: IsolateReport) -> None:
               show_default="the number of CPUs",
               help="Forks running at once; tests that fail beside others are rechecked "
                    "one at a time, so sharing a file or port cannot make one look brittle.")
-@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path(".isoscan"), show_default=True,
-              help="Where runs, outcomes and recorded orders are kept.")
+@store_option("Where runs, outcomes and recorded orders are kept.")
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.isolate/1 JSON report to FILE ('-' for stdout).")
 def isolate(paths: tuple[str, ...], timeout: float, no_fork: bool, jobs: int, store_dir: Path,

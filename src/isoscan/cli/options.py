@@ -1,8 +1,10 @@
-"""Option parsing shared by commands: paths, --fail-on, pytest args."""
+"""Option parsing shared by commands: paths, --store, --timeout, --fail-on, pytest args."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -12,7 +14,24 @@ from isoscan.pytest_cmd import Suite
 from isoscan.store import Store
 from isoscan.verdicts import DEFAULT_FAIL_ON, Verdict
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 FAIL_ON_CHOICES = [v.value for v in Verdict if v is not Verdict.STABLE]
+DEFAULT_STORE = Path(".isoscan")
+DEFAULT_TIMEOUT = 120.0
+
+
+def store_option(help_text: str) -> Callable[[F], F]:
+    """``--store DIR`` (into ``store_dir``), the same default for every command."""
+    return click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+                        default=DEFAULT_STORE, show_default=True, help=help_text)
+
+
+def timeout_option(help_text: str = "Per-test timeout in seconds; 0 disables it."
+                   ) -> Callable[[F], F]:
+    """``--timeout SECONDS`` for the commands that run tests."""
+    return click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT,
+                        show_default=True, help=help_text)
 
 
 def check_paths(paths: tuple[str, ...], cwd: Path) -> None:

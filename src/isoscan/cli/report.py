@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from isoscan.cli.options import parse_fail_on
+from isoscan.cli.options import parse_fail_on, store_option
 from isoscan.cli.outputs import OutputOptions, finish_report, output_options
 from isoscan.console import error_line, to_stderr
 from isoscan.load_report import load_report, resolve_sources
@@ -42,9 +42,7 @@ Exit codes:
 
 @click.command(help=HELP, short_help="Report and gate on stored runs or any runner's JUnit XML.")
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
-@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path(".isoscan"), show_default=True,
-              help="The store read when no SOURCE is given, and for session ids.")
+@store_option("The store read when no SOURCE is given, and for session ids.")
 @click.option("--merge", is_flag=True,
               help="Combine several stores / JUnit artifact folders into one report and gate.")
 @click.option("--json", "json_target", metavar="FILE",

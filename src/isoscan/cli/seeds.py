@@ -8,7 +8,7 @@ import click
 from click.core import ParameterSource
 
 from isoscan.cli.latent import show_latent_polluters
-from isoscan.cli.options import begin_command, parse_fail_on, suite_of
+from isoscan.cli.options import begin_command, parse_fail_on, store_option, suite_of, timeout_option
 from isoscan.cli.outputs import OutputOptions, finish_report, output_options
 from isoscan.cli.progress import ConsoleObserver
 from isoscan.confirm import ConfirmOptions
@@ -54,14 +54,11 @@ Exit codes:
                    "only the given seeds run.")
 @click.option("--workers", default="0", show_default=True,
               help="Comma list of xdist worker counts to run every order at; 0 = no xdist.")
-@click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
-              help="Per-test timeout in seconds (pytest-timeout); a hung test is marked timeout "
-                   "and the rest of the run resumes. 0 disables it.")
+@timeout_option("Per-test timeout in seconds (pytest-timeout); a hung test is marked timeout "
+                "and the rest of the run resumes. 0 disables it.")
 @click.option("--replays", type=click.IntRange(min=1, max=50), default=3, show_default=True,
               help="How many times an order is replayed before a verdict is trusted.")
-@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path(".isoscan"), show_default=True,
-              help="Where runs, outcomes and recorded orders are kept (SQLite + JUnit files).")
+@store_option("Where runs, outcomes and recorded orders are kept (SQLite + JUnit files).")
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.report/1 JSON report to FILE ('-' for stdout).")
 @click.option("--bisect", "bisect_found", is_flag=True,
