@@ -91,6 +91,7 @@ class ForkServer:
         self.recorder: Recorder | None = None
         self.running: dict[int, int] = {}  # child pid -> index of its ids in the request
         self.alone_plan: AlonePlan | None = None  # set while an ``alone`` request is served
+        self.sessionfinish: HookCaller | None = None  # the children's, once collected
         self.stopping = False
 
     @pytest.hookimpl(tryfirst=True)
@@ -102,11 +103,7 @@ class ForkServer:
         self.items = list(session.items)
         self.positions = index_items(self.items)
         self._register_trial_plugins()
-        # pytest's --nf bookkeeping writes every collected id to the (private) cache at session
-        # finish: ~7 ms of each child's time on a 1,500-test suite, for a file nobody reads.
-        # The order of --nf was applied at collection, here; children run explicit orders.
-        if self.config.pluginmanager.get_plugin("nfplugin") is not None:
-            self.config.pluginmanager.unregister(name="nfplugin")
+        self.sessionfinish = children_sessionfinish(self.config.pluginmanager)
         threads = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
         self._send(READY, collected=[item.nodeid for item in self.items], threads=threads)
         warm_caches()
@@ -220,11 +217,14 @@ class ForkServer:
         if request.scan:
             from isoscan.scan_chain import run_scan
 
-            status = run_scan(session, items, request, run_items, finish_session,
+            status = run_scan(session, items, request, run_items, self._finish,
                               self._begin_check)
         else:
             status = run_items(session, items)
-        return finish_session(session, status)
+        return self._finish(session, status)
+
+    def _finish(self, session: pytest.Session, status: int) -> int:
+        return finish_session(session, status, self.sessionfinish)
 
     def _begin_check(self, session: pytest.Session, folder: Path,
                      items: list[pytest.Item]) -> None:
@@ -295,10 +295,7 @@ class AlonePlan:
     before it forks them. Per child, that work costs more than the test: every object a child
     touches is a page the kernel copies from the server.
 
-    ``sessionfinish`` is every plugin's but those of pytest's cache plugins (``--lf``,
-    ``--nf``): they only write the server's private cache, which nothing reads once the server
-    has collected and which is deleted with it (the ``--nf`` one sorts and writes every
-    collected node id, ~3 ms per child).
+    ``sessionfinish``: ``children_sessionfinish``.
 
     ``deselect``: whether a child reports the other collected tests to ``pytest_deselected``.
     Not when pytest's terminal reporter is the only plugin that listens, and it would only
@@ -319,8 +316,7 @@ class AlonePlan:
 def alone_plan(session: pytest.Session, request: TrialRequest) -> AlonePlan:
     config = session.config
     manager = config.pluginmanager
-    cache = [plugin for plugin in map(manager.get_plugin, _CACHE_WRITERS) if plugin is not None]
-    finish = manager.subset_hook_caller("pytest_sessionfinish", remove_plugins=cache)
+    finish = children_sessionfinish(manager)
     listeners = {impl.plugin_name for impl in config.hook.pytest_deselected.get_hookimpls()}
     fds = output_fds()
     events = os.open(child_events(request), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -355,6 +351,16 @@ class ChildLines:
 
 
 _CACHE_WRITERS = ("lfplugin", "nfplugin")  # pytest's names for its cache plugins
+
+
+def children_sessionfinish(manager: pytest.PytestPluginManager) -> HookCaller:
+    """Every plugin's ``pytest_sessionfinish`` but those of pytest's cache plugins (``--lf``,
+    ``--nf``), for every child: they only write the server's private cache, which nothing
+    reads once the server has collected (their orders were applied then; children run
+    explicit ones) and which is deleted with it. The ``--nf`` one sorts and writes every
+    collected node id: ~7 ms of a trial of a few tests in a 1,500-test suite."""
+    cache = [plugin for plugin in map(manager.get_plugin, _CACHE_WRITERS) if plugin is not None]
+    return manager.subset_hook_caller("pytest_sessionfinish", remove_plugins=cache)
 
 
 # Plugins whose session start the child must not repeat (pytest's own would reset the fixture
