@@ -191,6 +191,8 @@ def test_bisect_cuts_a_cold_start_at_its_scan_and_names_a_late_polluter(
     cut = int(steps.split("fails after its first ")[1].split()[0])
     assert 96 <= cut < 116
     assert "retry of those" in steps and "the other 115 tests without it: clean" in steps
+    # The search starts from the tests since the last checkpoint where the victim passed.
+    assert "of the order are enough alone" in steps
     # The same answer from subprocess trials, which never scan.
     code = main(["bisect", "tests/test_z.py::test_victim", "tests", "--store", ".iso2",
                  "--no-explain", "--no-fork", "--json", str(out), "--timeout", "30"])
