@@ -133,6 +133,7 @@ class _Lines:
 class Ready:
     collected: list[str]
     threads: list[str]
+    prerewritten: int = 0  # test files the server's helper rewrote for it (``prerewrite.py``)
 
 
 class ServerProcess:
@@ -176,7 +177,8 @@ class ServerProcess:
                 raise self.failure("the suite could not run", before_ready=True) from None
             if event is not None and event.get("e") == READY:
                 return Ready([str(i) for i in event.get("collected", [])],
-                             [str(t) for t in event.get("threads", [])])
+                             [str(t) for t in event.get("threads", [])],
+                             int(event.get("prerewritten", 0)))
 
     def send(self, request: TrialRequest) -> None:
         if self.requests is None:
@@ -287,6 +289,7 @@ class ForkTrials:
         self._server: ServerProcess | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
         self._collected: list[str] | None = None
+        self.prerewritten = 0  # test files rewritten on a second core while the server started
 
     # TrialRunner ----------------------------------------------------------------------------
     def run(self, order: Sequence[str], seed: int | None = None) -> TrialOutcome:
@@ -385,6 +388,7 @@ class ForkTrials:
             self._end(graceful=False)
             raise
         self._collected = ready.collected
+        self.prerewritten = ready.prerewritten
         if ready.threads:
             self._end(graceful=True)
             self._fall_back(ready.threads)

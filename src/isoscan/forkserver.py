@@ -35,6 +35,7 @@ from typing import IO, NoReturn, cast
 import pytest
 from pluggy import HookCaller
 
+from isoscan import prerewrite
 from isoscan.fork_protocol import (
     CHILD_INDEX,
     DONE,
@@ -71,6 +72,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ForkServer(config, requests, events), "isoscan-forkserver")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    # Before the conftests are imported: their import is where a second core idles longest.
+    if getattr(early_config.known_args_namespace, "isoscan_forkserver", None):
+        prerewrite.start(early_config)
+
+
 def parse_fds(spec: str) -> tuple[int, int]:
     first, _, second = spec.partition(",")
     if not (first.isdigit() and second.isdigit()):
@@ -100,12 +108,14 @@ class ForkServer:
             # As pytest's own loop: nothing runs; isoscan reads the reason in the output.
             count = session.testsfailed
             raise session.Interrupted(f"{count} error{'s' if count != 1 else ''} during collection")
+        prerewritten = prerewrite.stop(self.config)  # no helper lives on into a trial
         self.items = list(session.items)
         self.positions = index_items(self.items)
         self._register_trial_plugins()
         self.sessionfinish = children_sessionfinish(self.config.pluginmanager)
         threads = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
-        self._send(READY, collected=[item.nodeid for item in self.items], threads=threads)
+        self._send(READY, collected=[item.nodeid for item in self.items], threads=threads,
+                   prerewritten=prerewritten)
         warm_caches()
         # Children then never touch the parent's objects for garbage collection: fewer copied pages.
         gc.freeze()

@@ -1,0 +1,168 @@
+"""The fork server's assertion-rewriting helper (``prerewrite.py``): it guesses the test files
+pytest will import, rewrites them exactly as pytest would, and never makes a trial differ from
+one where pytest rewrote everything itself."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _pytest.assertion import rewrite
+
+from isoscan import prerewrite
+from isoscan.fork_trials import ForkTrials
+from isoscan.outcomes import Outcome
+from isoscan.pytest_cmd import Suite
+from isoscan.store import Store
+from isoscan.trials import SubprocessTrials
+
+ASSERTS = """
+def value():
+    return 3
+
+def test_one():
+    assert value() == 4
+
+def test_two():
+    assert [1, 2] == [1, {n}]
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, body in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(body), encoding="utf-8")
+
+
+def test_candidates_follow_python_files_and_skip_what_pytest_skips(
+        pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\npython_files = test_*.py check_*.py\nnorecursedirs = skipme\n")
+    write(pytester.path, {
+        "tests/test_b.py": "", "tests/test_a.py": "", "tests/helper.py": "",
+        "tests/sub/check_c.py": "", "tests/skipme/test_d.py": "",
+        "tests/.hidden/test_e.py": "", "tests/env/pyvenv.cfg": "", "tests/env/test_f.py": "",
+        "other/plain.py": "",
+    })
+    config = pytester.parseconfig("tests", "other/plain.py::test_x")
+    found = [p.relative_to(pytester.path).as_posix() for p in prerewrite.candidates(config)]
+    assert found == ["tests/sub/check_c.py", "tests/test_a.py", "tests/test_b.py",
+                     "other/plain.py"]
+
+
+@pytest.fixture
+def helper_done(pytester: pytest.Pytester) -> Iterator[tuple[prerewrite.Prerewriter,
+                                                             pytest.Config, list[Path]]]:
+    """A helper that has finished every file: rewritten in a fork, handed over by file."""
+    pytester.makeini("[pytest]\n")
+    write(pytester.path, {f"test_m{n}.py": ASSERTS.format(n=n) for n in range(4)})
+    config = pytester.parseconfig(str(pytester.path))
+    files = prerewrite.candidates(config)
+    original = rewrite._rewrite_test
+    helper = prerewrite.Prerewriter(config, files, original, rewrite)
+    helper.start()
+    try:
+        assert helper.pid is not None
+        os.waitpid(helper.pid, 0)  # every file is rewritten before the server asks for one
+        helper.pid = None
+        yield helper, config, files
+    finally:
+        helper.stop()
+    assert rewrite._rewrite_test is original
+    assert not helper.folder.exists()
+
+
+def test_the_server_gets_exactly_what_pytest_would_make(helper_done: tuple[
+        prerewrite.Prerewriter, pytest.Config, list[Path]]) -> None:
+    helper, config, files = helper_done
+    assert len(files) == 4
+    for path in files:
+        first, code = rewrite._rewrite_test(path, config)  # the wrapper, while installed
+        own_first, own_code = helper.original(path, config)
+        assert first == own_first
+        assert code == own_code  # code objects compare by bytecode, constants, names...
+        assert code.co_consts == own_code.co_consts
+    assert helper.taken == 4
+
+
+def test_a_file_changed_since_the_helper_read_it_is_rewritten_again(helper_done: tuple[
+        prerewrite.Prerewriter, pytest.Config, list[Path]]) -> None:
+    helper, config, files = helper_done
+    files[0].write_text("def test_changed():\n    assert 'new' == 'old'\n", encoding="utf-8")
+    _, code = rewrite._rewrite_test(files[0], config)
+    assert "test_changed" in code.co_names
+    assert helper.taken == 0
+    _, code = rewrite._rewrite_test(files[1], config)
+    assert helper.taken == 1
+
+
+def test_a_rewrite_warning_is_left_for_pytest_to_raise(pytester: pytest.Pytester) -> None:
+    """``assert (x, "message")`` warns while rewriting; -W error makes that a collection error,
+    so the helper's copy, made without anyone to see the warning, must not be used."""
+    pytester.makeini("[pytest]\n")
+    write(pytester.path, {"test_tuple.py": "def test_t():\n    assert (1 == 2, 'never')\n"})
+    config = pytester.parseconfig(str(pytester.path))
+    files = prerewrite.candidates(config)
+    helper = prerewrite.Prerewriter(config, files, rewrite._rewrite_test, rewrite)
+    helper.start()
+    try:
+        assert helper.pid is not None
+        os.waitpid(helper.pid, 0)
+        helper.pid = None
+        with pytest.warns(pytest.PytestAssertRewriteWarning, match="always true"):
+            rewrite._rewrite_test(files[0], config)
+        assert helper.taken == 0
+    finally:
+        helper.stop()
+
+
+# A conftest that holds the server until its helper has exited (waitid with WNOWAIT leaves it
+# for the server to reap): every test file below then comes from the helper, deterministically.
+WAIT_FOR_HELPER = """
+import os
+
+def _children():
+    me = os.getpid()
+    found = []
+    for task in os.listdir(f"/proc/{me}/task"):
+        with open(f"/proc/{me}/task/{task}/children") as listing:
+            found += [int(pid) for pid in listing.read().split()]
+    return found
+
+for pid in _children():
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="the helper needs a second CPU")
+def test_fork_trials_with_helper_rewritten_files_equal_subprocess_trials(
+        tmp_path: Path) -> None:
+    root = tmp_path / "suite"
+    write(root, {"pytest.ini": "[pytest]\n", "conftest.py": WAIT_FOR_HELPER,
+                 **{f"tests/test_m{n}.py": ASSERTS.format(n=n) for n in range(3)}})
+    suite = Suite(paths=("tests",), cwd=root)
+    store = Store(tmp_path / "store")
+    order = [f"tests/test_m{n}.py::test_{name}" for n in range(3) for name in ("one", "two")]
+    fork = ForkTrials(suite, store, store.begin_session("t", root, [], [], None, None), "x")
+    try:
+        forked = fork.run(order)
+        assert fork.fallback_reason is None
+        assert fork.prerewritten == 3
+    finally:
+        fork.close()
+    plain = SubprocessTrials(suite, store, store.begin_session("t", root, [], [], None, None),
+                             "x").run(order)
+    assert forked.outcomes == plain.outcomes
+    assert forked.outcomes["tests/test_m2.py::test_two"] is Outcome.PASSED
+    assert forked.outcomes["tests/test_m0.py::test_one"] is Outcome.FAILED
+    assert forked.run_id is not None and plain.run_id is not None
+    forked_messages = {k: v.message for k, v in store.results(forked.run_id).items()}
+    plain_messages = {k: v.message for k, v in store.results(plain.run_id).items()}
+    assert forked_messages == plain_messages
+    # pytest's rewritten introspection (an assert left alone has no message at all).
+    assert forked_messages["tests/test_m0.py::test_one"] == "assert 3 == 4"
+    store.close()
