@@ -53,6 +53,14 @@ def test_candidates_follow_python_files_and_skip_what_pytest_skips(
                      "other/plain.py"]
 
 
+def finished(helper: prerewrite.Prerewriter) -> None:
+    """Waits for the helper to exit (reaping it here), then reads the list it published."""
+    assert helper.pid is not None
+    os.waitpid(helper.pid, 0)
+    helper.pid = None
+    assert helper._published() is not None
+
+
 @pytest.fixture
 def helper_done(pytester: pytest.Pytester) -> Iterator[tuple[prerewrite.Prerewriter,
                                                              pytest.Config, list[Path]]]:
@@ -60,15 +68,12 @@ def helper_done(pytester: pytest.Pytester) -> Iterator[tuple[prerewrite.Prerewri
     pytester.makeini("[pytest]\n")
     write(pytester.path, {f"test_m{n}.py": ASSERTS.format(n=n) for n in range(4)})
     config = pytester.parseconfig(str(pytester.path))
-    files = prerewrite.candidates(config)
     original = rewrite._rewrite_test
-    helper = prerewrite.Prerewriter(config, files, original, rewrite)
+    helper = prerewrite.Prerewriter(config, original, rewrite, pytester.path)
     helper.start()
     try:
-        assert helper.pid is not None
-        os.waitpid(helper.pid, 0)  # every file is rewritten before the server asks for one
-        helper.pid = None
-        yield helper, config, files
+        finished(helper)
+        yield helper, config, helper.files
     finally:
         helper.stop()
     assert rewrite._rewrite_test is original
@@ -105,13 +110,11 @@ def test_a_rewrite_warning_is_left_for_pytest_to_raise(pytester: pytest.Pytester
     pytester.makeini("[pytest]\n")
     write(pytester.path, {"test_tuple.py": "def test_t():\n    assert (1 == 2, 'never')\n"})
     config = pytester.parseconfig(str(pytester.path))
-    files = prerewrite.candidates(config)
-    helper = prerewrite.Prerewriter(config, files, rewrite._rewrite_test, rewrite)
+    helper = prerewrite.Prerewriter(config, rewrite._rewrite_test, rewrite, pytester.path)
     helper.start()
     try:
-        assert helper.pid is not None
-        os.waitpid(helper.pid, 0)
-        helper.pid = None
+        finished(helper)
+        files = helper.files
         with pytest.warns(pytest.PytestAssertRewriteWarning, match="always true"):
             rewrite._rewrite_test(files[0], config)
         assert helper.taken == 0

@@ -88,7 +88,7 @@ def server_argv(suite: Suite, requests_fd: int, events_fd: int, workdir: Path) -
     its own seed context or none."""
     argv = [suite.python, "-m", "pytest", *suite.paths, *suite.pytest_args]
     argv += ["-p", "isoscan.plugin", "-p", SERVER_PLUGIN,
-             f"--isoscan-forkserver={requests_fd},{events_fd}"]
+             f"--isoscan-forkserver={requests_fd},{events_fd}", f"--isoscan-scratch={workdir}"]
     argv += ["-p", "randomly", "--randomly-seed=0", "--randomly-dont-reorganize"]
     argv += ["-p", "xdist", "-n", "0"]
     if suite.timeout:

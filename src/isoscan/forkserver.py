@@ -63,6 +63,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="internal to isoscan: collect once, then run trials read from file descriptor IN "
         "in forked children, reporting on file descriptor OUT",
     )
+    group.addoption(
+        "--isoscan-scratch",
+        metavar="DIR",
+        default=None,
+        help="internal to isoscan: a folder for the fork server's own files, which isoscan "
+        "removes",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -75,8 +82,10 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # Before the conftests are imported: their import is where a second core idles longest.
-    if getattr(early_config.known_args_namespace, "isoscan_forkserver", None):
-        prerewrite.start(early_config)
+    namespace = early_config.known_args_namespace
+    if getattr(namespace, "isoscan_forkserver", None):
+        scratch = getattr(namespace, "isoscan_scratch", None)
+        prerewrite.start(early_config, Path(scratch) if scratch else None)
 
 
 def parse_fds(spec: str) -> tuple[int, int]:

@@ -45,6 +45,7 @@ RewriteFn = Callable[[Path, pytest.Config], "tuple[Any, types.CodeType]"]
 
 FREE, SERVER, HELPER, DONE, FAILED = 0, 1, 2, 3, 4  # one flag byte per candidate file
 MAX_FILES = 50_000
+LIST_NAME = "files"  # the helper's list of candidate files, one path per line
 # Directories pytest never recurses into by default, and never a virtual environment's.
 _ALWAYS_SKIPPED = (".*", "__pycache__", "node_modules", "venv", "*.egg", "build", "dist", "CVS",
                    "_darcs", "{arch}")
@@ -52,17 +53,15 @@ _ALWAYS_SKIPPED = (".*", "__pycache__", "node_modules", "venv", "*.egg", "build"
 _KEY = pytest.StashKey["Prerewriter"]()
 
 
-def start(config: pytest.Config) -> Prerewriter | None:
+def start(config: pytest.Config, scratch: Path | None = None) -> Prerewriter | None:
     """Starts the helper for ``config`` (in ``pytest_load_initial_conftests``) when it can help;
-    the server then takes what it made through ``rewrite.`_rewrite_test```."""
+    the server then takes what it made through ``rewrite._rewrite_test``. Its files go in a
+    new folder under ``scratch`` (a folder isoscan removes even if the server is killed)."""
     rewrite_module = _rewrite_module()
     original = getattr(rewrite_module, "_rewrite_test", None)
     if rewrite_module is None or not callable(original) or not _worth_starting(config):
         return None
-    files = candidates(config)
-    if not files:
-        return None
-    prerewriter = Prerewriter(config, files, original, rewrite_module)
+    prerewriter = Prerewriter(config, original, rewrite_module, scratch)
     prerewriter.start()
     config.stash[_KEY] = prerewriter
     config.add_cleanup(prerewriter.close)
@@ -110,7 +109,7 @@ def candidates(config: pytest.Config) -> list[Path]:
     seen: set[Path] = set()
     for root in _roots(config):
         for path in _walk(root, patterns, skipped):
-            if path not in seen:
+            if path not in seen and "\n" not in str(path):  # the list is one path per line
                 seen.add(path)
                 found.append(path)
             if len(found) >= MAX_FILES:
@@ -176,15 +175,17 @@ def _fingerprint(path: Path) -> tuple[int, int, int, int, int]:
 class Prerewriter:
     """The helper process and the server's side of the hand-over."""
 
-    def __init__(self, config: pytest.Config, files: list[Path], original: RewriteFn,
-                 module: types.ModuleType) -> None:
+    def __init__(self, config: pytest.Config, original: RewriteFn, module: types.ModuleType,
+                 scratch: Path | None = None) -> None:
         self.config = config
-        self.files = files
-        self.index = {str(path): at for at, path in enumerate(files)}
         self.original = original
         self.module = module
-        self.flags = mmap.mmap(-1, len(files))  # shared with the helper: anonymous, MAP_SHARED
-        self.folder = Path(tempfile.mkdtemp(prefix="isoscan-rewrite-"))
+        # The helper lists the files (the walk is not the server's to wait for) and publishes
+        # the list as LIST_NAME; until the server has read it, it rewrites every file itself.
+        self.files: list[Path] = []
+        self.index: dict[str, int] | None = None
+        self.flags = mmap.mmap(-1, MAX_FILES)  # shared with the helper: anonymous, MAP_SHARED
+        self.folder = Path(tempfile.mkdtemp(prefix="isoscan-rewrite-", dir=scratch))
         self.pid: int | None = None
         self.notices: int | None = None  # read end: "<index>\n" once a file is DONE or FAILED
         self.buffer = b""
@@ -225,8 +226,9 @@ class Prerewriter:
         return self.taken
 
     def _rewrite_test(self, fn: Path, config: pytest.Config) -> tuple[Any, types.CodeType]:
-        at = self.index.get(str(fn))
-        if at is None or self.stopped or config is not self.config:
+        index = self._published() if not self.stopped and config is self.config else None
+        at = index.get(str(fn)) if index is not None else None
+        if at is None:
             return self.original(fn, config)
         state = self.flags[at]
         if state == FREE:
@@ -237,6 +239,16 @@ class Prerewriter:
             return self.original(fn, config)
         self.taken += 1
         return made
+
+    def _published(self) -> dict[str, int] | None:
+        if self.index is None:
+            try:
+                listed = (self.folder / LIST_NAME).read_text(encoding="utf-8")
+            except OSError:
+                return None
+            self.files = [Path(line) for line in listed.splitlines()]
+            self.index = {line: at for at, line in enumerate(listed.splitlines())}
+        return self.index
 
     def _wait_for(self, at: int) -> tuple[Any, types.CodeType] | None:
         while self.flags[at] == HELPER:
@@ -267,6 +279,10 @@ class Prerewriter:
             # Holding isoscan's pipes (or any other) open would hide the server's exit.
             os.closerange(3, notices)
             os.closerange(notices + 1, _fd_limit())
+            self.files = candidates(self.config)
+            scratch = self.folder / f"{LIST_NAME}.tmp"
+            scratch.write_text("".join(f"{path}\n" for path in self.files), encoding="utf-8")
+            os.replace(scratch, self.folder / LIST_NAME)
             for at in reversed(range(len(self.files))):
                 if self.flags[at] != FREE:
                     continue
