@@ -620,3 +620,67 @@ class TestCase(unittest.TestCase):
         "monkeypatch restores it after the test",
     ]
     assert lines[at + 4] == "  Made by higher-scoped fixture setups, not listed above: server."
+
+
+# -- in a fork of isoscan bisect's collected session ---------------------------------------------
+def _files_polluter(system_file: Path) -> str:
+    return f"""
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+def test_polluter(tmp_path):
+    (HERE / "data" / "config.json").write_text('{{"a": true}}')
+    (HERE / "old.txt").unlink()
+    Path(tempfile.gettempdir(), "isx-fork.txt").write_text("x")
+    Path({str(system_file)!r}).write_text("x")
+
+def test_victim():
+    assert not (HERE / "old.txt").exists()
+"""
+
+
+FORK_SUITES = {
+    "process": lambda _: {"test_s.py": PROCESS_POLLUTER.replace("test_proc", "test_s"),
+                          "isx_helper.py": "VALUE = 1\n", "sub/.keep": ""},
+    "globals": lambda _: {"app.py": APP, "test_s.py": GLOBALS_POLLUTER},
+    "files": lambda system_file: {"test_s.py": _files_polluter(system_file),
+                                  "data/config.json": "{}", "old.txt": "old"},
+}
+
+
+@pytest.mark.parametrize("kind", list(FORK_SUITES))
+def test_explain_in_a_fork_equals_explain_in_a_process(
+        kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``isoscan bisect`` explains its answer in a fork of the session it collected; every
+    change, outcome and note must be what a pytest process of its own reports."""
+    from isoscan.explain import explain as explain_state
+    from isoscan.fork_trials import ForkTrials
+    from isoscan.pytest_cmd import Suite
+    from isoscan.store import Store
+
+    for key, value in {"ISX_CHANGED": "old", "ISX_REMOVED": "gone", "TZ": "UTC"}.items():
+        monkeypatch.setenv(key, value)
+    answers = {}
+    for mode in ("process", "fork"):
+        system_file = Path(tempfile.gettempdir()) / f"isx-{uuid.uuid4().hex[:12]}.txt"
+        root = write(tmp_path / mode / "suite", FORK_SUITES[kind](system_file)).resolve()
+        suite = Suite(cwd=root, timeout=60)
+        store = Store(tmp_path / mode / "store")
+        runner = ForkTrials(suite, store, store.begin_session("t", root, [], [], None, None),
+                            "bisect") if mode == "fork" else None
+        try:
+            answer = explain_state(suite, ["test_s.py::test_polluter"], "test_s.py::test_victim",
+                                   tmp_path / mode / "explain", runner=runner)
+            assert runner is None or runner.fallback_reason is None
+        finally:
+            if runner is not None:
+                runner.close()
+            store.close()
+            system_file.unlink(missing_ok=True)
+        lines = [c.line.replace(str(system_file), "$SYSTEM_FILE").replace(str(root), "$ROOT")
+                 for c in answer.changes]
+        answers[mode] = (lines, answer.outcomes, answer.notes)
+    assert answers["process"][0], "the suite leaves state behind"
+    assert answers["fork"] == answers["process"]

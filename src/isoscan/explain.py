@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from isoscan import snapshot as s
 from isoscan.collect import require_collected
@@ -124,14 +124,24 @@ class Explanation:
         }
 
 
+class SnapshotRunner(Protocol):
+    """Runs the snapshot in a fork of an already collected session (``ForkTrials``)."""
+
+    def snapshot(self, order: Sequence[str], spec: Path, workdir: Path,
+                 seed: int | None = None) -> RunResult | None: ...
+
+
 def explain(suite: Suite, polluters: Sequence[str], victim: str, workdir: Path, *,
-            seed: int | None = None, exclude: Sequence[Path] = ()) -> Explanation:
+            seed: int | None = None, exclude: Sequence[Path] = (),
+            runner: SnapshotRunner | None = None) -> Explanation:
     """Run ``polluters`` in a fresh process, then report the state they left for ``victim``.
 
     ``workdir`` receives the spec, the snapshot JSON, the order file and pytest's output;
     ``seed`` is the pytest-randomly seed context of the failing order, if any; ``exclude`` are
     further directories the file walk must skip (the store, when it is under the rootdir).
-    Raises UsageError for ids pytest did not collect, SuiteError if the suite cannot run.
+    ``runner``: a fork server that has collected the suite already (``isoscan bisect``); the
+    process is then a fork of it instead of a new pytest process. Raises UsageError for ids
+    pytest did not collect, SuiteError if the suite cannot run.
     """
     started = time.monotonic()
     polluters = list(polluters)
@@ -146,9 +156,11 @@ def explain(suite: Suite, polluters: Sequence[str], victim: str, workdir: Path, 
             "tmpdir": str(workdir / "tmp"),
             "exclude": [str(workdir), *(str(p.resolve()) for p in exclude)]}
     spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
-    args = (*suite.pytest_args, "-p", PLUGIN, f"--isoscan-snapshot={spec_path}")
-    run = execute_run(replace(suite, pytest_args=args), Ordering(EXPLICIT, seed), 0, workdir,
-                      junit=False, resume=False, explicit=[*polluters, victim])
+    run = runner.snapshot([*polluters, victim], spec_path, workdir, seed) if runner else None
+    if run is None:
+        args = (*suite.pytest_args, "-p", PLUGIN, f"--isoscan-snapshot={spec_path}")
+        run = execute_run(replace(suite, pytest_args=args), Ordering(EXPLICIT, seed), 0,
+                          workdir, junit=False, resume=False, explicit=[*polluters, victim])
     document = _checked(_read(output), run, polluters)
     changes = [Change.from_json(c) for c in document.get("changes", [])]
     ranked = rank(changes, Vocabulary.from_json(document.get("vocabulary", {})))

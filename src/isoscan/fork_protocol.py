@@ -48,6 +48,7 @@ class TrialRequest:
     stop: str = STOP_FAILS  # which victim outcome ends a scan early
     checkpoints: int = 0  # at most this many victim checks along a scan
     hang_seconds: float | None = None  # a checkpoint's victim running longer is killed
+    snapshot: Path | None = None  # an ``isoscan explain`` spec: snapshot around the order
 
     def encode(self) -> bytes:
         body = {
@@ -62,6 +63,7 @@ class TrialRequest:
             "stop": self.stop,
             "checkpoints": self.checkpoints,
             "hang_seconds": self.hang_seconds,
+            "snapshot": str(self.snapshot) if self.snapshot is not None else None,
         }
         return (json.dumps(body, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -81,6 +83,7 @@ class TrialRequest:
             stop=str(body.get("stop", STOP_FAILS)),
             checkpoints=max(0, int(body.get("checkpoints", 0))),
             hang_seconds=float(hang) if (hang := body.get("hang_seconds")) is not None else None,
+            snapshot=Path(spec) if (spec := body.get("snapshot")) else None,
         )
 
 

@@ -64,6 +64,7 @@ from isoscan.store import Store
 from isoscan.trials import SubprocessTrials, TrialOutcome, trial_outcome
 
 SERVER_PLUGIN = "isoscan.forkserver"
+SNAPSHOT_PLUGIN = "isoscan.snapshot_plugin"
 SHUTDOWN_SECONDS = 30.0  # for the server's own session finish once isoscan is done with it
 ABANDON_SECONDS = 5.0  # the same after an interrupt: the user is waiting
 SCAN_CHECKPOINTS = 32  # victim checks along one scan: the cut it gives is ~N/32 tests long
@@ -87,7 +88,8 @@ def server_argv(suite: Suite, requests_fd: int, events_fd: int, workdir: Path) -
     last so they win), with pytest-randomly loaded but not reordering, so each trial can pick
     its own seed context or none."""
     argv = [suite.python, "-m", "pytest", *suite.paths, *suite.pytest_args]
-    argv += ["-p", "isoscan.plugin", "-p", SERVER_PLUGIN,
+    # The snapshot plugin is inert until a request asks for a snapshot (``isoscan explain``).
+    argv += ["-p", "isoscan.plugin", "-p", SNAPSHOT_PLUGIN, "-p", SERVER_PLUGIN,
              f"--isoscan-forkserver={requests_fd},{events_fd}", f"--isoscan-scratch={workdir}"]
     argv += ["-p", "randomly", "--randomly-seed=0", "--randomly-dont-reorganize"]
     argv += ["-p", "xdist", "-n", "0"]
@@ -321,10 +323,22 @@ class ForkTrials:
             return asked[-1]
 
         outcome = self._stored(order, seed, lambda run_dir: self._execute(
-            server, order, seed, run_dir, scan=as_scan))
+            server, order, seed, run_dir, adjust=as_scan))
         self.trials += 1
         checks = read_checks(asked[0], victim, outcome, len(order) - 1) if asked else []
         return ScanResult(outcome, checks)
+
+    def snapshot(self, order: Sequence[str], spec: Path, workdir: Path,
+                 seed: int | None = None) -> RunResult | None:
+        """``isoscan explain``'s run as a fork of the collected session: ``order`` (the
+        polluters, then the victim) with the snapshot plugin of ``spec`` running the loop;
+        its files go under ``workdir``. Not a trial of the bisect, nor a stored run. None
+        when trials do not fork."""
+        server = self._started()
+        if server is None:
+            return None
+        return self._execute(server, list(order), seed, workdir,
+                             adjust=lambda request: replace(request, snapshot=spec))
 
     def run_alone(self, nodeids: Sequence[str], seed: int | None = None, *, jobs: int = 1,
                   on_exit: Callable[[int, int], None] | None = None) -> TrialOutcome:
@@ -436,15 +450,15 @@ class ForkTrials:
         return trial_outcome(order, result, run_id)
 
     def _execute(self, server: ServerProcess, order: list[str], seed: int | None,
-                 run_dir: Path, *, scan: Callable[[TrialRequest], TrialRequest] | None = None
-                 ) -> RunResult:
+                 run_dir: Path, *,
+                 adjust: Callable[[TrialRequest], TrialRequest] | None = None) -> RunResult:
         files = _TrialFiles.create(run_dir, order)
         ordering = Ordering(EXPLICIT, seed)
         argv = pytest_argv(self.suite, ordering, 0, record_dir=files.records,
                            order_file=files.order)
         request = TrialRequest(self.trials, files.order, files.records, files.log, seed)
-        if scan is not None:
-            request = scan(request)
+        if adjust is not None:  # a scan's or a snapshot's request
+            request = adjust(request)
         (child,) = self._supervise(server, request)
         segment = child.segment(request, argv)
         result = RunResult(ordering=ordering, workers=0, segments=[segment],

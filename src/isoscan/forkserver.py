@@ -233,7 +233,11 @@ class ForkServer:
         redirect_output(request.log)
         set_seed_context(session, request.seed, self.reset_seed)
         items = self._start_session(session, request, wanted, index)
-        if request.scan:
+        if request.snapshot is not None:
+            from isoscan.snapshot_plugin import snapshot_in_fork
+
+            status = snapshot_in_fork(session, self.items, request.snapshot)
+        elif request.scan:
             from isoscan.scan_chain import run_scan
 
             status = run_scan(session, items, request, run_items, self._finish,

@@ -11,12 +11,13 @@ from isoscan.cli.options import begin_command, store_option, suite_for, timeout_
 from isoscan.console import console
 from isoscan.errors import IsoscanError
 from isoscan.explain import Explanation, explain
+from isoscan.fork_trials import ForkTrials
 from isoscan.pytest_cmd import Suite
 from isoscan.render_bisect import StepPrinter, render_bisect
 from isoscan.render_explain import render_explanation
 from isoscan.report_json import write_json
 from isoscan.store import Store
-from isoscan.trials import close_trials, make_trials
+from isoscan.trials import TrialRunner, close_trials, make_trials
 
 HELP = """Shrink the order in which VICTIM failed to the minimal, verified polluter set.
 
@@ -76,30 +77,33 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
                               first_only=first_only)
         try:
             result = run_bisect(config, store, trials, printer)
+            store.end_session(session_id, result.kind)
+            render_bisect(result)
+            # Before the trials close: the fork server's collected session serves it too.
+            explanation = explain_answer(suite, result, store_dir, trials) \
+                if explain_state and result.found else None
         finally:
             close_trials(trials)
-        store.end_session(session_id, result.kind)
     finally:
         store.close()
-    render_bisect(result)
     document = result.to_json()
-    if explain_state and result.found:
-        explanation = explain_answer(suite, result, store_dir)
-        if explanation is not None:
-            render_explanation(explanation)
-            document["explanation"] = explanation.to_json()
+    if explanation is not None:
+        render_explanation(explanation)
+        document["explanation"] = explanation.to_json()
     if json_target:
         write_json(document, json_target)
     return 0 if result.found else 1
 
 
-def explain_answer(suite: Suite, result: BisectResult, store_dir: Path) -> Explanation | None:
+def explain_answer(suite: Suite, result: BisectResult, store_dir: Path, trials: TrialRunner
+                   ) -> Explanation | None:
     """What the blamed tests leave behind; a failure here never hides the bisect answer."""
     blamed = result.polluters[0] if result.polluters else result.state_setters
     workdir = repro_path(store_dir, result.victim).with_suffix("") / "explain"
+    runner = trials if isinstance(trials, ForkTrials) else None
     try:
         return explain(suite, blamed, result.victim, workdir, seed=result.seed,
-                       exclude=[store_dir])
+                       exclude=[store_dir], runner=runner)
     except IsoscanError as exc:
         console.print(f"note: could not explain the state: {exc.message}", style="yellow")
         return None
