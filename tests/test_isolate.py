@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -145,3 +148,39 @@ def test_parallel_forks_recheck_failures_one_at_a_time(tmp_path: Path) -> None:
     assert all(r.rechecked for r in report.fail_alone)
     assert not any(r.rechecked for r in report.results if r.outcome is Outcome.PASSED)
     assert report.exit_code() == 1 and report.mode == "fork"
+
+
+INTERRUPTING = """
+    import os, signal, time
+
+    def test_interrupts_isoscan():
+        # This child's parent is the fork server; the server's parent is isoscan: Ctrl-C it.
+        with open(f"/proc/{os.getppid()}/stat") as stat:
+            isoscan = int(stat.read().rsplit(")", 1)[1].split()[1])
+        os.kill(isoscan, signal.SIGINT)
+        time.sleep(60)  # isoscan kills this child as it stops
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_ctrl_c_keeps_every_test_that_finished_alone(tmp_path: Path) -> None:
+    """151 tests, in chunks of 100 stored runs; Ctrl-C during the 121st: the first chunk and
+    the 20 finished tests of the second are kept, the rest is not-run, nothing is lost."""
+    fillers = "".join(f"def test_{n:03d}():\n    assert True\n\n" for n in range(150))
+    root = write_suite(tmp_path / "suite", {"test_a.py": fillers[: fillers.index("def test_120")],
+                                            "test_b.py": INTERRUPTING,
+                                            "test_c.py": fillers[fillers.index("def test_120"):]})
+    out = tmp_path / "isolate.json"
+    proc = subprocess.run([sys.executable, "-m", "isoscan", "isolate", "--jobs", "1",
+                           "--json", str(out), "--store", str(tmp_path / "store")],
+                          cwd=root, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 130, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    with sqlite3.connect(tmp_path / "store" / "isoscan.db") as db:
+        runs = db.execute("SELECT id, status FROM runs ORDER BY id").fetchall()
+        kept = dict(db.execute("SELECT nodeid, outcome FROM results"))
+    assert [status for _, status in runs] == ["ok", "interrupted"]
+    assert sorted(n for n, o in kept.items() if o == "passed") == [
+        f"test_a.py::test_{n:03d}" for n in range(120)]
+    assert kept["test_b.py::test_interrupts_isoscan"] == "not-run"
+    assert all(kept[f"test_c.py::test_{n:03d}"] == "not-run" for n in range(120, 150))

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 from isoscan import records
 from isoscan.errors import PYTEST_REASONS, SuiteError
@@ -345,14 +345,75 @@ class ForkTrials:
         """Runs each id alone, each in a fork of its own (``jobs`` at a time), as ONE stored run
         whose segments are the children; far cheaper than a trial per id. ``on_exit(done,
         total)`` follows progress. Falls back to one subprocess trial per id."""
+        outcomes: list[TrialOutcome] = []
+        self.run_alone_chunks([nodeids], seed, jobs=jobs, on_exit=on_exit,
+                              on_chunk=outcomes.append)
+        return outcomes[0]
+
+    def run_alone_chunks(self, chunks: Sequence[Sequence[str]], seed: int | None = None, *,
+                         jobs: int = 1, on_exit: Callable[[int, int], None] | None = None,
+                         on_chunk: Callable[[TrialOutcome], None]) -> None:
+        """``run_alone`` over each chunk in turn, one stored run each, ``on_chunk`` hearing
+        each stored chunk in order; ``on_exit(done, total)`` counts over all chunks. Pipelined:
+        as soon as a chunk's children are done, the next chunk goes to the server, and isoscan
+        stores the finished one while the server forks (no core idles between chunks).
+
+        Ctrl-C keeps what is complete: every stored chunk, and in the chunk under way each
+        child that had exited (the rest of its ids are ``not-run``); ``on_chunk`` hears that
+        partial chunk too before ``KeyboardInterrupt`` goes on."""
+        total = sum(len(chunk) for chunk in chunks)
+        done_before = 0
+
+        def counted(done: int, _: int) -> None:
+            if on_exit is not None:
+                on_exit(done_before + done, total)
+
         server = self._started()
-        wanted = list(nodeids)
         if server is None:
-            return self._alone_by_trials(wanted, seed, on_exit)
-        outcome = self._stored(wanted, seed, lambda run_dir: self._execute_alone(
-            server, wanted, seed, jobs, run_dir, on_exit))
-        self.trials += 1
-        return outcome
+            for chunk in chunks:
+                on_chunk(self._alone_by_trials(list(chunk), seed, counted))
+                done_before += len(chunk)
+            return
+        finished: _AloneRun | None = None
+        for chunk in chunks:
+            current = self._send_alone(server, list(chunk), seed, jobs)
+            if finished is not None:
+                on_chunk(self._store_alone(finished))
+            try:
+                self._follow(server, current.children, counted)
+            except KeyboardInterrupt:
+                on_chunk(self._store_alone(current, interrupted=True))
+                raise
+            except BaseException:
+                self.store.abort_run(current.run_id)
+                raise
+            self.trials += 1
+            done_before += len(chunk)
+            finished = current
+        if finished is not None:
+            on_chunk(self._store_alone(finished))
+
+    def _send_alone(self, server: ServerProcess, order: list[str], seed: int | None,
+                    jobs: int) -> _AloneRun:
+        run_id, run_dir = self.store.start_run(self.session_id, self.purpose, EXPLICIT, seed, 0)
+        files = _TrialFiles.create(run_dir, order)
+        request = TrialRequest(self.trials, files.order, files.records, files.log, seed,
+                               alone=True, jobs=jobs)
+        children = _Children(request, len(order), self.hang_seconds)
+        try:
+            server.send(request)
+        except ServerGone:
+            self.store.abort_run(run_id)
+            self._lost(server, request, children)
+        return _AloneRun(run_id, order, seed, request, children, time.monotonic())
+
+    def _store_alone(self, run: _AloneRun, *, interrupted: bool = False) -> TrialOutcome:
+        result = self._alone_result(run.request, run.order, run.seed, run.children.exits,
+                                    run.started)
+        if interrupted:
+            result.status = "interrupted"  # as ``Store.abort_run`` marks a run cut short
+        self.store.finish_run(run.run_id, result)
+        return trial_outcome(run.order, result, run.run_id)
 
     def _alone_by_trials(self, nodeids: list[str], seed: int | None,
                          on_exit: Callable[[int, int], None] | None) -> TrialOutcome:
@@ -469,17 +530,11 @@ class ForkTrials:
         finish_result(result)
         return result
 
-    def _execute_alone(self, server: ServerProcess, order: list[str], seed: int | None,
-                       jobs: int, run_dir: Path,
-                       on_exit: Callable[[int, int], None] | None) -> RunResult:
-        files = _TrialFiles.create(run_dir, order)
-        ordering = Ordering(EXPLICIT, seed)
-        request = TrialRequest(self.trials, files.order, files.records, files.log, seed,
-                               alone=True, jobs=jobs)
-        started = time.monotonic()
-        exits = self._supervise(server, request, len(order), on_exit)
+    def _alone_result(self, request: TrialRequest, order: list[str], seed: int | None,
+                      exits: list[ChildExit], started: float) -> RunResult:
+        """The run of an ``alone`` request from its children that exited: a segment each."""
         known = set(self._collected or [])
-        result = RunResult(ordering=ordering, workers=0,
+        result = RunResult(ordering=Ordering(EXPLICIT, seed), workers=0,
                            collected=[n for n in order if n in known])
         shared = read_child_events(child_events(request))
         for child in sorted(exits, key=lambda c: c.index):
@@ -494,23 +549,36 @@ class ForkTrials:
 
     def _supervise(self, server: ServerProcess, request: TrialRequest, total: int = 1,
                    on_exit: Callable[[int, int], None] | None = None) -> list[ChildExit]:
-        """Follows the request's children until the server says done; kills the group of a
-        child whose test outlives the hang limit."""
+        """Sends the request and follows its children until the server says done."""
         children = _Children(request, total, self.hang_seconds)
         try:
             server.send(request)
+        except ServerGone:
+            self._lost(server, request, children)
+        self._follow(server, children, on_exit)
+        return children.exits
+
+    def _lost(self, server: ServerProcess, request: TrialRequest, children: _Children
+              ) -> NoReturn:
+        error = server.failure(f"the fork server died during trial {request.trial}")
+        children.kill_all()
+        self._end(graceful=False)
+        raise error from None
+
+    def _follow(self, server: ServerProcess, children: _Children,
+                on_exit: Callable[[int, int], None] | None) -> None:
+        """Follows a sent request's children until the server says done; kills the group of
+        a child whose test outlives the hang limit."""
+        try:
             while True:
                 event = server.next_event(POLL_SECONDS)
                 if event is not None and children.apply(event):
-                    return children.exits
+                    return
                 if event is not None and on_exit is not None and event.get("e") == EXITED:
                     on_exit(len(children.exits), children.total)
                 children.kill_hung()
         except ServerGone:
-            error = server.failure(f"the fork server died during trial {request.trial}")
-            children.kill_all()
-            self._end(graceful=False)
-            raise error from None
+            self._lost(server, children.request, children)
         except BaseException:
             # An interrupt: the server ends its children (and reaps them), then itself; a later
             # trial would start a new one.
@@ -529,6 +597,18 @@ def alone_argv(suite: Suite, nodeid: str, seed: int | None, record_dir: Path) ->
     """The subprocess command that runs ``nodeid`` alone in the same seed context."""
     ordering = Ordering(COLLECTED) if seed is None else Ordering(RANDOM, seed)
     return pytest_argv(replace(suite, paths=(nodeid,)), ordering, 0, record_dir=record_dir)
+
+
+@dataclass(frozen=True)
+class _AloneRun:
+    """A chunk of ``run_alone_chunks`` sent to the server: its stored run and its children."""
+
+    run_id: int
+    order: list[str]
+    seed: int | None
+    request: TrialRequest
+    children: _Children
+    started: float
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from isoscan.trials import TrialOutcome, TrialRunner, close_trials, make_trials
 
 ISOLATE = "isolate"
 SCHEMA = "isoscan.isolate/1"
-CHUNK = 100  # tests per stored run in fork mode: an interrupt keeps every finished chunk
+CHUNK = 100  # tests per stored run in fork mode
 
 
 
@@ -131,21 +131,13 @@ def _run_alone(runner: TrialRunner, store: Store, nodeids: list[str], jobs: int,
     """Appends each test's result as it completes (so an interrupt keeps what is done)."""
     total = len(nodeids)
     if isinstance(runner, ForkTrials) and runner.fallback_reason is None:
-        for start in range(0, total, CHUNK):
-            chunk = nodeids[start : start + CHUNK]
-            outcome = runner.run_alone(chunk, jobs=jobs, on_exit=_offset(progress, start, total))
-            results += _results(store, chunk, outcome)
+        chunks = [nodeids[start : start + CHUNK] for start in range(0, total, CHUNK)]
+        runner.run_alone_chunks(chunks, jobs=jobs, on_exit=progress, on_chunk=lambda outcome:
+                                results.extend(_results(store, outcome.order, outcome)))
         return
     for done, nodeid in enumerate(nodeids, start=1):
         results += _results(store, [nodeid], runner.run([nodeid]))
         progress(done, total)
-
-
-def _offset(progress: Callable[[int, int], None], start: int, total: int
-            ) -> Callable[[int, int], None]:
-    def chunk_progress(done: int, _chunk_total: int) -> None:
-        progress(start + done, total)
-    return chunk_progress
 
 
 def _recheck(runner: TrialRunner, store: Store, report: IsolateReport) -> None:
