@@ -4,10 +4,14 @@ one where pytest rewrote everything itself."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from _pytest.assertion import rewrite
@@ -169,3 +173,58 @@ def test_fork_trials_with_helper_rewritten_files_equal_subprocess_trials(
     # pytest's rewritten introspection (an assert left alone has no message at all).
     assert forked_messages["tests/test_m0.py::test_one"] == "assert 3 == 4"
     store.close()
+
+
+def _recorded_run(root: Path, records: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "tests", "-p", "isoscan.plugin",
+                           f"--isoscan-record={records}", "-p", "no:randomly", "-q",
+                           "-p", "no:cacheprovider", *args],
+                          cwd=root, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _collected_events(records: Path) -> list[dict[str, object]]:
+    events = [json.loads(line) for path in sorted(records.glob("*.jsonl"))
+              for line in path.read_text().splitlines()]
+    return [e for e in events if e["e"] == "collected"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="the helper needs a second CPU")
+def test_a_recorded_run_takes_the_helpers_code_and_reports_as_plain_pytest(
+        tmp_path: Path) -> None:
+    """``isoscan seeds`` runs pytest with ``-p isoscan.plugin --isoscan-record``: that process
+    starts the helper too. Every file comes from it (the conftest waits for it), and the run
+    reports exactly what plain pytest reports."""
+    root = tmp_path / "suite"
+    write(root, {"pytest.ini": "[pytest]\n", "conftest.py": WAIT_FOR_HELPER,
+                 **{f"tests/test_m{n}.py": ASSERTS.format(n=n) for n in range(3)}})
+    records = tmp_path / "records"
+    recorded = _recorded_run(root, records, f"--junitxml={tmp_path / 'recorded.xml'}")
+    plain = subprocess.run([sys.executable, "-m", "pytest", "tests", "-p", "no:randomly", "-q",
+                            "-p", "no:cacheprovider", f"--junitxml={tmp_path / 'plain.xml'}"],
+                           cwd=root, capture_output=True, text=True, timeout=120, check=False)
+    assert recorded.returncode == plain.returncode == 1, recorded.stdout + recorded.stderr
+    assert [e.get("prerewritten") for e in _collected_events(records)] == [3]
+    assert [p.name for p in records.iterdir()] == [p.name for p in records.glob("*.jsonl")]
+    assert _cases(tmp_path / "recorded.xml") == _cases(tmp_path / "plain.xml")
+    # pytest's rewritten introspection, which an assert left alone does not give.
+    assert ("test_one", "assert 3 == 4\n +  where 3 = value()") in _cases(tmp_path / "plain.xml")
+
+
+def _cases(junit: Path) -> list[tuple[str, str]]:
+    tree = ElementTree.parse(junit)
+    return sorted((case.get("name", ""), failure.get("message", ""))
+                  for case in tree.iter("testcase") for failure in case.iter("failure"))
+
+
+def test_no_helper_under_xdist(tmp_path: Path) -> None:
+    """xdist's workers collect side by side already: no helper in them or the controller."""
+    root = tmp_path / "suite"
+    write(root, {"pytest.ini": "[pytest]\n",
+                 **{f"tests/test_m{n}.py": ASSERTS.format(n=n) for n in range(3)}})
+    records = tmp_path / "records"
+    run = _recorded_run(root, records, "-p", "xdist", "-n", "2")
+    assert run.returncode == 1, run.stdout + run.stderr
+    collected = _collected_events(records)
+    assert len(collected) == 2  # one per worker
+    assert all("prerewritten" not in event for event in collected)

@@ -17,6 +17,8 @@ import pytest
 from isoscan import records
 
 NODEID_PROPERTY = records.NODEID_PROPERTY
+# Set when this process started the assertion-rewriting helper (``prerewrite.py``).
+PREREWRITING = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,6 +41,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run the collected tests in reverse order",
     )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """A recorded run (``isoscan seeds``) rewrites its test modules' asserts on a second core
+    while the conftests import (``prerewrite.py``); not under xdist, whose workers already
+    collect side by side on every core."""
+    record_dir = getattr(early_config.known_args_namespace, "isoscan_record", None)
+    if record_dir and not _under_xdist(early_config):
+        from isoscan import prerewrite
+
+        # In the run's own folder: isoscan keeps it, and reads only the event files there.
+        scratch = invocation_path(early_config, record_dir)
+        scratch.mkdir(parents=True, exist_ok=True)
+        early_config.stash[PREREWRITING] = prerewrite.start(early_config, scratch) is not None
+
+
+def _under_xdist(config: pytest.Config) -> bool:
+    workers = getattr(config.known_args_namespace, "numprocesses", None)
+    return bool(os.environ.get("PYTEST_XDIST_WORKER")) or workers not in (None, 0, "0")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -154,6 +176,11 @@ class Recorder:
         event: dict[str, Any] = {"e": records.COLLECTED, "ids": [i.nodeid for i in session.items]}
         if missing:
             event["missing"] = missing
+        if self.config.stash.get(PREREWRITING, False):
+            from isoscan import prerewrite
+
+            # Collected: a module imported from here on is pytest's own to rewrite.
+            event["prerewritten"] = prerewrite.stop(self.config)
         self._emit(event)
 
     @pytest.hookimpl(tryfirst=True)

@@ -57,6 +57,8 @@ def start(config: pytest.Config, scratch: Path | None = None) -> Prerewriter | N
     """Starts the helper for ``config`` (in ``pytest_load_initial_conftests``) when it can help;
     the server then takes what it made through ``rewrite._rewrite_test``. Its files go in a
     new folder under ``scratch`` (a folder isoscan removes even if the server is killed)."""
+    if _KEY in config.stash:
+        return config.stash[_KEY]  # one helper per pytest process, whichever plugin asks
     rewrite_module = _rewrite_module()
     original = getattr(rewrite_module, "_rewrite_test", None)
     if rewrite_module is None or not callable(original) or not _worth_starting(config):
