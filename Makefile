@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bisect_vs_peers.py
+	$(BIN)/python benchmarks/bisect_vs_peers.py --repeat 3
 
 clean:
 	rm -rf $(VENV) .isoscan .isoscan-demo build dist

@@ -6,8 +6,9 @@ rest of the order once more to check for others), `isoscan bisect --first --no-e
 explain on the answer).
 Also `isoscan isolate` (every test alone) against one plain full-suite run.
 
-Run with `make bench` (or `python benchmarks/bisect_vs_peers.py [--keep DIR]`). Prints wall time,
-trials (pytest runs) and the ratio to detect-test-pollution measured in this same run.
+Run with `make bench` (or `python benchmarks/bisect_vs_peers.py [--keep DIR] [--repeat N]`).
+Prints wall time, trials (pytest runs) and the ratio to detect-test-pollution measured in this
+same run; with `--repeat N`, each tool's median of N rounds.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +86,7 @@ def detect_test_pollution(root: Path) -> Measure:
 def isoscan_bisect(root: Path, *flags: str) -> Measure:
     """One bisect from the same cold start (a fresh store each time)."""
     name = " ".join(["isoscan bisect", *flags])
-    store = root / f".isoscan{''.join(flags).replace('-', '_')}"
+    store = Path(tempfile.mkdtemp(prefix="store-", dir=root))
     out = root / "bisect.json"
     argv = [sys.executable, "-m", "isoscan", "bisect", VICTIM, "tests", "--store", str(store),
             "--json", str(out), *flags]
@@ -99,15 +101,30 @@ def isoscan_bisect(root: Path, *flags: str) -> Measure:
 
 def isoscan_isolate(root: Path) -> Measure:
     seconds, proc = timed([sys.executable, "-m", "isoscan", "isolate", "tests", "--store",
-                           str(root / ".isoscan-isolate")], root)
+                           tempfile.mkdtemp(prefix="store-", dir=root)], root)
     lines = [ln for ln in (proc.stdout + proc.stderr).strip().splitlines() if ln.strip()]
     return Measure("isoscan isolate (every test alone)", seconds, None,
                    f"exit {proc.returncode}: {lines[-1] if lines else ''}")
 
 
+def cold_start(root: Path) -> None:
+    """No bytecode or pytest cache left by an earlier measurement, nor its stores."""
+    for folder in [*root.rglob("__pycache__"), *root.glob(".pytest_cache"),
+                   *root.glob("store-*")]:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def median(measures: list[Measure]) -> Measure:
+    ordered = sorted(measures, key=lambda m: m.seconds)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--keep", type=Path, help="generate the suite here and keep it")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="measure everything N times, round after round, and report each "
+                             "tool's median (default 1)")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="isoscan-bench-"))
     if root.exists() and any(root.iterdir()):
@@ -120,18 +137,29 @@ def main() -> int:
     cached = "off (PYTHONDONTWRITEBYTECODE)" if os.environ.get("PYTHONDONTWRITEBYTECODE") \
         else "on"
     print(f"bytecode cache: {cached}; cpus: {os.cpu_count()}")
-    try:
-        base = full_suite(root)
-        dtp = detect_test_pollution(root)
+    print(f"rounds: {args.repeat} (each tool's median; every measurement from a cold start)")
+    plan: list[Callable[[Path], Measure]] = [
+        full_suite,
+        detect_test_pollution,
         # detect-test-pollution names the polluter and stops; `--no-explain` does the same work.
-        nofork = isoscan_bisect(root, "--no-fork", "--no-explain")
-        fork = isoscan_bisect(root, "--no-explain")
-        first = isoscan_bisect(root, "--first", "--no-explain")
-        explained = isoscan_bisect(root)
-        isolate = isoscan_isolate(root)
+        lambda r: isoscan_bisect(r, "--no-fork", "--no-explain"),
+        lambda r: isoscan_bisect(r, "--no-explain"),
+        lambda r: isoscan_bisect(r, "--first", "--no-explain"),
+        isoscan_bisect,
+        isoscan_isolate,
+    ]
+    rounds: list[list[Measure]] = [[] for _ in plan]
+    try:
+        # Round after round rather than tool after tool: a machine that slows down for a
+        # while slows every tool alike.
+        for _ in range(max(1, args.repeat)):
+            for measure, taken in zip(plan, rounds, strict=True):
+                cold_start(root)
+                taken.append(measure(root))
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
+    base, dtp, nofork, fork, first, explained, isolate = map(median, rounds)
     print()
     print(f"{'tool':<44} {'wall s':>8} {'trials':>7} {'vs dtp':>8}  answer")
     for m in (dtp, nofork, fork, first, explained):
