@@ -9,14 +9,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-import defusedxml.ElementTree as safe_etree
-from junitparser import Error, Failure, JUnitXml, Properties, Skipped, TestCase, TestSuite
+from typing import TYPE_CHECKING
 
 from isoscan import records
 from isoscan.errors import IsoscanError
 from isoscan.outcomes import Outcome
 from isoscan.records import NODEID_PROPERTY
+
+if TYPE_CHECKING:
+    from junitparser import JUnitXml, TestCase, TestSuite
 
 _CRASH = re.compile(r"worker '?[\w-]+'? crashed while running")
 
@@ -35,6 +36,10 @@ class JUnitReadError(IsoscanError):
 
 def read_junit(path: Path, known_ids: Iterable[str] = ()) -> dict[str, CaseResult]:
     """Outcomes by node id. ``known_ids`` map foreign classname/name pairs back to node ids."""
+    # Imported here: junitparser's import costs ~20 ms that every command would pay first.
+    import defusedxml.ElementTree as safe_etree
+    from junitparser import JUnitXml, TestCase
+
     try:
         xml = JUnitXml.fromfile(str(path), parse_func=safe_etree.parse)
     except Exception as exc:  # defusedxml, expat and junitparser raise a variety
@@ -55,6 +60,8 @@ def read_junit(path: Path, known_ids: Iterable[str] = ()) -> dict[str, CaseResul
 
 def _suites(xml: JUnitXml) -> list[TestSuite]:
     # Nested <testsuite> elements occur in some runners' output; flatten them.
+    from junitparser import TestSuite
+
     found: list[TestSuite] = []
     pending: list[TestSuite] = list(xml)
     while pending:
@@ -75,6 +82,8 @@ def _case_result(case: TestCase, lookup: dict[tuple[str, str], str]) -> CaseResu
 
 
 def _property_nodeid(case: TestCase) -> str | None:
+    from junitparser import Properties
+
     properties = case.child(Properties)  # type: ignore[no-untyped-call]
     if properties is None:
         return None
@@ -85,6 +94,8 @@ def _property_nodeid(case: TestCase) -> str | None:
 
 
 def _outcome(case: TestCase) -> tuple[Outcome, str]:
+    from junitparser import Error, Failure, Skipped
+
     worst = Outcome.PASSED
     message = ""
     for result in case.result:

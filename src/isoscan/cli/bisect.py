@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,14 +11,15 @@ from isoscan.bisect import BisectConfig, BisectResult, repro_path, run_bisect
 from isoscan.cli.options import begin_command, store_option, suite_for, timeout_option
 from isoscan.console import console
 from isoscan.errors import IsoscanError
-from isoscan.explain import Explanation, explain
 from isoscan.fork_trials import ForkTrials
 from isoscan.pytest_cmd import Suite
 from isoscan.render_bisect import StepPrinter, render_bisect
-from isoscan.render_explain import render_explanation
 from isoscan.report_json import write_json
 from isoscan.store import Store
 from isoscan.trials import TrialRunner, close_trials, make_trials
+
+if TYPE_CHECKING:
+    from isoscan.explain import Explanation
 
 HELP = """Shrink the order in which VICTIM failed to the minimal, verified polluter set.
 
@@ -88,6 +90,8 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
         store.close()
     document = result.to_json()
     if explanation is not None:
+        from isoscan.render_explain import render_explanation
+
         render_explanation(explanation)
         document["explanation"] = explanation.to_json()
     if json_target:
@@ -98,6 +102,9 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
 def explain_answer(suite: Suite, result: BisectResult, store_dir: Path, trials: TrialRunner
                    ) -> Explanation | None:
     """What the blamed tests leave behind; a failure here never hides the bisect answer."""
+    # Imported only now: the snapshot machinery is not on the way to the fork server's start.
+    from isoscan.explain import explain
+
     blamed = result.polluters[0] if result.polluters else result.state_setters
     workdir = repro_path(store_dir, result.victim).with_suffix("") / "explain"
     runner = trials if isinstance(trials, ForkTrials) else None
