@@ -190,9 +190,9 @@ class Prerewriter:
         self.folder = Path(tempfile.mkdtemp(prefix="isoscan-rewrite-", dir=scratch))
         self.pid: int | None = None
         self.notices: int | None = None  # read end: "<index>\n" once a file is DONE or FAILED
-        self.buffer = b""
         self.taken = 0
         self.stopped = False
+        self.owner = os.getpid()  # a process the suite forks before collection must not stop it
 
     # server side -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -210,7 +210,7 @@ class Prerewriter:
 
     def stop(self) -> int:
         """Ends the helper, restores pytest's own rewrite; the number of files it supplied."""
-        if self.stopped:
+        if self.stopped or os.getpid() != self.owner:
             return self.taken
         self.stopped = True
         if getattr(self.module, "_rewrite_test", None) == self._rewrite_test:
@@ -281,6 +281,8 @@ class Prerewriter:
             # Holding isoscan's pipes (or any other) open would hide the server's exit.
             os.closerange(3, notices)
             os.closerange(notices + 1, _fd_limit())
+            # Notices only wake a server that waits; with the pipe full it has some to read.
+            os.set_blocking(notices, False)
             self.files = candidates(self.config)
             scratch = self.folder / f"{LIST_NAME}.tmp"
             scratch.write_text("".join(f"{path}\n" for path in self.files), encoding="utf-8")
@@ -290,7 +292,8 @@ class Prerewriter:
                     continue
                 self.flags[at] = HELPER
                 self.flags[at] = DONE if self._make(at) else FAILED
-                os.write(notices, f"{at}\n".encode())
+                with contextlib.suppress(BlockingIOError):
+                    os.write(notices, f"{at}\n".encode())
         except BaseException:
             status = 1
         finally:
