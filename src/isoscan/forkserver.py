@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
+import json
 import os
 import random
 import signal
@@ -234,8 +235,6 @@ class ForkServer:
         set_seed_context(session, request.seed, self.reset_seed)
         items = self._start_session(session, request, wanted, index)
         if request.snapshot is not None:
-            from isoscan.snapshot_plugin import snapshot_in_fork
-
             status = snapshot_in_fork(session, self.items, request.snapshot)
         elif request.scan:
             from isoscan.scan_chain import run_scan
@@ -558,7 +557,8 @@ def run_items(session: pytest.Session, items: list[pytest.Item],
         return int(pytest.ExitCode.NO_TESTS_COLLECTED)
     if session.config.option.collectonly:  # as pytest's loop: collected, nothing run
         return int(pytest.ExitCode.OK)
-    try:
+
+    def loop() -> int | None:
         for index, item in enumerate(items):
             nextitem = items[index + 1] if index + 1 < len(items) else None
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
@@ -568,12 +568,45 @@ def run_items(session: pytest.Session, items: list[pytest.Item],
                 return int(pytest.ExitCode.INTERRUPTED)
             if after is not None and after(index):
                 break
+        return None
+
+    return loop_status(session, loop)
+
+
+def loop_status(session: pytest.Session, loop: Callable[[], int | None]) -> int:
+    """pytest's exit code for a run loop: the one it returns, else what pytest's session would
+    make of how it ended (stopped, exited, interrupted, tests failed or not)."""
+    try:
+        code = loop()
+        if code is not None:
+            return code
+    except session.Failed:
+        return int(pytest.ExitCode.TESTS_FAILED)
     except pytest.exit.Exception as exc:
         code = exc.returncode
         return int(code) if code is not None else int(pytest.ExitCode.INTERRUPTED)
     except KeyboardInterrupt:
         return int(pytest.ExitCode.INTERRUPTED)
     return int(pytest.ExitCode.TESTS_FAILED if session.testsfailed else pytest.ExitCode.OK)
+
+
+def snapshot_in_fork(session: pytest.Session, collected: list[pytest.Item], spec_path: Path
+                     ) -> int:
+    """In a child whose ``session.items`` are the polluters then the victim: what
+    ``--isoscan-snapshot=SPEC`` does in a pytest process of its own (the ``Snapshotter``
+    registered, shown every collected item, its loop in place of pytest's); pytest's exit
+    code. The document is written by the session finish, as in a process of its own."""
+    from isoscan.snapshot_plugin import PLUGIN_NAME, Snapshotter
+
+    config = session.config
+    snapshotter = Snapshotter(config, json.loads(spec_path.read_text(encoding="utf-8")))
+    snapshotter.pytest_collection_modifyitems(collected)
+    config.pluginmanager.register(snapshotter, PLUGIN_NAME)
+
+    def loop() -> None:
+        snapshotter.pytest_runtestloop(session)
+
+    return loop_status(session, loop)
 
 
 def finish_session(session: pytest.Session, status: int, hook: HookCaller | None = None) -> int:

@@ -73,29 +73,6 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(kind(config, spec), PLUGIN_NAME)
 
 
-def snapshot_in_fork(session: pytest.Session, collected: list[pytest.Item], spec_path: Path
-                     ) -> int:
-    """In a fork server's child whose ``session.items`` are the polluters then the victim:
-    what ``--isoscan-snapshot=SPEC`` does in a pytest process of its own (``Snapshotter``
-    registered, shown every collected item, its loop in place of pytest's); pytest's exit
-    code. The document is written by the session finish, as in a process of its own."""
-    config = session.config
-    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    snapshotter = Snapshotter(config, spec)
-    snapshotter.pytest_collection_modifyitems(collected)
-    config.pluginmanager.register(snapshotter, PLUGIN_NAME)
-    try:
-        snapshotter.pytest_runtestloop(session)
-    except session.Failed:
-        return int(pytest.ExitCode.TESTS_FAILED)
-    except pytest.exit.Exception as exc:
-        code = exc.returncode
-        return int(code) if code is not None else int(pytest.ExitCode.INTERRUPTED)
-    except KeyboardInterrupt:
-        return int(pytest.ExitCode.INTERRUPTED)
-    return int(pytest.ExitCode.TESTS_FAILED if session.testsfailed else pytest.ExitCode.OK)
-
-
 class _Base:
     """What both modes share: the context, the loop's preamble, the fixture watch, output."""
 
