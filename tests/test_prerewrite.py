@@ -228,3 +228,25 @@ def test_no_helper_under_xdist(tmp_path: Path) -> None:
     collected = _collected_events(records)
     assert len(collected) == 2  # one per worker
     assert all("prerewritten" not in event for event in collected)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="the helper needs a second CPU")
+def test_with_the_bytecode_cache_on_pytest_caches_the_helpers_code_and_reads_it_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest writes the helper's code to its own pyc cache as if it had rewritten the file,
+    and the next run reads that cache instead of asking for a rewrite at all."""
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    root = tmp_path / "suite"
+    write(root, {"pytest.ini": "[pytest]\n", "conftest.py": WAIT_FOR_HELPER,
+                 **{f"tests/test_m{n}.py": ASSERTS.format(n=n) for n in range(3)}})
+    counts = []
+    for run in ("first", "second"):
+        records = tmp_path / run
+        done = _recorded_run(root, records, f"--junitxml={tmp_path / run}.xml")
+        assert done.returncode == 1, done.stdout + done.stderr
+        counts.append([e.get("prerewritten") for e in _collected_events(records)])
+        assert len(list((root / "tests" / "__pycache__").glob("test_m*-pytest-*.pyc"))) == 3
+    assert counts == [[3], [0]]
+    assert _cases(tmp_path / "second.xml") == _cases(tmp_path / "first.xml")
+    assert ("test_one", "assert 3 == 4\n +  where 3 = value()") in _cases(tmp_path / "second.xml")
