@@ -3,10 +3,11 @@
 pytest rewrites the ``assert`` statements of every test module it imports, and with no bytecode
 cache to read (a fresh CI checkout, ``PYTHONDONTWRITEBYTECODE``) that is often the larger part of
 collecting a suite: about 0.6 s of CPU for 1,500 one-assert tests, paid while a second core sits
-idle. The fork server collects once and every trial waits for it, so there it pays to share the
-work: right after pytest parses its options, before the conftests are imported, the server forks a
-*helper* that rewrites the test files it can find, last file first, while the server imports the
-conftests and collects from the first file on. The two meet in the middle.
+idle. So the pytest processes isoscan starts share the work (the fork server, whose one
+collection every trial waits for, and each recorded run outside xdist): right after pytest
+parses its options, before the conftests are imported, the process forks a *helper* that
+rewrites the test files it can find, last file first, while the process (the "server" below)
+imports the conftests and collects from the first file on. The two meet in the middle.
 
 The helper runs pytest's own ``_rewrite_test`` with a copy of the server's config and never
 executes the user's code. It hands each result over as a file; the server takes a file's code
@@ -15,9 +16,10 @@ none that raised a warning (pytest reports those during collection, where ``-W e
 them into a collection error). Anything else (a file the helper did not guess, one it failed on,
 a helper that died) the server rewrites itself, as it always would: the helper can only save time.
 
-The helper is stopped and reaped, and its files removed, before the server forks its first
-trial. It is not started with one CPU, when a thread is already running, when assertions are not
-rewritten, or when this pytest has no ``_rewrite_test`` of the expected form.
+The helper is stopped and reaped, and its files removed, once collection is done (before the
+fork server forks its first trial). It is not started with one CPU, when a thread is already
+running, when assertions are not rewritten, or when this pytest has no ``_rewrite_test`` of the
+expected form.
 """
 
 from __future__ import annotations
