@@ -374,24 +374,35 @@ class ForkTrials:
                 on_chunk(self._alone_by_trials(list(chunk), seed, counted))
                 done_before += len(chunk)
             return
-        finished: _AloneRun | None = None
-        for chunk in chunks:
-            current = self._send_alone(server, list(chunk), seed, jobs)
-            if finished is not None:
-                on_chunk(self._store_alone(finished))
-            try:
+        finished: _AloneRun | None = None  # its children are done; its run is not stored
+        current: _AloneRun | None = None  # sent to the server, children under way
+        try:
+            pending: list[Sequence[str] | None] = [*chunks, None]  # None: store the last
+            for ids in pending:
+                current = None if ids is None else self._send_alone(server, list(ids), seed,
+                                                                      jobs)
+                if finished is not None:
+                    stored, finished = self._store_alone(finished), None
+                    on_chunk(stored)
+                if current is None:
+                    return
                 self._follow(server, current.children, counted)
-            except KeyboardInterrupt:
-                on_chunk(self._store_alone(current, interrupted=True))
-                raise
-            except BaseException:
-                self.store.abort_run(current.run_id)
-                raise
-            self.trials += 1
-            done_before += len(chunk)
-            finished = current
-        if finished is not None:
-            on_chunk(self._store_alone(finished))
+                self.trials += 1
+                done_before += len(current.order)
+                finished, current = current, None
+        except KeyboardInterrupt:
+            # Wherever it came: the server ends its children (``_follow`` has done so if it
+            # came there), then what is complete is stored.
+            self._end(graceful=False, interrupted=True)
+            for run, cut_short in ((finished, False), (current, True)):
+                if run is not None:
+                    on_chunk(self._store_alone(run, interrupted=cut_short))
+            raise
+        except BaseException:
+            for run in (finished, current):
+                if run is not None:
+                    self.store.abort_run(run.run_id)
+            raise
 
     def _send_alone(self, server: ServerProcess, order: list[str], seed: int | None,
                     jobs: int) -> _AloneRun:
