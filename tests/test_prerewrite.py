@@ -65,6 +65,15 @@ def finished(helper: prerewrite.Prerewriter) -> None:
     assert helper._published() is not None
 
 
+def test_candidates_follow_testpaths_globs_without_arguments(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ntestpaths = pkg*/tests\n")
+    write(pytester.path, {"pkg_a/tests/test_a.py": "", "pkg_b/tests/test_b.py": "",
+                          "other/test_c.py": ""})
+    config = pytester.parseconfig()
+    found = [p.relative_to(pytester.path).as_posix() for p in prerewrite.candidates(config)]
+    assert found == ["pkg_a/tests/test_a.py", "pkg_b/tests/test_b.py"]
+
+
 @pytest.fixture
 def helper_done(pytester: pytest.Pytester) -> Iterator[tuple[prerewrite.Prerewriter,
                                                              pytest.Config, list[Path]]]:

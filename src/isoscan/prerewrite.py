@@ -27,6 +27,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fnmatch
+import glob
 import marshal
 import mmap
 import os
@@ -122,11 +123,12 @@ def candidates(config: pytest.Config) -> list[Path]:
 
 
 def _roots(config: pytest.Config) -> list[Path]:
-    args = [str(arg).split("::", 1)[0] for arg in config.known_args_namespace.file_or_dir]
-    if not args:
-        args = [str(p) for p in config.getini("testpaths")] or ["."]
     base = config.invocation_params.dir
-    return [Path(os.path.abspath(base / arg)) for arg in args]
+    args = [str(arg).split("::", 1)[0] for arg in config.known_args_namespace.file_or_dir]
+    if not args:  # pytest's own fallback: testpaths (glob patterns allowed), else here
+        args = [match for pattern in config.getini("testpaths")
+                for match in sorted(glob.glob(str(base / str(pattern)), recursive=True))]
+    return [Path(os.path.abspath(base / arg)) for arg in args or ["."]]
 
 
 def _walk(root: Path, patterns: list[str], skipped: list[str]) -> Iterator[Path]:
