@@ -32,7 +32,7 @@ Exit codes:
   1    some tests fail alone
   2    usage error: unknown option, bad value, path not found
   3    the suite could not run: collection error, no tests, pytest internal error
-  130  interrupted (Ctrl-C); every completed run is kept in the store
+  130  interrupted (Ctrl-C); every test that finished alone is kept in the store
 """
 
 
