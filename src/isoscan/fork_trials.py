@@ -412,10 +412,10 @@ class ForkTrials:
                                alone=True, jobs=jobs)
         children = _Children(request, len(order), self.hang_seconds)
         try:
-            server.send(request)
-        except ServerGone:
+            self._send(server, children)
+        except SuiteError:
             self.store.abort_run(run_id)
-            self._lost(server, request, children)
+            raise
         return _AloneRun(run_id, order, seed, request, children, time.monotonic())
 
     def _store_alone(self, run: _AloneRun, *, interrupted: bool = False) -> TrialOutcome:
@@ -562,16 +562,18 @@ class ForkTrials:
                    on_exit: Callable[[int, int], None] | None = None) -> list[ChildExit]:
         """Sends the request and follows its children until the server says done."""
         children = _Children(request, total, self.hang_seconds)
-        try:
-            server.send(request)
-        except ServerGone:
-            self._lost(server, request, children)
+        self._send(server, children)
         self._follow(server, children, on_exit)
         return children.exits
 
-    def _lost(self, server: ServerProcess, request: TrialRequest, children: _Children
-              ) -> NoReturn:
-        error = server.failure(f"the fork server died during trial {request.trial}")
+    def _send(self, server: ServerProcess, children: _Children) -> None:
+        try:
+            server.send(children.request)
+        except ServerGone:
+            self._lost(server, children)
+
+    def _lost(self, server: ServerProcess, children: _Children) -> NoReturn:
+        error = server.failure(f"the fork server died during trial {children.request.trial}")
         children.kill_all()
         self._end(graceful=False)
         raise error from None
@@ -589,7 +591,7 @@ class ForkTrials:
                     on_exit(len(children.exits), children.total)
                 children.kill_hung()
         except ServerGone:
-            self._lost(server, children.request, children)
+            self._lost(server, children)
         except BaseException:
             # An interrupt: the server ends its children (and reaps them), then itself; a later
             # trial would start a new one.

@@ -110,6 +110,7 @@ class ForkServer:
         self.running: dict[int, int] = {}  # child pid -> index of its ids in the request
         self.alone_plan: AlonePlan | None = None  # set while an ``alone`` request is served
         self.sessionfinish: HookCaller | None = None  # the children's, once collected
+        self.sessionstart: HookCaller | None = None  # ``user_sessionstart``, once collected
         self.stopping = False
 
     @pytest.hookimpl(tryfirst=True)
@@ -123,6 +124,7 @@ class ForkServer:
         self.positions = index_items(self.items)
         self._register_trial_plugins()
         self.sessionfinish = children_sessionfinish(self.config.pluginmanager)
+        self.sessionstart = user_sessionstart(self.config.pluginmanager)
         threads = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
         self._send(READY, collected=[item.nodeid for item in self.items], threads=threads,
                    prerewritten=prerewritten)
@@ -267,7 +269,8 @@ class ForkServer:
         self.orderer.wanted, self.orderer.missing = wanted, missing
         self.recorder.directory = child_records(request, index)
         _restart_terminal(session)
-        _user_sessionstart(session)
+        if self.sessionstart is not None:
+            self.sessionstart(session=session)
         self._announce(session, chosen, deselected)
         return chosen
 
@@ -291,7 +294,7 @@ class ForkServer:
         set_seed_context(session, request.seed, self.reset_seed)
         items = self._start_alone(session, request, nodeid, index, plan)
         status = run_items(session, items)
-        return finish_session(session, status, plan.sessionfinish)
+        return self._finish(session, status)
 
     def _start_alone(self, session: pytest.Session, request: TrialRequest, nodeid: str,
                      index: int, plan: AlonePlan) -> list[pytest.Item]:
@@ -304,8 +307,8 @@ class ForkServer:
         self.recorder.stream = cast(IO[str], ChildLines(plan.events, index))
         self.recorder.stream_pid = os.getpid()
         _restart_terminal(session)
-        if plan.sessionstart is not None:
-            plan.sessionstart(session=session)
+        if self.sessionstart is not None:
+            self.sessionstart(session=session)
         self._announce(session, chosen, deselected)
         return chosen
 
@@ -317,8 +320,6 @@ class AlonePlan:
     before it forks them. Per child, that work costs more than the test: every object a child
     touches is a page the kernel copies from the server.
 
-    ``sessionfinish``: ``children_sessionfinish``.
-
     ``deselect``: whether a child reports the other collected tests to ``pytest_deselected``.
     Not when pytest's terminal reporter is the only plugin that listens, and it would only
     count them for its summary line: every child would touch every item, ~0.5 ms each (a
@@ -326,8 +327,6 @@ class AlonePlan:
     """
 
     output_fds: tuple[int, ...]  # descriptors that write to the server's stdout or stderr
-    sessionstart: HookCaller | None  # as ``_user_sessionstart``'s; None: no plugin has one
-    sessionfinish: HookCaller
     deselect: bool
     events: int  # the request's ``child_events`` file, open for appending
     # ``session.items`` as the server has it. Held here, the list outlives the child's
@@ -337,14 +336,10 @@ class AlonePlan:
 
 def alone_plan(session: pytest.Session, request: TrialRequest) -> AlonePlan:
     config = session.config
-    manager = config.pluginmanager
-    finish = children_sessionfinish(manager)
     listeners = {impl.plugin_name for impl in config.hook.pytest_deselected.get_hookimpls()}
     fds = output_fds()
     events = os.open(child_events(request), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    start = _user_sessionstart_caller(manager)
-    return AlonePlan(fds, start if start.get_hookimpls() else None, finish,
-                     deselect=bool(listeners - {"terminalreporter"}), events=events,
+    return AlonePlan(fds, deselect=bool(listeners - {"terminalreporter"}), events=events,
                      items=session.items)
 
 
@@ -391,17 +386,15 @@ _NOT_RESTARTED = ("_pytest.", "pytest.", "pluggy", "isoscan.", "pytest_randomly"
                   "pytest_timeout")
 
 
-def _user_sessionstart(session: pytest.Session) -> None:
-    """Conftest and third-party ``pytest_sessionstart`` hooks, as a fresh process would run
-    them: every child runs every plugin's ``pytest_sessionfinish``, so a conftest that creates
-    something at session start and removes it at session finish must create it again."""
-    _user_sessionstart_caller(session.config.pluginmanager)(session=session)
-
-
-def _user_sessionstart_caller(manager: pytest.PytestPluginManager) -> HookCaller:
+def user_sessionstart(manager: pytest.PytestPluginManager) -> HookCaller | None:
+    """Conftest and third-party ``pytest_sessionstart`` hooks, for every child to run as a
+    fresh process would: every child runs every plugin's ``pytest_sessionfinish``, so a
+    conftest that creates something at session start and removes it at session finish must
+    create it again. None when no such hook exists."""
     skip = [plugin for plugin in manager.get_plugins() if _plugin_module(plugin).startswith(
         _NOT_RESTARTED)]
-    return manager.subset_hook_caller("pytest_sessionstart", remove_plugins=skip)
+    caller = manager.subset_hook_caller("pytest_sessionstart", remove_plugins=skip)
+    return caller if caller.get_hookimpls() else None
 
 
 def _plugin_module(plugin: object) -> str:
@@ -471,25 +464,18 @@ def select_one(items: list[pytest.Item], positions: dict[str, list[int]], nodeid
 def redirect_output(log: Path) -> None:
     """Points every descriptor that wrote to the server's output at this trial's log: stdout,
     stderr, and the copies of them that pytest's capture and faulthandler keep."""
-    server = _identities((1, 2))
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        for target in _open_fds():
-            if target != fd and _identities((target,)) & server:
-                os.dup2(fd, target)
-    finally:
-        os.close(fd)
+    redirect_to(log, output_fds())
 
 
 def output_fds() -> tuple[int, ...]:
-    """The descriptors ``redirect_output`` would point at a log, listed once by the server:
-    every child inherits the same ones."""
+    """The descriptors that write where stdout or stderr do: those ``redirect_output`` points
+    at a log. Listed once by the server for an ``alone`` request: every child inherits them."""
     server = _identities((1, 2))
     return tuple(fd for fd in _open_fds() if _identities((fd,)) & server)
 
 
 def redirect_to(log: Path, fds: tuple[int, ...]) -> None:
-    """``redirect_output`` onto descriptors listed beforehand by ``output_fds``."""
+    """Points ``fds`` (listed by ``output_fds``) at ``log``."""
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         for target in fds:
