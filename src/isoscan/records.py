@@ -22,6 +22,7 @@ END = "end"
 # The JUnit property that carries a test's exact node id (classname/name lose it).
 NODEID_PROPERTY = "isoscan_nodeid"
 
+
 def read_order_file(path: Path) -> list[str]:
     """One node id per line; blank lines are ignored, ids are kept byte-exact otherwise."""
     text = path.read_text(encoding="utf-8")
