@@ -641,6 +641,10 @@ def test_victim():
 """
 
 
+def _no_process(*args: object, **kwargs: object) -> None:
+    raise AssertionError("explain started a pytest process instead of using the fork")
+
+
 FORK_SUITES = {
     "process": lambda _: {"test_s.py": PROCESS_POLLUTER.replace("test_proc", "test_s"),
                           "isx_helper.py": "VALUE = 1\n", "sub/.keep": ""},
@@ -670,6 +674,8 @@ def test_explain_in_a_fork_equals_explain_in_a_process(
         store = Store(tmp_path / mode / "store")
         runner = ForkTrials(suite, store, store.begin_session("t", root, [], [], None, None),
                             "bisect") if mode == "fork" else None
+        if runner is not None:  # the fork, never a pytest process of its own
+            monkeypatch.setattr("isoscan.explain.execute_run", _no_process)
         try:
             answer = explain_state(suite, ["test_s.py::test_polluter"], "test_s.py::test_victim",
                                    tmp_path / mode / "explain", runner=runner)
