@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from isoscan.errors import SuiteError
+from isoscan.fork_protocol import EXITED, STARTED, child_event, encode_event
 from isoscan.fork_trials import ForkTrials
 from isoscan.outcomes import Outcome
 from isoscan.pytest_cmd import Suite
@@ -521,3 +522,14 @@ def test_an_interrupt_ends_children_and_server_without_orphans(
     with pytest.raises(ChildProcessError):
         os.waitpid(server, os.WNOHANG)
     assert runner.server_pid is None
+
+
+@pytest.mark.parametrize(("kind", "status"), [(STARTED, None), (EXITED, 0), (EXITED, 1),
+                                              (EXITED, -9)])
+def test_a_child_event_is_the_line_encode_event_writes(kind: str, status: int | None) -> None:
+    fields = {"trial": 12, "pid": 40961, "index": 1499}
+    if status is not None:
+        fields["status"] = status
+    line = child_event(kind, 12, 40961, 1499, status)
+    assert line.decode() == encode_event(kind, **fields)
+    assert json.loads(line) == {"e": kind, **fields}

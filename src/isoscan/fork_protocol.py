@@ -91,6 +91,15 @@ def encode_event(kind: str, **fields: Any) -> str:
     return json.dumps({"e": kind, **fields}, ensure_ascii=False) + "\n"
 
 
+def child_event(kind: str, trial: int, pid: int, index: int, status: int | None = None) -> bytes:
+    """``encode_event(kind, trial=, pid=, index=[, status=])`` for a child's ``started`` or
+    ``exited``, the same line, made without the json module: the server writes two per child,
+    and every object it touches between two forks is a page the kernel copies again (json's
+    encoder doubled the server's copied pages per child)."""
+    line = b'{"e": "%s", "trial": %d, "pid": %d, "index": %d' % (kind.encode(), trial, pid, index)
+    return line + (b"}\n" if status is None else b', "status": %d}\n' % status)
+
+
 def child_records(request: TrialRequest, index: int) -> Path:
     """Where child ``index`` of a request writes its event file: the request's folder for a
     trial, a folder per child for ``alone`` (each child is then a segment of its own)."""
