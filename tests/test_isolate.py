@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -184,3 +185,14 @@ def test_ctrl_c_keeps_every_test_that_finished_alone(tmp_path: Path) -> None:
         f"test_a.py::test_{n:03d}" for n in range(120)]
     assert kept["test_b.py::test_interrupts_isoscan"] == "not-run"
     assert all(kept[f"test_c.py::test_{n:03d}"] == "not-run" for n in range(120, 150))
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_jobs_default_counts_the_cpus_isoscan_may_run_on() -> None:
+    # A CI container limited to one CPU of a bigger machine: one job, not one per machine CPU.
+    code = ("import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
+            "from isoscan.cli.isolate import isolate; "
+            "print([p.default for p in isolate.params if p.name == 'jobs'][0])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "1"

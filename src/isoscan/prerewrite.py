@@ -44,6 +44,8 @@ from typing import Any
 
 import pytest
 
+from isoscan.cpus import usable_cpus
+
 RewriteFn = Callable[[Path, pytest.Config], "tuple[Any, types.CodeType]"]
 
 FREE, SERVER, HELPER, DONE, FAILED = 0, 1, 2, 3, 4  # one flag byte per candidate file
@@ -89,16 +91,11 @@ def _rewrite_module() -> types.ModuleType | None:
     return rewrite
 
 
-def _usable_cpus() -> int:
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
-
-
 def _worth_starting(config: pytest.Config) -> bool:
     namespace = config.known_args_namespace
     return (getattr(namespace, "assertmode", "rewrite") == "rewrite"
             and not getattr(namespace, "pyargs", False)
-            and _usable_cpus() >= 2
+            and usable_cpus() >= 2
             and threading.active_count() == 1
             and hasattr(os, "fork"))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -10,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from isoscan.cli.options import begin_command, store_option, suite_of, timeout_option
 from isoscan.console import console
+from isoscan.cpus import usable_cpus
 from isoscan.isolate import IsolateConfig, IsolateReport, report_document, run_isolate
 from isoscan.report_json import write_json
 
@@ -88,8 +88,8 @@ def render(report: IsolateReport) -> None:
               help="Run each test in a fresh pytest process instead of a fork of one "
                    "collected session (slower; for suites whose import-time state must "
                    "not be shared).")
-@click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
-              show_default="the number of CPUs",
+@click.option("--jobs", type=click.IntRange(min=1), default=usable_cpus(),
+              show_default="the CPUs isoscan may run on",
               help="Forks running at once; tests that fail beside others are rechecked "
                    "one at a time, so sharing a file or port cannot make one look brittle.")
 @store_option("Where runs, outcomes and recorded orders are kept.")
