@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -196,3 +197,15 @@ def test_jobs_default_counts_the_cpus_isoscan_may_run_on() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "1"
+
+
+def test_ctrl_c_inside_a_deferred_block_is_raised_when_the_block_ends() -> None:
+    from isoscan.interrupts import interrupts_deferred
+
+    steps: list[str] = []
+    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+        steps.append("stored")
+        os.kill(os.getpid(), signal.SIGINT)
+        steps.append("marked stored")
+    assert steps == ["stored", "marked stored"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

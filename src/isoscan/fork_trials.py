@@ -39,6 +39,7 @@ from isoscan.fork_protocol import (
     child_events,
     child_records,
 )
+from isoscan.interrupts import interrupts_deferred
 from isoscan.process import POLL_SECONDS, RecordWatcher, child_env, pid_alive
 from isoscan.pytest_cmd import (
     COLLECTED,
@@ -382,8 +383,9 @@ class ForkTrials:
                 current = None if ids is None else self._send_alone(server, list(ids), seed,
                                                                       jobs)
                 if finished is not None:
-                    stored, finished = self._store_alone(finished), None
-                    on_chunk(stored)
+                    with interrupts_deferred():  # stored and heard once, or not at all
+                        on_chunk(self._store_alone(finished))
+                        finished = None
                 if current is None:
                     return
                 self._follow(server, current.children, counted)
