@@ -22,6 +22,7 @@ Imported by both sides, so it imports neither pytest nor the store.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,12 @@ class TrialRequest:
             hang_seconds=float(hang) if (hang := body.get("hang_seconds")) is not None else None,
             snapshot=Path(spec) if (spec := body.get("snapshot")) else None,
         )
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Writes all of ``data`` to ``fd`` (a pipe may take a long line in parts)."""
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def encode_event(kind: str, **fields: Any) -> str:

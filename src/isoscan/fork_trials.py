@@ -38,6 +38,7 @@ from isoscan.fork_protocol import (
     TrialRequest,
     child_events,
     child_records,
+    write_all,
 )
 from isoscan.interrupts import interrupts_deferred
 from isoscan.process import POLL_SECONDS, RecordWatcher, child_env, pid_alive
@@ -186,10 +187,8 @@ class ServerProcess:
     def send(self, request: TrialRequest) -> None:
         if self.requests is None:
             raise ServerGone
-        data = request.encode()
         try:
-            while data:
-                data = data[os.write(self.requests, data):]
+            write_all(self.requests, request.encode())
         except BrokenPipeError:
             raise ServerGone from None
 

@@ -48,6 +48,7 @@ from isoscan.fork_protocol import (
     child_events,
     child_records,
     encode_event,
+    write_all,
 )
 from isoscan.plugin import Orderer, Recorder
 from isoscan.records import read_order_file
@@ -155,7 +156,7 @@ class ForkServer:
         _register(self.config, self.recorder, RECORDER)
 
     def _send(self, kind: str, **fields: object) -> None:
-        _write_all(self.events, encode_event(kind, **fields).encode("utf-8"))
+        write_all(self.events, encode_event(kind, **fields).encode("utf-8"))
 
     def _on_terminate(self, signum: int, frame: object) -> None:
         """isoscan gives up on the request (Ctrl-C): no new child; the running ones are killed
@@ -174,7 +175,7 @@ class ForkServer:
                 break
             pid = self._fork(session, request, group, index)
             self.running[pid] = index
-            _write_all(self.events, child_event(STARTED, request.trial, pid, index))
+            write_all(self.events, child_event(STARTED, request.trial, pid, index))
         while self.running:
             self._reap(request)
         if self.alone_plan is not None:
@@ -206,7 +207,7 @@ class ForkServer:
         pid, status = os.waitpid(next(iter(running)), 0) if len(running) == 1 else os.wait()
         index = running.pop(pid, None)
         if index is not None:
-            _write_all(self.events, child_event(EXITED, request.trial, pid, index,
+            write_all(self.events, child_event(EXITED, request.trial, pid, index,
                                                 os.waitstatus_to_exitcode(status)))
 
     def _child(self, session: pytest.Session, request: TrialRequest, wanted: list[str],
@@ -358,9 +359,7 @@ class ChildLines:
 
     def write(self, text: str) -> int:
         line = self.tag + text[1:] if text.startswith("{") else text
-        data = line.encode("utf-8")
-        while data:
-            data = data[os.write(self.fd, data):]
+        write_all(self.fd, line.encode("utf-8"))
         return len(text)
 
     def flush(self) -> None:
@@ -610,11 +609,6 @@ def finish_session(session: pytest.Session, status: int, hook: HookCaller | None
         if exc.returncode is not None:
             status = int(exc.returncode)
     return status
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    while data:
-        data = data[os.write(fd, data):]
 
 
 def _flush_all() -> None:
