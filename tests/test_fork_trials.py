@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import textwrap
 import time
 from collections.abc import Iterator
@@ -533,3 +534,31 @@ def test_a_child_event_is_the_line_encode_event_writes(kind: str, status: int | 
     line = child_event(kind, 12, 40961, 1499, status)
     assert line.decode() == encode_event(kind, **fields)
     assert json.loads(line) == {"e": kind, **fields}
+
+
+def test_ctrl_c_as_a_chunk_is_stored_hears_that_chunk_once(
+        tmp_path: Path, store: Store, open_runners: list[ForkTrials]) -> None:
+    # Ctrl-C lands right after the first chunk is stored and handed on, before isoscan marks
+    # it stored: it must not be stored and handed on a second time.
+    suite = Suite(cwd=write_suite(tmp_path / "s", {"test_many.py": """
+        import pytest
+
+        @pytest.mark.parametrize("n", range(6))
+        def test_n(n):
+            pass
+    """}), timeout=None)
+    order = [f"test_many.py::test_n[{n}]" for n in range(6)]
+    runner = fork(suite, store, open_runners)
+    heard: list[tuple[int | None, tuple[str, ...]]] = []
+
+    def on_chunk(outcome: TrialOutcome) -> None:
+        heard.append((outcome.run_id, tuple(outcome.order)))
+        if len(heard) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_alone_chunks([order[:2], order[2:4], order[4:]], on_chunk=on_chunk)
+    assert heard[0][1] == tuple(order[:2])
+    assert len({run_id for run_id, _ in heard}) == len(heard)  # no chunk heard twice
+    first = store.executions(heard[0][0] or 0)
+    assert sorted(r.nodeid for r in first) == order[:2]  # its rows written once
