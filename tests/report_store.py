@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from isoscan.junit import CaseResult
-from isoscan.outcomes import Outcome
-from isoscan.pytest_cmd import Ordering
-from isoscan.runner import RunResult
-from isoscan.store import Store
+from isoscan.execution.argv import Ordering
+from isoscan.execution.junit import CaseResult
+from isoscan.execution.runner import RunResult
+from isoscan.model.outcomes import Outcome
+from isoscan.store.db import Store
 
 SYMBOLS = {".": Outcome.PASSED, "F": Outcome.FAILED, "E": Outcome.ERROR, "s": Outcome.SKIPPED,
            "-": Outcome.NOT_RUN}

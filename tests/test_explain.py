@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from suitegen import run_cli, write
 
-from isoscan import snapshot
-from isoscan.explain import MODULE, TEST, Vocabulary, rank
-from isoscan.snapshot import Change
+from isoscan.explain import snapshot
+from isoscan.explain.snapshot import Change
+from isoscan.explain.workflow import MODULE, TEST, Vocabulary, rank
 
 
 @dataclass
@@ -659,10 +659,10 @@ def test_explain_in_a_fork_equals_explain_in_a_process(
         kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``isoscan bisect`` explains its answer in a fork of the session it collected; every
     change, outcome and note must be what a pytest process of its own reports."""
-    from isoscan.explain import explain as explain_state
-    from isoscan.fork_trials import ForkTrials
-    from isoscan.pytest_cmd import Suite
-    from isoscan.store import Store
+    from isoscan.execution.argv import Suite
+    from isoscan.explain.workflow import explain as explain_state
+    from isoscan.store.db import Store
+    from isoscan.trials.fork.client import ForkTrials
 
     for key, value in {"ISX_CHANGED": "old", "ISX_REMOVED": "gone", "TZ": "UTC"}.items():
         monkeypatch.setenv(key, value)
@@ -675,7 +675,7 @@ def test_explain_in_a_fork_equals_explain_in_a_process(
         runner = ForkTrials(suite, store, store.begin_session("t", root, [], [], None, None),
                             "bisect") if mode == "fork" else None
         if runner is not None:  # the fork, never a pytest process of its own
-            monkeypatch.setattr("isoscan.explain.execute_run", _no_process)
+            monkeypatch.setattr("isoscan.explain.workflow.execute_run", _no_process)
         try:
             answer = explain_state(suite, ["test_s.py::test_polluter"], "test_s.py::test_victim",
                                    tmp_path / mode / "explain", runner=runner)

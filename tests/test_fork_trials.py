@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 
 from isoscan.errors import SuiteError
-from isoscan.fork_protocol import EXITED, STARTED, child_event, encode_event
-from isoscan.fork_trials import ForkTrials
-from isoscan.outcomes import Outcome
-from isoscan.pytest_cmd import Suite
-from isoscan.store import Store
-from isoscan.trials import SubprocessTrials, TrialOutcome, close_trials, make_trials
+from isoscan.execution.argv import Suite
+from isoscan.model.outcomes import Outcome
+from isoscan.store.db import Store
+from isoscan.trials.factory import make_trials
+from isoscan.trials.fork.client import ForkTrials
+from isoscan.trials.fork.protocol import EXITED, STARTED, child_event, encode_event
+from isoscan.trials.outcome import TrialOutcome
+from isoscan.trials.subprocess_trials import SubprocessTrials
 
 P = Outcome.PASSED
 F = Outcome.FAILED
@@ -432,15 +434,15 @@ def test_make_trials_forks_unless_told_or_unable(tmp_path: Path, store: Store,
     heard: list[str] = []
     forked = make_trials(suite, store, 1, "confirm", True, heard.append)
     assert isinstance(forked, ForkTrials)
-    close_trials(forked)
+    forked.close()
     assert isinstance(make_trials(suite, store, 1, "confirm", False, heard.append),
                       SubprocessTrials)
     assert heard == []
-    monkeypatch.setattr("isoscan.fork_trials.fork_unavailable", lambda: "no fork here")
+    monkeypatch.setattr("isoscan.trials.fork.client.fork_unavailable", lambda: "no fork here")
     fallback = make_trials(suite, store, 1, "confirm", True, heard.append)
     assert isinstance(fallback, SubprocessTrials)
     assert heard == ["no fork here; each trial runs in a fresh subprocess"]
-    close_trials(fallback)  # harmless on a runner without close()
+    fallback.close()  # harmless on a runner with nothing to end
 
 
 def test_run_alone_runs_each_test_in_its_own_child(tmp_path: Path, store: Store,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from suitegen import fillers, read_json, run_cli, write
 
-from isoscan.junit import read_junit
+from isoscan.execution.junit import read_junit
 
 ENV_PAIR = {
     "tests/test_a.py": """

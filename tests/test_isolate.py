@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from isoscan.cli import main
-from isoscan.isolate import IsolateConfig, no_observer, run_isolate
-from isoscan.outcomes import Outcome
-from isoscan.pytest_cmd import Suite
+from isoscan.execution.argv import Suite
+from isoscan.model.outcomes import Outcome
+from isoscan.trials.isolate import IsolateConfig, no_observer, run_isolate
 
 SUITE = {
     "test_a_setter.py": """
@@ -200,7 +200,7 @@ def test_jobs_default_counts_the_cpus_isoscan_may_run_on() -> None:
 
 
 def test_ctrl_c_inside_a_deferred_block_is_raised_when_the_block_ends() -> None:
-    from isoscan.interrupts import interrupts_deferred
+    from isoscan.execution.interrupts import interrupts_deferred
 
     steps: list[str] = []
     with pytest.raises(KeyboardInterrupt), interrupts_deferred():

@@ -16,12 +16,12 @@ from xml.etree import ElementTree
 import pytest
 from _pytest.assertion import rewrite
 
-from isoscan import prerewrite
-from isoscan.fork_trials import ForkTrials
-from isoscan.outcomes import Outcome
-from isoscan.pytest_cmd import Suite
-from isoscan.store import Store
-from isoscan.trials import SubprocessTrials
+from isoscan.execution import prerewrite
+from isoscan.execution.argv import Suite
+from isoscan.model.outcomes import Outcome
+from isoscan.store.db import Store
+from isoscan.trials.fork.client import ForkTrials
+from isoscan.trials.subprocess_trials import SubprocessTrials
 
 ASSERTS = """
 def value():

@@ -19,8 +19,8 @@ import pytest
 
 from isoscan.cli import main
 from isoscan.errors import UsageError
-from isoscan.plan import build_plan
-from isoscan.shard import parse_shard, plan_seeds, shard_slice, sharded_plan
+from isoscan.seeds.plan import build_plan
+from isoscan.seeds.shard import parse_shard, plan_seeds, shard_slice, sharded_plan
 
 WORKFLOW = Path(__file__).parents[1] / "examples" / "ci" / "github-actions.yml"
 GITLAB = Path(__file__).parents[1] / "examples" / "ci" / "gitlab-ci.yml"

@@ -14,12 +14,12 @@ import pytest
 from junitparser import Failure, JUnitXml, Skipped
 
 from isoscan.cli import main
-from isoscan.junit import CaseResult, read_junit
-from isoscan.outcomes import Outcome
-from isoscan.pytest_cmd import Ordering
-from isoscan.runner import RunResult
-from isoscan.store import Store
-from isoscan.verdicts import Evidence, Replay
+from isoscan.execution.argv import Ordering
+from isoscan.execution.junit import CaseResult, read_junit
+from isoscan.execution.runner import RunResult
+from isoscan.model.outcomes import Outcome
+from isoscan.model.verdicts import Evidence, Replay
+from isoscan.store.db import Store
 
 DOCS = Path(__file__).parents[1] / "docs" / "json-report.md"
 DATA = Path(__file__).parent / "data" / "junit"

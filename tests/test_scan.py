@@ -14,11 +14,11 @@ import pytest
 from suitegen import write
 
 from isoscan.cli import main
-from isoscan.fork_protocol import STOP_PASSES
-from isoscan.fork_trials import ForkTrials
-from isoscan.outcomes import Outcome
-from isoscan.pytest_cmd import Suite
-from isoscan.store import Store
+from isoscan.execution.argv import Suite
+from isoscan.model.outcomes import Outcome
+from isoscan.store.db import Store
+from isoscan.trials.fork.client import ForkTrials
+from isoscan.trials.fork.protocol import ScanStop
 
 STATE = "FLAGS = {}\n"
 
@@ -156,7 +156,7 @@ def test_a_brittle_scan_stops_where_the_test_first_passes(runner: ForkTrials) ->
     brittle = "tests/test_e.py::test_needs_setup"
     prefix = [n for n in runner.collected() if n != brittle]
     setter = prefix.index("tests/test_d.py::test_sets_up")
-    scan = runner.scan(prefix, brittle, stop=STOP_PASSES, checkpoints=8)
+    scan = runner.scan(prefix, brittle, stop=ScanStop.PASSES, checkpoints=8)
     assert scan is not None
     assert scan.first(lambda outcome: not outcome.is_failure) == setter + 1
 

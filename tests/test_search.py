@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from isoscan.search import Shrinker
+from isoscan.bisect.search import Shrinker
 
 POOL = [f"t{i}" for i in range(100)]
 

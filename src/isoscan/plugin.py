@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import pytest
 
-from isoscan import records
+from isoscan.execution import records
 
 NODEID_PROPERTY = records.NODEID_PROPERTY
 # Set when this process started the assertion-rewriting helper (``prerewrite.py``).
@@ -50,8 +50,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     collect side by side on every core."""
     record_dir = getattr(early_config.known_args_namespace, "isoscan_record", None)
     if record_dir and not _under_xdist(early_config):
-        from isoscan import prerewrite
-
+        from isoscan.execution import prerewrite
         # In the run's own folder: isoscan keeps it, and reads only the event files there.
         scratch = invocation_path(early_config, record_dir)
         scratch.mkdir(parents=True, exist_ok=True)
@@ -177,8 +176,7 @@ class Recorder:
         if missing:
             event["missing"] = missing
         if self.config.stash.get(PREREWRITING, False):
-            from isoscan import prerewrite
-
+            from isoscan.execution import prerewrite
             # Collected: a module imported from here on is pytest's own to rewrite.
             event["prerewritten"] = prerewrite.stop(self.config)
         self._emit(event)

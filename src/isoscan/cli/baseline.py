@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from isoscan.baseline import Baseline, baseline_document, load_baseline
 from isoscan.cli.options import store_option
 from isoscan.console import console, error_line, to_stderr
 from isoscan.errors import UsageError
-from isoscan.load_report import load_report, resolve_sources
+from isoscan.report.baseline import Baseline, baseline_document, load_baseline
+from isoscan.report.load import load_report, resolve_sources
 
 HELP = """Write every unstable test of a report to a baseline file for the CI gate.
 

@@ -7,19 +7,20 @@ from typing import TYPE_CHECKING
 
 import click
 
-from isoscan.bisect import BisectConfig, BisectResult, repro_path, run_bisect
+from isoscan.bisect.workflow import BisectConfig, repro_path, run_bisect
 from isoscan.cli.options import begin_command, store_option, suite_for, timeout_option
 from isoscan.console import console
 from isoscan.errors import IsoscanError
-from isoscan.fork_trials import ForkTrials
-from isoscan.pytest_cmd import Suite
-from isoscan.render_bisect import StepPrinter, render_bisect
-from isoscan.report_json import write_json
-from isoscan.store import Store
-from isoscan.trials import TrialRunner, close_trials, make_trials
+from isoscan.execution.argv import Suite
+from isoscan.model.answer import BisectResult
+from isoscan.report.json_doc import write_json
+from isoscan.report.terminal.bisect import StepPrinter, render_bisect
+from isoscan.store.db import Store
+from isoscan.trials.base import TrialRunner
+from isoscan.trials.factory import make_trials
 
 if TYPE_CHECKING:
-    from isoscan.explain import Explanation
+    from isoscan.explain.workflow import Explanation
 
 HELP = """Shrink the order in which VICTIM failed to the minimal, verified polluter set.
 
@@ -79,18 +80,18 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
                               first_only=first_only)
         try:
             result = run_bisect(config, store, trials, printer)
-            store.end_session(session_id, result.kind)
+            store.end_session(session_id, result.kind.value)
             render_bisect(result)
             # Before the trials close: the fork server's collected session serves it too.
             explanation = explain_answer(suite, result, store_dir, trials) \
                 if explain_state and result.found else None
         finally:
-            close_trials(trials)
+            trials.close()
     finally:
         store.close()
     document = result.to_json()
     if explanation is not None:
-        from isoscan.render_explain import render_explanation
+        from isoscan.report.terminal.explain import render_explanation
 
         render_explanation(explanation)
         document["explanation"] = explanation.to_json()
@@ -103,14 +104,13 @@ def explain_answer(suite: Suite, result: BisectResult, store_dir: Path, trials: 
                    ) -> Explanation | None:
     """What the blamed tests leave behind; a failure here never hides the bisect answer."""
     # Imported only now: the snapshot machinery is not on the way to the fork server's start.
-    from isoscan.explain import explain
+    from isoscan.explain.workflow import explain
 
     blamed = result.polluters[0] if result.polluters else result.state_setters
     workdir = repro_path(store_dir, result.victim).with_suffix("") / "explain"
-    runner = trials if isinstance(trials, ForkTrials) else None
     try:
         return explain(suite, blamed, result.victim, workdir, seed=result.seed,
-                       exclude=[store_dir], runner=runner)
+                       exclude=[store_dir], runner=trials)
     except IsoscanError as exc:
         console.print(f"note: could not explain the state: {exc.message}", style="yellow")
         return None

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from isoscan.cli.options import begin_command, store_option, suite_for, timeout_option
-from isoscan.explain import PURPOSE, explain
-from isoscan.pytest_cmd import EXPLICIT
-from isoscan.render_explain import render_explanation
-from isoscan.report_json import write_json
-from isoscan.store import Store
+from isoscan.execution.argv import EXPLICIT
+from isoscan.explain.workflow import PURPOSE, explain
+from isoscan.report.json_doc import write_json
+from isoscan.report.terminal.explain import render_explanation
+from isoscan.store.db import Store
 
 HELP = """Name the state POLLUTER leaves behind for VICTIM, and how to fix it.
 

@@ -13,11 +13,11 @@ from rich.text import Text
 from isoscan.cli.options import store_option
 from isoscan.console import console
 from isoscan.errors import UsageError
-from isoscan.foreign_junit import is_store
-from isoscan.history import History, all_nodeids, load_history
-from isoscan.load_report import NothingToReport
-from isoscan.render import CELL
-from isoscan.store import Store
+from isoscan.report.foreign_junit import is_store
+from isoscan.report.load import NothingToReport
+from isoscan.report.terminal.seeds import CELL
+from isoscan.store.db import Store
+from isoscan.store.history import History, all_nodeids, load_history
 
 HELP = """Failure rates per test across every run the store has kept, oldest session first.
 

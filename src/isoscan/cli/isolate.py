@@ -9,9 +9,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from isoscan.cli.options import begin_command, store_option, suite_of, timeout_option
 from isoscan.console import console
-from isoscan.cpus import usable_cpus
-from isoscan.isolate import IsolateConfig, IsolateReport, report_document, run_isolate
-from isoscan.report_json import write_json
+from isoscan.execution.cpus import usable_cpus
+from isoscan.report.json_doc import write_json
+from isoscan.trials.isolate import IsolateConfig, IsolateReport, report_document, run_isolate
 
 HELP = """Run every collected test alone, each in its own fork; list the tests that fail alone.
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from isoscan.latent import PURPOSE, track_state
-from isoscan.pytest_cmd import COLLECTED, Suite
-from isoscan.render_explain import render_latent
-from isoscan.store import Store
+from isoscan.execution.argv import COLLECTED, Suite
+from isoscan.explain.latent import PURPOSE, track_state
+from isoscan.report.terminal.explain import render_latent
+from isoscan.store.db import Store
 
 
 def show_latent_polluters(suite: Suite, store_dir: Path, session_id: int) -> None:

@@ -10,9 +10,9 @@ import click
 
 from isoscan.console import to_stderr
 from isoscan.errors import UsageError
-from isoscan.pytest_cmd import Suite
-from isoscan.store import Store
-from isoscan.verdicts import DEFAULT_FAIL_ON, Verdict
+from isoscan.execution.argv import Suite
+from isoscan.model.verdicts import DEFAULT_FAIL_ON, Verdict
+from isoscan.store.db import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import click
 
-from isoscan.baseline import Baseline, evaluate_gate, gate_lines, load_baseline
 from isoscan.console import console
-from isoscan.seeds import SeedsReport
-from isoscan.verdicts import Verdict
-from isoscan.writers.emit import Targets, step_summary, write_outputs
+from isoscan.model.verdicts import Verdict
+from isoscan.report.baseline import Baseline, evaluate_gate, gate_lines, load_baseline
+from isoscan.report.writers.emit import Targets, step_summary, write_outputs
+from isoscan.seeds.workflow import SeedsReport
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from isoscan.console import console
-from isoscan.plan import PlannedRun
-from isoscan.process import Progress as RunProgress
-from isoscan.runner import RunResult
+from isoscan.execution.process import Progress as RunProgress
+from isoscan.execution.runner import RunResult
+from isoscan.seeds.plan import PlannedRun
 
 
 class ConsoleObserver:

@@ -11,11 +11,11 @@ from isoscan.cli.latent import show_latent_polluters
 from isoscan.cli.options import begin_command, parse_fail_on, store_option, suite_of, timeout_option
 from isoscan.cli.outputs import OutputOptions, finish_report, output_options
 from isoscan.cli.progress import ConsoleObserver
-from isoscan.confirm import ConfirmOptions
-from isoscan.plan import parse_workers
-from isoscan.render import render_report
-from isoscan.seeds import SeedsConfig, run_seeds
-from isoscan.shard import sharded_plan
+from isoscan.report.terminal.seeds import render_report
+from isoscan.seeds.confirm import ConfirmOptions
+from isoscan.seeds.plan import parse_workers
+from isoscan.seeds.shard import sharded_plan
+from isoscan.seeds.workflow import SeedsConfig, run_seeds
 
 HELP = """Rerun the suite under many orders and worker counts; classify every unstable test.
 

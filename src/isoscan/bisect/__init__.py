@@ -1,0 +1,1 @@
+"""``isoscan bisect``: from a failing order to the minimal verified polluter set."""

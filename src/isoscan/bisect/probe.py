@@ -1,0 +1,55 @@
+"""A bisect's one question: does the victim misbehave after these tests?"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from isoscan.model.outcomes import Outcome
+from isoscan.trials.base import TrialRunner
+
+
+class Inconclusive(Exception):
+    """A trial in which the victim could not run, and no test to blame for it."""
+
+
+class BisectObserver(Protocol):
+    def step(self, trials: int, message: str) -> None: ...
+
+
+class Probe:
+    """Runs [tests..., victim] as one trial and reads the victim's outcome.
+
+    A trial in which the victim never ran because an earlier test crashed or hung the process
+    is inconclusive; that test is left out of every later trial and the trial is run again.
+    """
+
+    def __init__(self, trials: TrialRunner, victim: str, seed: int | None,
+                 observer: BisectObserver) -> None:
+        self.trials = trials
+        self.victim = victim
+        self.seed = seed
+        self.observer = observer
+        self.left_out: list[str] = []
+
+    def outcome(self, tests: Sequence[str]) -> Outcome:
+        while True:
+            order = [t for t in tests if t not in self.left_out and t != self.victim]
+            result = self.trials.run([*order, self.victim], self.seed)
+            outcome = result.outcome_of(self.victim)
+            if outcome.ran:
+                return outcome
+            culprit = next((t for t in order if result.outcome_of(t) in
+                            (Outcome.CRASHED, Outcome.TIMEOUT)), None)
+            if culprit is None:
+                raise Inconclusive(f"the victim did not run (pytest exit {result.exit_code})")
+            self.left_out.append(culprit)
+            self.observer.step(self.trials.trials,
+                               f"{culprit} {result.outcome_of(culprit).value} the trial; "
+                               "left out of later trials")
+
+    def fails(self, tests: Sequence[str]) -> bool:
+        return self.outcome(tests).is_failure
+
+    def passes(self, tests: Sequence[str]) -> bool:
+        return not self.outcome(tests).is_failure

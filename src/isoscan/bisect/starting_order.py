@@ -1,0 +1,84 @@
+"""Where a bisect starts: the order in which the victim failed (or, for a brittle test, passed).
+
+From a stored run (the victim's own process's or worker's order up to it), an order file, an
+order handed over by ``seeds --bisect``, or a cold start over the collected suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from isoscan.errors import UsageError
+from isoscan.execution.collect import require_collected
+from isoscan.execution.records import read_order_file
+from isoscan.store.db import RunRow, Store
+
+
+@dataclass(frozen=True)
+class StartingOrder:
+    prefix: list[str]
+    seed: int | None
+    source: str
+    workers: int = 0
+    run_id: int | None = None
+    observed: bool = False  # the victim was already seen to misbehave in exactly this order
+    confirmed: bool = False  # ...and replays already showed it reproduces
+
+
+def explicit_start(store: Store, victim: str, *, failed: bool, given: StartingOrder | None = None,
+                   order_file: Path | None = None, run_id: int | None = None,
+                   collected: list[str] | None = None) -> StartingOrder | None:
+    """The order to start from, in this preference: one handed over (``seeds --bisect``), an
+    order file, a stored run by id, the latest stored run where the victim failed (or, with
+    ``failed=False``, passed). None when there is nothing to start from."""
+    if given is not None:
+        return given
+    if order_file is not None:
+        ids = read_order_file(order_file)
+        if collected is not None:
+            for nodeid in ids:
+                require_collected(nodeid, collected, f"in {order_file}: ")
+        prefix = ids[: ids.index(victim)] if victim in ids else ids
+        return StartingOrder(prefix, None, f"order file {order_file}")
+    if run_id is not None:
+        run = store.run(run_id)
+        if run is None:
+            raise UsageError(f"no run #{run_id} in the store {store.root}")
+        start = start_in_run(store, run, victim, failed)
+        if start is None:
+            raise UsageError(f"{victim} did not run in run #{run_id}")
+        return start
+    return stored_start(store, victim, failed)
+
+
+def start_in_run(store: Store, run: RunRow, victim: str, failed: bool
+                 ) -> StartingOrder | None:
+    """What the victim's own process (or xdist worker) ran before it in a stored run."""
+    found = store.process_order_before(run.id, victim)
+    if found is None:
+        return None
+    prefix, process = found
+    outcome = store.results(run.id).get(victim)
+    order = f"seed {run.seed}" if run.seed is not None else run.ordering
+    return StartingOrder(prefix, run.seed, f"run #{run.id} ({order}, -n {run.workers}), "
+                         f"process {process}", run.workers, run.id,
+                         observed=outcome is not None and outcome.outcome.is_failure == failed)
+
+
+def stored_start(store: Store, victim: str, failed: bool) -> StartingOrder | None:
+    """The latest stored run where the victim failed (or, for a brittle test, passed);
+    serial runs first, because their order replays exactly."""
+    runs = store.runs_with_outcome(victim, failed)
+    runs.sort(key=lambda r: (r.workers > 0, -r.id))
+    for run in runs:
+        start = start_in_run(store, run, victim, failed)
+        if start is not None:
+            return start
+    return None
+
+
+def cold_starts(collected: list[str], victim: str) -> list[StartingOrder]:
+    others = [t for t in collected if t != victim]
+    return [StartingOrder(others, None, "cold start: the whole collected suite before it"),
+            StartingOrder(others[::-1], None, "cold start: the reversed suite before it")]

@@ -1,0 +1,370 @@
+"""``isoscan bisect`` as a library: from an order in which a victim failed to the minimal,
+verified set of polluters (or state-setters for a brittle test), and cleaners on request.
+
+Every pytest run is a trial; the answer is only given after it has been verified with fresh
+trials, and a victim whose order does not reproduce is reported as such, never blamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from isoscan.bisect.probe import BisectObserver, Inconclusive, Probe
+from isoscan.bisect.search import Shrinker
+from isoscan.bisect.starting_order import StartingOrder, cold_starts, explicit_start
+from isoscan.execution.argv import EXPLICIT, Ordering, Suite, reproduce_command
+from isoscan.execution.collect import collect_ids, require_collected
+from isoscan.execution.runner import write_order_file
+from isoscan.model.answer import BisectKind, BisectResult
+from isoscan.model.outcomes import Outcome
+from isoscan.store.db import Store
+from isoscan.trials.base import TrialRunner
+from isoscan.trials.fork.protocol import ScanStop
+
+Holds = Callable[[Sequence[str]], bool]
+
+
+class Reproduction(str, Enum):
+    """Whether a starting order makes the victim misbehave again here."""
+
+    YES = "yes"
+    NO = "no"
+    NON_DETERMINISTIC = "non-deterministic"
+
+
+@dataclass(frozen=True)
+class BisectConfig:
+    suite: Suite
+    victim: str
+    store_dir: Path
+    run_id: int | None = None
+    order_file: Path | None = None
+    cleaners: bool = False
+    first_only: bool = False  # stop at the first verified set: no search for independent ones
+    start: StartingOrder | None = None  # given by `seeds --bisect`
+
+
+MAX_SETS = 8  # independent polluter sets looked for before stopping
+CLEANER_GROUP = 64  # cleaners are looked for in groups of at most this many tests
+SCAN_MIN = 16  # a shorter starting order is replayed whole, not scanned
+
+
+def run_bisect(config: BisectConfig, store: Store, trials: TrialRunner,
+               observer: BisectObserver, collected: list[str] | None = None) -> BisectResult:
+    started = time.monotonic()
+    first_trial = trials.trials
+    if collected is None:
+        collected = _collected(config, store, trials)
+        require_collected(config.victim, collected)
+    explicit = config.start or config.order_file or config.run_id is not None
+    known = None if explicit else store.latest_verdict(config.victim)
+    if known is not None and known[0] == BisectKind.NON_DETERMINISTIC.value:
+        result = BisectResult(config.victim, BisectKind.NON_DETERMINISTIC,
+                              note=f"isoscan seeds found it non-deterministic (session "
+                                   f"{known[1]}); a non-deterministic test is never bisected")
+    else:
+        try:
+            result = _bisect(config, store, trials, observer, collected)
+        except Inconclusive as exc:
+            result = BisectResult(config.victim, BisectKind.NOT_REPRODUCIBLE, note=str(exc))
+    result.trials = trials.trials - first_trial
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _collected(config: BisectConfig, store: Store, trials: TrialRunner) -> list[str]:
+    """The suite's ids: from the fork server, which collected once already, or else from a
+    collect-only pytest run."""
+    ids = trials.collected()
+    if ids:
+        return ids
+    workdir = store.root / "collect" / f"{os.getpid()}-{time.time_ns()}"
+    return collect_ids(config.suite, workdir)
+
+
+def _bisect(config: BisectConfig, store: Store, trials: TrialRunner, observer: BisectObserver,
+            collected: list[str]) -> BisectResult:
+    victim = config.victim
+    start = explicit_start(store, victim, failed=True, given=config.start,
+                           order_file=config.order_file, run_id=config.run_id,
+                           collected=collected)
+    # Alone under the failing order's seed: pytest-randomly reseeds `random` per test from the
+    # seed and the node id, so a victim may fail under one seed whatever runs before it.
+    alone = Probe(trials, victim, start.seed if start else None, observer).outcome([])
+    observer.step(trials.trials, f"victim alone: {alone.value}")
+    if alone.is_failure:
+        return _brittle(config, store, trials, observer, collected)
+    return _victim(config, store, start, trials, observer, collected)
+
+
+# -- victims ----------------------------------------------------------------------------------
+def _victim(config: BisectConfig, store: Store, explicit: StartingOrder | None,
+            trials: TrialRunner, observer: BisectObserver, collected: list[str]) -> BisectResult:
+    victim = config.victim
+    starts = [explicit] if explicit is not None else cold_starts(collected, victim)
+    for start in starts:
+        observer.step(trials.trials, f"starting order: {start.source}, {len(start.prefix)} tests")
+        probe = Probe(trials, victim, start.seed, observer)
+        scanned = _scanned(start, victim, probe.fails, ScanStop.FAILS, trials, observer)
+        if isinstance(scanned, list):
+            return _find_polluters(config, start, probe, trials, observer, collected, scanned)
+        verdict = scanned or _reproduces(start, probe.fails, trials, observer)
+        if verdict is Reproduction.YES:
+            return _find_polluters(config, start, probe, trials, observer, collected)
+        if verdict is Reproduction.NON_DETERMINISTIC:
+            return BisectResult(victim, BisectKind.NON_DETERMINISTIC, source=start.source,
+                                note="the same order failed and then passed; not bisected")
+        if start.workers > 0 and start.observed:
+            return BisectResult(victim, BisectKind.PARALLEL_ONLY, source=start.source,
+                                concurrent=store.concurrent(start.run_id, victim),
+                                note="failed under xdist; its worker's order replayed "
+                                     "serially passes")
+    given = explicit is not None and not explicit.observed
+    note = "the victim passes in the given order" if given else "no order tried makes it fail"
+    return BisectResult(victim, BisectKind.NOT_REPRODUCIBLE, source=starts[-1].source, note=note)
+
+
+def _reproduces(start: StartingOrder, holds: Holds, trials: TrialRunner,
+                observer: BisectObserver) -> Reproduction:
+    """Whether the order reproduces: yes, no (it never did here), or non-deterministic."""
+    if start.confirmed:
+        return Reproduction.YES
+    first = holds(start.prefix)
+    observer.step(trials.trials, f"replay of the starting order: {_says(first)}")
+    if not first:
+        if start.observed and start.workers == 0:
+            return Reproduction.NON_DETERMINISTIC
+        return Reproduction.NO
+    if start.observed:
+        return Reproduction.YES  # seen before in the store, and now again
+    again = holds(start.prefix)
+    observer.step(trials.trials, f"retry of the starting order: {_says(again)}")
+    return Reproduction.YES if again else Reproduction.NON_DETERMINISTIC
+
+
+def _scanned(start: StartingOrder, victim: str, holds: Holds, stop: ScanStop,
+             trials: TrialRunner,
+             observer: BisectObserver) -> list[str] | Reproduction | None:
+    """With fork trials, one scan of the starting order (``scan_chain.py``) instead of
+    replaying all of it. Returns the shortest part of the order after which the victim
+    misbehaves, once a fresh trial of that part agrees (or the order was seen misbehaving
+    before); NO when the scan ran the whole order and the victim never misbehaved (an order
+    never seen failing); None to replay the order as usual."""
+    if start.confirmed or len(start.prefix) < SCAN_MIN:
+        return None
+    if start.workers > 0:
+        return None  # an xdist worker's order: its plain replay tells whether it is parallel-only
+    misbehaves = _misbehaves(stop)
+    result = trials.scan(start.prefix, victim, start.seed, stop=stop)
+    if result is None:
+        return None
+    cut = result.first(misbehaves)
+    if cut is None:
+        whole = result.trial.outcome_of(victim)
+        observer.step(trials.trials, f"scan of the starting order: {_says(False)} "
+                      f"({len(result.checks)} checkpoints)")
+        return Reproduction.NO if whole.ran and not start.observed else None
+    observer.step(trials.trials, f"scan of the starting order: {_verb(stop)} after its first "
+                  f"{cut} of {len(start.prefix)} tests")
+    part = start.prefix[:cut]
+    if not start.observed:  # an order seen failing before in the store: the scan replayed it
+        again = holds(part)
+        observer.step(trials.trials, f"retry of those {cut} tests in a fresh trial: "
+                      f"{_says(again)}")
+        if not again:
+            return None
+    # The victim behaved after the checkpoint before: a lone culprit is in between.
+    good = result.last_good(misbehaves, cut)
+    if good and cut - good < len(part) // 2 and holds(part[good:]):
+        observer.step(trials.trials, f"tests {good + 1} to {cut} of the order are enough alone")
+        return part[good:]
+    return part
+
+
+def _misbehaves(stop: ScanStop) -> Callable[[Outcome], bool]:
+    if stop is ScanStop.FAILS:
+        return lambda outcome: outcome.is_failure
+    return lambda outcome: not outcome.is_failure
+
+
+def _verb(stop: ScanStop) -> str:
+    return "fails" if stop is ScanStop.FAILS else "passes"
+
+
+def _says(reproduced: bool) -> str:
+    return "reproduces" if reproduced else "does not reproduce"
+
+
+def _find_polluters(config: BisectConfig, start: StartingOrder, probe: Probe,
+                    trials: TrialRunner, observer: BisectObserver,
+                    collected: list[str], first: list[str] | None = None) -> BisectResult:
+    victim = config.victim
+    found = _shrink_sets(start.prefix, probe.fails, trials, observer, "polluter", first,
+                         first_only=config.first_only)
+    result = BisectResult(victim, BisectKind.VICTIM, source=start.source, left_out=probe.left_out)
+    if found is None:
+        result.kind = BisectKind.NOT_REPRODUCIBLE
+        result.note = "no polluter set survived verification"
+        return result
+    sets, checked_rest, left = found
+    if left:
+        result.note = (f"stopped after {len(sets)} independent sets: the other {left} tests "
+                       "still make it fail without them")
+    elif config.first_only:
+        result.note = ("stopped at the first verified set (--first): the rest of the order was "
+                       "not checked for other independent polluters")
+    if not checked_rest:
+        alone = Probe(trials, victim, start.seed, observer).outcome([])
+        observer.step(trials.trials, f"verify: victim alone {alone.value}")
+        if alone.is_failure:
+            return BisectResult(victim, BisectKind.NON_DETERMINISTIC, source=start.source,
+                                note="the victim failed alone on a second run")
+    result.polluters = sets
+    if config.cleaners:
+        result.cleaners = _find_cleaners(sets[0], probe, collected, trials, observer)
+    _add_reproduce(result, config, sets, start.seed)
+    return result
+
+
+def _shrink_sets(prefix: list[str], holds: Holds, trials: TrialRunner, observer: BisectObserver,
+                 role: str, first: list[str] | None = None, *, first_only: bool = False
+                 ) -> tuple[list[list[str]], bool, int] | None:
+    """Independent minimal sets in ``prefix``, each verified. The bool says whether the rest
+    of the prefix was tried without them; the int, how many tests of that rest still made the
+    victim misbehave when the search stopped (at MAX_SETS, or finding no further set).
+    ``first``, a part of the prefix known to be enough on its own (a scan's cut), is where the
+    first set is looked for; the rest of the whole prefix is then checked as usual, unless
+    ``first_only``."""
+    sets: list[list[str]] = []
+    remaining = list(prefix)
+    while remaining and len(sets) < MAX_SETS:
+        pool = first if first is not None and not sets else remaining
+        shrinker = Shrinker(pool, holds)
+        candidate = _verified(shrinker, pool, holds, trials, observer, role)
+        if candidate is None and pool is first:
+            # The scan's cut did not hold up in fresh trials: search the whole order instead.
+            observer.step(trials.trials, "nothing verified in the scan's cut; searching the "
+                          "whole order")
+            first = None
+            continue
+        if candidate is None:
+            return None if not sets else (sets, True, len(remaining))
+        sets.append(candidate)
+        remaining = [t for t in remaining if t not in candidate]
+        if not remaining or first_only:
+            return sets, False, 0
+        more = holds(remaining)
+        observer.step(trials.trials, f"the other {len(remaining)} tests without it: "
+                      f"{'still misbehaves, looking for another set' if more else 'clean'}")
+        if not more:
+            return sets, True, 0
+    return (sets, True, len(remaining)) if sets else None
+
+
+def _verified(shrinker: Shrinker, pool: list[str], holds: Holds, trials: TrialRunner,
+              observer: BisectObserver, role: str) -> list[str] | None:
+    for careful in (False, True):
+        candidate = shrinker.shrink(pool, careful)
+        observer.step(trials.trials, f"{'careful' if careful else 'binary'} search: "
+                      f"{role} candidate {', '.join(candidate)}")
+        if holds(candidate):  # a fresh trial, not the cache
+            observer.step(trials.trials, f"verified: {role} set of {len(candidate)}")
+            return candidate
+        observer.step(trials.trials, "verification failed; searching carefully")
+    return None
+
+
+def _find_cleaners(polluters: list[str], probe: Probe, collected: list[str],
+                   trials: TrialRunner, observer: BisectObserver) -> list[str]:
+    """Tests that, run between the polluters and the victim, make it pass. Found by group
+    testing: a group after which the victim passes is split until single tests remain."""
+    pool = [t for t in collected if t not in polluters and t != probe.victim]
+    cleaners: list[str] = []
+    pending = [pool[i:i + CLEANER_GROUP] for i in range(0, len(pool), CLEANER_GROUP)]
+    while pending:
+        group = pending.pop(0)
+        if probe.fails([*polluters, *group]):
+            continue
+        if len(group) == 1:
+            cleaners.append(group[0])
+            observer.step(trials.trials, f"cleaner: {group[0]}")
+            continue
+        half = len(group) // 2
+        pending[:0] = [group[:half], group[half:]]
+    return cleaners
+
+
+# -- brittle tests ----------------------------------------------------------------------------
+def _brittle(config: BisectConfig, store: Store, trials: TrialRunner, observer: BisectObserver,
+             collected: list[str]) -> BisectResult:
+    victim = config.victim
+    explicit = explicit_start(store, victim, failed=False, given=config.start,
+                              order_file=config.order_file, run_id=config.run_id)
+    starts = [explicit] if explicit is not None else cold_starts(collected, victim)
+    for start in starts:
+        observer.step(trials.trials, f"it fails alone; looking for a state-setter in: "
+                      f"{start.source}, {len(start.prefix)} tests")
+        probe = Probe(trials, victim, start.seed, observer)
+        scanned = _scanned(start, victim, probe.passes, ScanStop.PASSES, trials, observer)
+        cut = scanned if isinstance(scanned, list) else None
+        verdict = Reproduction.YES if cut is not None else (
+            scanned or _reproduces(start, probe.passes, trials, observer))
+        if verdict is Reproduction.NON_DETERMINISTIC:
+            return BisectResult(victim, BisectKind.NON_DETERMINISTIC, source=start.source,
+                                note="the same order passed and then failed; not bisected")
+        if verdict is not Reproduction.YES:
+            continue
+        found = _shrink_sets(start.prefix, probe.passes, trials, observer, "state-setter", cut,
+                             first_only=config.first_only)
+        if found is None:
+            return BisectResult(victim, BisectKind.NOT_REPRODUCIBLE, source=start.source,
+                                note="no state-setter survived verification")
+        sets, _, _ = found
+        again = Probe(trials, victim, start.seed, observer).outcome([])
+        observer.step(trials.trials, f"verify: victim alone {again.value}")
+        if not again.is_failure:
+            return BisectResult(victim, BisectKind.NON_DETERMINISTIC, source=start.source,
+                                note="it passed alone on a second run")
+        result = BisectResult(victim, BisectKind.BRITTLE, source=start.source,
+                              left_out=probe.left_out, state_setters=[t for s in sets for t in s])
+        _add_reproduce(result, config, sets, start.seed)
+        return result
+    return BisectResult(victim, BisectKind.NOT_REPRODUCIBLE, source=starts[-1].source,
+                        note="it fails alone and in every order tried")
+
+
+# -- the reproduce command ----------------------------------------------------------------------
+def _add_reproduce(result: BisectResult, config: BisectConfig, sets: list[list[str]],
+                   seed: int | None) -> None:
+    """One reproduce command per independent set, each reading its own order file."""
+    result.seed = seed
+    for number, before in enumerate(sets, start=1):
+        order_file = repro_path(config.store_dir, config.victim, number)
+        write_order_file(order_file, [*before, config.victim])
+        shown = _relative(order_file, config.suite.cwd)
+        result.reproduce_all.append(
+            reproduce_command(config.suite, Ordering(EXPLICIT, seed), shown))
+        if number == 1:
+            result.order_file = order_file
+            result.reproduce = result.reproduce_all[0]
+
+
+def repro_path(store_dir: Path, victim: str, number: int = 1) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", victim.rsplit("::", 1)[-1])[:60]
+    digest = hashlib.sha1(victim.encode("utf-8")).hexdigest()[:8]
+    suffix = "" if number == 1 else f"-set{number}"
+    return store_dir / "repro" / f"{slug}-{digest}{suffix}.txt"
+
+
+def _relative(path: Path, cwd: Path) -> Path:
+    try:
+        return path.resolve().relative_to(cwd.resolve())
+    except ValueError:
+        return path.resolve()

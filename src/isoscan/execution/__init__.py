@@ -1,0 +1,1 @@
+"""Running pytest: argv, processes, the run runner, JUnit and event records."""

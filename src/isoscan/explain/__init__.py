@@ -1,0 +1,1 @@
+"""``isoscan explain``: process-state snapshots, ranked changes, fix hints."""

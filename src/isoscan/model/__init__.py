@@ -1,0 +1,1 @@
+"""The small shared model: test outcomes, verdicts, the seeds report."""

@@ -1,0 +1,1 @@
+"""Reports: loading stores and JUnit, the gate, terminal renderers and writers."""

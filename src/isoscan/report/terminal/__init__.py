@@ -1,0 +1,1 @@
+"""Terminal renderers on the one rich Console."""

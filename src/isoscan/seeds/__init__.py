@@ -1,0 +1,1 @@
+"""``isoscan seeds``: planned runs, the matrix, confirmation replays, verdicts."""

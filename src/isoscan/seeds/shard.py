@@ -1,0 +1,66 @@
+"""Splitting the ``seeds`` plan across CI jobs: ``--shard K/N`` and a plan seed all jobs share.
+
+Every job builds the whole plan and keeps every N-th run starting at run K, so N jobs together
+run each planned run exactly once. That only holds if every job builds the *same* plan, so the
+random seeds of a sharded plan must not come from the system's entropy: they are listed with
+``--seed`` or drawn from ``random.Random(plan_seed)`` (``--plan-seed``, e.g. the CI run id).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+
+from isoscan.errors import UsageError
+from isoscan.seeds.plan import PlannedRun, build_plan, draw_seeds
+
+_SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/4"`` → ``(2, 4)``: job 2 of 4, counted from 1 like CI systems do."""
+    found = _SHARD.fullmatch(text)
+    if found is None:
+        raise UsageError(f"--shard takes K/N like 2/4 (job K of N, from 1), not {text!r}")
+    k, n = int(found.group(1)), int(found.group(2))
+    if n < 1 or not 1 <= k <= n:
+        raise UsageError(f"--shard {text}: K must be between 1 and N")
+    return k, n
+
+
+def plan_seeds(count: int, explicit: Sequence[int], plan_seed: int | None) -> list[int]:
+    """The explicit seeds, then ``count`` more: reproducible from ``plan_seed`` when given."""
+    if plan_seed is None:
+        return draw_seeds(count, explicit)
+    rng = random.Random(plan_seed)
+    seeds = list(dict.fromkeys(explicit))
+    target = len(seeds) + count
+    while len(seeds) < target:
+        seed = rng.randrange(1, 2**31)
+        if seed not in seeds:
+            seeds.append(seed)
+    return seeds
+
+
+def shard_slice(plan: Sequence[PlannedRun], k: int, n: int) -> list[PlannedRun]:
+    """Runs K, K+N, K+2N, … (1-based): the N slices are disjoint and cover the plan."""
+    return list(plan[k - 1 :: n])
+
+
+def sharded_plan(count: int, seeds: Sequence[int], workers: Sequence[int], shard: str | None,
+                 plan_seed: int | None) -> list[PlannedRun]:
+    """The plan of ``isoscan seeds``, or this job's slice of it with ``--shard``."""
+    if shard is not None and count > 0 and plan_seed is None:
+        raise UsageError(
+            "--shard with random seeds needs --plan-seed N so every job draws the same seeds "
+            "(e.g. --plan-seed $GITHUB_RUN_ID), or list the seeds with --seed and --count 0"
+        )
+    plan = build_plan(plan_seeds(count, seeds, plan_seed), workers)
+    if shard is None:
+        return plan
+    k, n = parse_shard(shard)
+    if n > len(plan):
+        raise UsageError(f"--shard {k}/{n}: the plan has only {len(plan)} runs, "
+                         f"so use at most {len(plan)} shards")
+    return shard_slice(plan, k, n)

@@ -1,0 +1,74 @@
+"""Trials: running an exact ordered list of tests once, serially, in a fresh process.
+
+Every confirmation replay and bisect step is a trial. Each one is stored as a run, so the
+evidence behind a verdict can be looked at afterwards. ``TrialRunner`` is the one complete
+interface every way of running trials implements; what only a fork of a collected session can
+do (scan, snapshot) has a default that says "not here" (None), so callers never probe.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from enum import Enum
+from pathlib import Path
+
+from isoscan.execution.runner import RunResult
+from isoscan.trials.fork.protocol import ScanStop
+from isoscan.trials.fork.scan_result import ScanResult
+from isoscan.trials.outcome import TrialOutcome
+
+__all__ = ["TrialMode", "TrialOutcome", "TrialRunner"]
+
+
+class TrialMode(str, Enum):
+    FORK = "fork"  # a fork of one collected session per trial
+    SUBPROCESS = "subprocess"  # a fresh pytest process per trial
+
+
+class TrialRunner(ABC):
+    """Runs trials; ``trials`` counts them."""
+
+    trials: int = 0
+
+    @abstractmethod
+    def run(self, order: Sequence[str], seed: int | None = None) -> TrialOutcome:
+        """Runs ``order`` once, serially, in a fresh process (or fork); stores it as a run."""
+
+    @property
+    def mode(self) -> TrialMode:
+        return TrialMode.SUBPROCESS
+
+    def collected(self) -> list[str] | None:
+        """The suite's ids in collection order when this runner collected them already (a
+        fork server); None when the caller must collect them itself."""
+        return None
+
+    def scan(self, tests: Sequence[str], victim: str, seed: int | None = None, *,
+             stop: ScanStop = ScanStop.FAILS) -> ScanResult | None:
+        """One pass over ``tests`` with the victim checked at checkpoints along the way
+        (``scan_chain.py``); None where trials do not fork."""
+        return None
+
+    def snapshot(self, order: Sequence[str], spec: Path, workdir: Path,
+                 seed: int | None = None) -> RunResult | None:
+        """``isoscan explain``'s run in a fork of the collected session; None where trials
+        do not fork (explain then runs its own pytest process)."""
+        return None
+
+    def run_alone_chunks(self, chunks: Sequence[Sequence[str]], seed: int | None = None, *,
+                         jobs: int = 1, on_exit: Callable[[int, int], None] | None = None,
+                         on_chunk: Callable[[TrialOutcome], None]) -> None:
+        """Every id alone. Here: one trial per id, one at a time, ``on_chunk`` hearing each
+        trial as it is stored and ``on_exit(done, total)`` counting them."""
+        total = sum(len(chunk) for chunk in chunks)
+        done = 0
+        for chunk in chunks:
+            for nodeid in chunk:
+                on_chunk(self.run([nodeid], seed))
+                done += 1
+                if on_exit is not None:
+                    on_exit(done, total)
+
+    def close(self) -> None:  # noqa: B027 - most runners keep nothing alive
+        """Ends what the runner keeps alive between trials (a fork server)."""

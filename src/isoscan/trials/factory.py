@@ -1,0 +1,26 @@
+"""Which trial runner a command gets: fork trials where the platform can fork, else subprocesses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from isoscan.execution.argv import Suite
+from isoscan.store.db import Store
+from isoscan.trials.base import TrialRunner
+from isoscan.trials.fork.client import ForkTrials, fork_unavailable
+from isoscan.trials.subprocess_trials import SubprocessTrials
+
+
+def make_trials(suite: Suite, store: Store, session_id: int, purpose: str, fork: bool,
+                on_fallback: Callable[[str], None] | None = None) -> TrialRunner:
+    """The trial runner a command should use: fork trials (collect once, fork per trial)
+    unless ``fork`` is False (``--no-fork``) or this platform cannot fork, in which case
+    ``on_fallback`` is told why. ``on_fallback`` also hears a later fallback of the fork
+    runner (threads alive after collection). End the runner with its ``close()``."""
+    if fork:
+        reason = fork_unavailable()
+        if reason is None:
+            return ForkTrials(suite, store, session_id, purpose, on_fallback=on_fallback)
+        if on_fallback is not None:
+            on_fallback(f"{reason}; each trial runs in a fresh subprocess")
+    return SubprocessTrials(suite, store, session_id, purpose)

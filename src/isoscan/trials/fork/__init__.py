@@ -1,0 +1,1 @@
+"""Fork trials: one pytest session collects once, each trial is a forked child."""

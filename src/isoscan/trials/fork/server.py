@@ -1,0 +1,618 @@
+"""isoscan's fork server: a pytest plugin that imports and collects once, then runs every trial in
+a fresh ``os.fork()`` child of the collected session.
+
+Loaded with ``-p isoscan.trials.fork.server --isoscan-forkserver=IN,OUT`` by ``client.py``;
+inert without that option. The server takes over ``pytest_runtestloop`` and never runs a test
+itself, so every child starts from the same post-collection state: modules imported, conftests
+loaded, items collected, no fixture set up. A child runs exactly the requested ids in the
+requested order, records them with the ordinary ``Recorder`` of ``isoscan.plugin``, finishes
+its session (session fixtures torn down, terminal summary to its own log) and leaves with
+``os._exit``, so the parent's atexit handlers and buffered files are never run or flushed twice.
+
+The server reaps every child before it reports it ``exited``. SIGTERM from isoscan (an
+interrupt) makes it kill and reap its running children and fork no more; closing the request
+pipe ends it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+import json
+import os
+import random
+import signal
+import sys
+import threading
+import tokenize
+import traceback
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, NoReturn, cast
+
+import pytest
+from pluggy import HookCaller
+
+from isoscan.execution import prerewrite
+from isoscan.execution.process import kill_group
+from isoscan.execution.records import read_order_file
+from isoscan.plugin import Orderer, Recorder
+from isoscan.trials.fork.protocol import (
+    CHILD_INDEX,
+    DONE,
+    EXITED,
+    READY,
+    STARTED,
+    TrialRequest,
+    child_event,
+    child_events,
+    child_records,
+    encode_event,
+    write_all,
+)
+
+ORDERER = "isoscan-orderer"
+RECORDER = "isoscan-recorder"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("isoscan", "isoscan order recording and replay")
+    group.addoption(
+        "--isoscan-forkserver",
+        metavar="IN,OUT",
+        default=None,
+        help="internal to isoscan: collect once, then run trials read from file descriptor IN "
+        "in forked children, reporting on file descriptor OUT",
+    )
+    group.addoption(
+        "--isoscan-scratch",
+        metavar="DIR",
+        default=None,
+        help="internal to isoscan: a folder for the fork server's own files, which isoscan "
+        "removes",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    spec = config.getoption("isoscan_forkserver")
+    if spec:
+        requests, events = parse_fds(spec)
+        config.pluginmanager.register(ForkServer(config, requests, events), "isoscan-forkserver")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    # Before the conftests are imported: their import is where a second core idles longest.
+    namespace = early_config.known_args_namespace
+    if getattr(namespace, "isoscan_forkserver", None):
+        scratch = getattr(namespace, "isoscan_scratch", None)
+        prerewrite.start(early_config, Path(scratch) if scratch else None)
+
+
+def parse_fds(spec: str) -> tuple[int, int]:
+    first, _, second = spec.partition(",")
+    if not (first.isdigit() and second.isdigit()):
+        raise pytest.UsageError(f"--isoscan-forkserver takes IN,OUT descriptors, not {spec!r}")
+    return int(first), int(second)
+
+
+class ForkServer:
+    def __init__(self, config: pytest.Config, requests_fd: int, events_fd: int) -> None:
+        self.config = config
+        self.requests: IO[str] = os.fdopen(requests_fd, "r", encoding="utf-8")
+        self.events = events_fd  # written with os.write, one whole line at a time
+        # The user's own --randomly-dont-reset-seed, if any, holds for seeded trials.
+        self.reset_seed = bool(getattr(config.option, "randomly_reset_seed", True))
+        self.items: list[pytest.Item] = []
+        self.positions: dict[str, list[int]] = {}
+        self.orderer: Orderer | None = None
+        self.recorder: Recorder | None = None
+        self.running: dict[int, int] = {}  # child pid -> index of its ids in the request
+        self.alone_plan: AlonePlan | None = None  # set while an ``alone`` request is served
+        self.sessionfinish: HookCaller | None = None  # the children's, once collected
+        self.sessionstart: HookCaller | None = None  # ``user_sessionstart``, once collected
+        self.stopping = False
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        if session.testsfailed and not session.config.option.continue_on_collection_errors:
+            # As pytest's own loop: nothing runs; isoscan reads the reason in the output.
+            count = session.testsfailed
+            raise session.Interrupted(f"{count} error{'s' if count != 1 else ''} during collection")
+        prerewritten = prerewrite.stop(self.config)  # no helper lives on into a trial
+        self.items = list(session.items)
+        self.positions = index_items(self.items)
+        self._register_trial_plugins()
+        self.sessionfinish = children_sessionfinish(self.config.pluginmanager)
+        self.sessionstart = user_sessionstart(self.config.pluginmanager)
+        threads = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+        self._send(READY, collected=[item.nodeid for item in self.items], threads=threads,
+                   prerewritten=prerewritten)
+        warm_caches()
+        # Children then never touch the parent's objects for garbage collection: fewer copied pages.
+        gc.freeze()
+        signal.signal(signal.SIGTERM, self._on_terminate)
+        try:
+            for line in self.requests:  # blocks until the next request; ends when isoscan closes
+                if self.stopping:
+                    break
+                if line.strip():
+                    self._serve(session, TrialRequest.decode(line))
+        finally:
+            for name in (ORDERER, RECORDER):
+                if self.config.pluginmanager.get_plugin(name) is not None:
+                    self.config.pluginmanager.unregister(name=name)
+        return True
+
+    def _register_trial_plugins(self) -> None:
+        """Registered once here, after collection, so no child pays for registering plugins;
+        they only ever act in the children (the parent runs no test)."""
+        self.orderer = Orderer(self.config)
+        self.orderer.wanted = []
+        self.recorder = Recorder(self.config, Path(os.devnull))
+        _register(self.config, self.orderer, ORDERER)
+        _register(self.config, self.recorder, RECORDER)
+
+    def _send(self, kind: str, **fields: object) -> None:
+        write_all(self.events, encode_event(kind, **fields).encode("utf-8"))
+
+    def _on_terminate(self, signum: int, frame: object) -> None:
+        """isoscan gives up on the request (Ctrl-C): no new child; the running ones are killed
+        here and reaped by the loop, so none is left a zombie or an orphan."""
+        self.stopping = True
+        _kill_groups(self.running)
+
+    def _serve(self, session: pytest.Session, request: TrialRequest) -> None:
+        wanted = read_order_file(request.order)
+        groups = [[nodeid] for nodeid in wanted] if request.alone else [wanted]
+        self.alone_plan = alone_plan(session, request) if request.alone else None
+        for index, group in enumerate(groups):
+            while len(self.running) >= request.jobs:
+                self._reap(request)
+            if self.stopping:
+                break
+            pid = self._fork(session, request, group, index)
+            self.running[pid] = index
+            write_all(self.events, child_event(STARTED, request.trial, pid, index))
+        while self.running:
+            self._reap(request)
+        if self.alone_plan is not None:
+            os.close(self.alone_plan.events)
+        self._send(DONE, trial=request.trial)
+
+    def _fork(self, session: pytest.Session, request: TrialRequest, wanted: list[str],
+              index: int) -> int:
+        # Whatever the parent buffered would otherwise be written again by the child.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            self._child(session, request, wanted, index)
+        # Also set here, so the group exists before isoscan learns the pid and may kill it.
+        # Not contextlib.suppress: as few objects touched between forks as can be.
+        try:  # noqa: SIM105
+            os.setpgid(pid, pid)
+        except OSError:
+            pass
+        return pid
+
+    def _reap(self, request: TrialRequest) -> None:
+        running = self.running
+        if self.stopping:  # a child forked as the signal came in
+            _kill_groups(running)
+        # One child: wait for exactly it. Several: any child; one that is not ours (a process
+        # the suite started at import time) is reaped and ignored.
+        pid, status = os.waitpid(next(iter(running)), 0) if len(running) == 1 else os.wait()
+        index = running.pop(pid, None)
+        if index is not None:
+            write_all(self.events, child_event(EXITED, request.trial, pid, index,
+                                                os.waitstatus_to_exitcode(status)))
+
+    def _child(self, session: pytest.Session, request: TrialRequest, wanted: list[str],
+               index: int) -> NoReturn:
+        status = int(pytest.ExitCode.INTERNAL_ERROR)
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            with contextlib.suppress(OSError):
+                os.setpgid(0, 0)  # its own group: a hang kill takes its subprocesses too
+            self._close_channels()
+            status = self._run_trial(session, request, wanted, index)
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                traceback.print_exc()
+        finally:
+            _flush_all()
+            os._exit(status)
+
+    def _close_channels(self) -> None:
+        # A child holding the events pipe open would hide the server's death from isoscan.
+        for fd in (self.requests.fileno(), self.events):
+            with contextlib.suppress(OSError, ValueError):
+                os.close(fd)
+
+    def _run_trial(self, session: pytest.Session, request: TrialRequest, wanted: list[str],
+                   index: int) -> int:
+        """In the child: one whole pytest session over ``wanted``; returns pytest's exit code."""
+        if self.alone_plan is not None:
+            return self._run_alone(session, request, wanted[0], index, self.alone_plan)
+        redirect_output(request.log)
+        set_seed_context(session, request.seed, self.reset_seed)
+        items = self._start_session(session, request, wanted, index)
+        if request.snapshot is not None:
+            status = snapshot_in_fork(session, self.items, request.snapshot)
+        elif request.scan:
+            from isoscan.trials.fork.scan_chain import run_scan
+
+            status = run_scan(session, items, request, run_items, self._finish,
+                              self._begin_check)
+        else:
+            status = run_items(session, items)
+        return self._finish(session, status)
+
+    def _finish(self, session: pytest.Session, status: int) -> int:
+        return finish_session(session, status, self.sessionfinish)
+
+    def _begin_check(self, session: pytest.Session, folder: Path,
+                     items: list[pytest.Item]) -> None:
+        """In a scan's checkpoint: its own log and record file, and the session start a
+        trial of just ``items`` would record."""
+        assert self.orderer is not None and self.recorder is not None
+        redirect_output(folder / "output.log")
+        self.orderer.wanted, self.orderer.missing = [i.nodeid for i in items], []
+        self.recorder.directory = folder / "records"
+        self._announce(session, items, [])
+
+    def _start_session(self, session: pytest.Session, request: TrialRequest,
+                       wanted: list[str], index: int) -> list[pytest.Item]:
+        """What a subprocess does up to its first test: session start (the Recorder's hello),
+        selection exactly as ``--isoscan-order`` makes it, collection finish (``collected``)."""
+        assert self.orderer is not None and self.recorder is not None
+        chosen, deselected, missing = select_items(self.items, self.positions, wanted)
+        self.orderer.wanted, self.orderer.missing = wanted, missing
+        self.recorder.directory = child_records(request, index)
+        _restart_terminal(session)
+        if self.sessionstart is not None:
+            self.sessionstart(session=session)
+        self._announce(session, chosen, deselected)
+        return chosen
+
+    def _announce(self, session: pytest.Session, chosen: list[pytest.Item],
+                  deselected: list[pytest.Item]) -> None:
+        """As a subprocess records and reports its start: the Recorder's hello, the tests left
+        out (``pytest_deselected``), then the chosen ones (``collected``)."""
+        assert self.recorder is not None
+        self.recorder.pytest_sessionstart(session)
+        if deselected:
+            self.config.hook.pytest_deselected(items=deselected)
+        session.items = chosen
+        session.testscollected = len(chosen)
+        self.recorder.pytest_collection_finish(session)
+
+    def _run_alone(self, session: pytest.Session, request: TrialRequest, nodeid: str,
+                   index: int, plan: AlonePlan) -> int:
+        """``_run_trial`` for the one test of a child of an ``alone`` request: the same steps,
+        with what every child would work out alike taken from the server's ``plan``."""
+        redirect_to(request.log, plan.output_fds)
+        set_seed_context(session, request.seed, self.reset_seed)
+        items = self._start_alone(session, request, nodeid, index, plan)
+        status = run_items(session, items)
+        return self._finish(session, status)
+
+    def _start_alone(self, session: pytest.Session, request: TrialRequest, nodeid: str,
+                     index: int, plan: AlonePlan) -> list[pytest.Item]:
+        """``_start_session`` for one id."""
+        assert self.orderer is not None and self.recorder is not None
+        chosen, deselected, missing = select_one(self.items, self.positions, nodeid,
+                                                 deselect=plan.deselect)
+        self.orderer.wanted, self.orderer.missing = [nodeid], missing
+        self.recorder.directory = child_records(request, index)  # for its test's own forks
+        self.recorder.stream = cast(IO[str], ChildLines(plan.events, index))
+        self.recorder.stream_pid = os.getpid()
+        _restart_terminal(session)
+        if self.sessionstart is not None:
+            self.sessionstart(session=session)
+        self._announce(session, chosen, deselected)
+        return chosen
+
+
+@dataclass(frozen=True)
+class AlonePlan:
+    """What each child of an ``alone`` request (``isoscan isolate``: one test per child, a
+    child per test) would otherwise work out again for itself, worked out once by the server
+    before it forks them. Per child, that work costs more than the test: every object a child
+    touches is a page the kernel copies from the server.
+
+    ``deselect``: whether a child reports the other collected tests to ``pytest_deselected``.
+    Not when pytest's terminal reporter is the only plugin that listens, and it would only
+    count them for its summary line: every child would touch every item, ~0.5 ms each (a
+    subprocess running the test alone does not deselect anything either).
+    """
+
+    output_fds: tuple[int, ...]  # descriptors that write to the server's stdout or stderr
+    deselect: bool
+    events: int  # the request's ``child_events`` file, open for appending
+    # ``session.items`` as the server has it. Held here, the list outlives the child's
+    # ``session.items = chosen``: freed, it would let go of every item, a copied page each.
+    items: list[pytest.Item]
+
+
+def alone_plan(session: pytest.Session, request: TrialRequest) -> AlonePlan:
+    config = session.config
+    listeners = {impl.plugin_name for impl in config.hook.pytest_deselected.get_hookimpls()}
+    fds = output_fds()
+    events = os.open(child_events(request), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    return AlonePlan(fds, deselect=bool(listeners - {"terminalreporter"}), events=events,
+                     items=session.items)
+
+
+class ChildLines:
+    """The Recorder's stream in a child of an ``alone`` request (the part of a text file it
+    uses): each event line it writes is tagged with the child's index and appended to the
+    request's ``child_events`` file in one ``write``, so the lines of children running side
+    by side never mix. Closing it leaves the descriptor, the server's, open."""
+
+    def __init__(self, fd: int, index: int) -> None:
+        self.fd = fd
+        self.tag = f'{{"{CHILD_INDEX}": {index}, '
+
+    def write(self, text: str) -> int:
+        line = self.tag + text[1:] if text.startswith("{") else text
+        write_all(self.fd, line.encode("utf-8"))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+_CACHE_WRITERS = ("lfplugin", "nfplugin")  # pytest's names for its cache plugins
+
+
+def children_sessionfinish(manager: pytest.PytestPluginManager) -> HookCaller:
+    """Every plugin's ``pytest_sessionfinish`` but those of pytest's cache plugins (``--lf``,
+    ``--nf``), for every child: they only write the server's private cache, which nothing
+    reads once the server has collected (their orders were applied then; children run
+    explicit ones) and which is deleted with it. The ``--nf`` one sorts and writes every
+    collected node id: ~7 ms of a trial of a few tests in a 1,500-test suite."""
+    cache = [plugin for plugin in map(manager.get_plugin, _CACHE_WRITERS) if plugin is not None]
+    return manager.subset_hook_caller("pytest_sessionfinish", remove_plugins=cache)
+
+
+# Plugins whose session start the child must not repeat (pytest's own would reset the fixture
+# manager and setup state of the collected items) or that it repeats by hand.
+_NOT_RESTARTED = ("_pytest.", "pytest.", "pluggy", "isoscan.", "pytest_randomly", "xdist",
+                  "pytest_timeout")
+
+
+def user_sessionstart(manager: pytest.PytestPluginManager) -> HookCaller | None:
+    """Conftest and third-party ``pytest_sessionstart`` hooks, for every child to run as a
+    fresh process would: every child runs every plugin's ``pytest_sessionfinish``, so a
+    conftest that creates something at session start and removes it at session finish must
+    create it again. None when no such hook exists."""
+    skip = [plugin for plugin in manager.get_plugins() if _plugin_module(plugin).startswith(
+        _NOT_RESTARTED)]
+    caller = manager.subset_hook_caller("pytest_sessionstart", remove_plugins=skip)
+    return caller if caller.get_hookimpls() else None
+
+
+def _plugin_module(plugin: object) -> str:
+    name = getattr(plugin, "__name__", None) if isinstance(plugin, types.ModuleType) else None
+    return name if isinstance(name, str) else type(plugin).__module__
+
+
+def warm_caches() -> None:
+    """Fills, once in the parent, the caches every child would otherwise fill again on its
+    first failure: formatting a traceback maps every loaded module's file
+    (``inspect.getmodule``, a realpath each) and compiles the tokenizer's regular
+    expressions, ~20 ms per child. Only caches: what a test sees does not change."""
+    try:
+        raise AssertionError("isoscan warms pytest's traceback formatting")
+    except AssertionError as exc:
+        with contextlib.suppress(Exception):
+            pytest.ExceptionInfo.from_exception(exc).getrepr(style="long")
+    with contextlib.suppress(Exception):
+        list(tokenize.generate_tokens(io.StringIO("def f():\n    return 1\n").readline))
+
+
+def _kill_groups(pids: dict[int, int]) -> None:
+    for pid in list(pids):
+        kill_group(pid)
+
+
+def index_items(items: list[pytest.Item]) -> dict[str, list[int]]:
+    positions: dict[str, list[int]] = {}
+    for at, item in enumerate(items):
+        positions.setdefault(item.nodeid, []).append(at)
+    return positions
+
+
+def select_items(items: list[pytest.Item], positions: dict[str, list[int]], wanted: list[str]
+                 ) -> tuple[list[pytest.Item], list[pytest.Item], list[str]]:
+    """The ``Orderer``'s rule on a prebuilt index: each wanted id takes the next item of that
+    id not yet taken, an id with none left is missing, every item not taken is deselected."""
+    taken: dict[str, int] = {}
+    chosen: list[int] = []
+    missing: list[str] = []
+    for nodeid in wanted:
+        at = positions.get(nodeid, [])
+        count = taken.get(nodeid, 0)
+        if count < len(at):
+            chosen.append(at[count])
+            taken[nodeid] = count + 1
+        else:
+            missing.append(nodeid)
+    kept = set(chosen)
+    deselected = [item for at, item in enumerate(items) if at not in kept]
+    return [items[at] for at in chosen], deselected, missing
+
+
+def select_one(items: list[pytest.Item], positions: dict[str, list[int]], nodeid: str, *,
+               deselect: bool = True
+               ) -> tuple[list[pytest.Item], list[pytest.Item], list[str]]:
+    """``select_items`` for a single wanted id, by slicing rather than an item-by-item loop;
+    without ``deselect`` the deselected list is left empty."""
+    at = positions.get(nodeid)
+    if not at:
+        return [], list(items) if deselect else [], [nodeid]
+    deselected = items[: at[0]] + items[at[0] + 1 :] if deselect else []
+    return [items[at[0]]], deselected, []
+
+
+def redirect_output(log: Path) -> None:
+    """Points every descriptor that wrote to the server's output at this trial's log: stdout,
+    stderr, and the copies of them that pytest's capture and faulthandler keep."""
+    redirect_to(log, output_fds())
+
+
+def output_fds() -> tuple[int, ...]:
+    """The descriptors that write where stdout or stderr do: those ``redirect_output`` points
+    at a log. Listed once by the server for an ``alone`` request: every child inherits them."""
+    server = _identities((1, 2))
+    return tuple(fd for fd in _open_fds() if _identities((fd,)) & server)
+
+
+def redirect_to(log: Path, fds: tuple[int, ...]) -> None:
+    """Points ``fds`` (listed by ``output_fds``) at ``log``."""
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        for target in fds:
+            if target != fd:
+                os.dup2(fd, target)
+    finally:
+        os.close(fd)
+
+
+def _identities(fds: tuple[int, ...]) -> set[tuple[int, int]]:
+    found = set()
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            stat = os.fstat(fd)
+            found.add((stat.st_dev, stat.st_ino))
+    return found
+
+
+def _open_fds() -> list[int]:
+    for listing in ("/proc/self/fd", "/dev/fd"):
+        with contextlib.suppress(OSError):
+            return sorted(int(name) for name in os.listdir(listing) if name.isdigit())
+    return [1, 2]
+
+
+def set_seed_context(session: pytest.Session, seed: int | None, reset_seed: bool) -> None:
+    """As the subprocess command line would: ``--randomly-seed=S --randomly-dont-reorganize``
+    for a seed, no reseeding at all (``-p no:randomly``) without one."""
+    option = session.config.option
+    if seed is None or not hasattr(option, "randomly_seed"):
+        if hasattr(option, "randomly_seed"):
+            option.randomly_seed = "default"  # what pytest-randomly's fixtures read as "off"
+            option.randomly_reset_seed = False
+        # A fresh interpreter seeds `random` from the OS; a fork would copy the parent's state.
+        random.seed()
+        return
+    option.randomly_seed = seed
+    option.randomly_reset_seed = reset_seed
+    randomly = session.config.pluginmanager.get_plugin("randomly")
+    sessionstart = getattr(randomly, "pytest_sessionstart", None)
+    if callable(sessionstart):
+        sessionstart(session)
+
+
+def _register(config: pytest.Config, plugin: object, name: str) -> None:
+    if config.pluginmanager.get_plugin(name) is not None:
+        config.pluginmanager.unregister(name=name)
+    config.pluginmanager.register(plugin, name)
+
+
+def _restart_terminal(session: pytest.Session) -> None:
+    # Restarts the session clock (and prints the header when not -q), as at session start.
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    sessionstart = getattr(reporter, "pytest_sessionstart", None)
+    if callable(sessionstart):
+        sessionstart(session)
+
+
+def run_items(session: pytest.Session, items: list[pytest.Item],
+              after: Callable[[int], bool] | None = None) -> int:
+    """pytest's own run loop over the chosen items, with its exit codes; ``nextitem`` lets each
+    fixture scope end where the next item leaves it. ``after(index)``, called once each item
+    has run, ends the loop early by returning True (a scan's checkpoints)."""
+    if not items:
+        return int(pytest.ExitCode.NO_TESTS_COLLECTED)
+    if session.config.option.collectonly:  # as pytest's loop: collected, nothing run
+        return int(pytest.ExitCode.OK)
+
+    def loop() -> int | None:
+        for index, item in enumerate(items):
+            nextitem = items[index + 1] if index + 1 < len(items) else None
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            if session.shouldfail:
+                return int(pytest.ExitCode.TESTS_FAILED)
+            if session.shouldstop:
+                return int(pytest.ExitCode.INTERRUPTED)
+            if after is not None and after(index):
+                break
+        return None
+
+    return loop_status(session, loop)
+
+
+def loop_status(session: pytest.Session, loop: Callable[[], int | None]) -> int:
+    """pytest's exit code for a run loop: the one it returns, else what pytest's session would
+    make of how it ended (stopped, exited, interrupted, tests failed or not)."""
+    try:
+        code = loop()
+        if code is not None:
+            return code
+    except session.Failed:
+        return int(pytest.ExitCode.TESTS_FAILED)
+    except pytest.exit.Exception as exc:
+        code = exc.returncode
+        return int(code) if code is not None else int(pytest.ExitCode.INTERRUPTED)
+    except KeyboardInterrupt:
+        return int(pytest.ExitCode.INTERRUPTED)
+    return int(pytest.ExitCode.TESTS_FAILED if session.testsfailed else pytest.ExitCode.OK)
+
+
+def snapshot_in_fork(session: pytest.Session, collected: list[pytest.Item], spec_path: Path
+                     ) -> int:
+    """In a child whose ``session.items`` are the polluters then the victim: what
+    ``--isoscan-snapshot=SPEC`` does in a pytest process of its own (the ``Snapshotter``
+    registered, shown every collected item, its loop in place of pytest's); pytest's exit
+    code. The document is written by the session finish, as in a process of its own."""
+    from isoscan.explain.plugin import PLUGIN_NAME, Snapshotter
+
+    config = session.config
+    snapshotter = Snapshotter(config, json.loads(spec_path.read_text(encoding="utf-8")))
+    snapshotter.pytest_collection_modifyitems(collected)
+    config.pluginmanager.register(snapshotter, PLUGIN_NAME)
+
+    def loop() -> None:
+        snapshotter.pytest_runtestloop(session)
+
+    return loop_status(session, loop)
+
+
+def finish_session(session: pytest.Session, status: int, hook: HookCaller | None = None) -> int:
+    """Every plugin's session finish: pytest's tears down what is still set up (session
+    fixtures, ``teardown_exact(None)``), the Recorder writes its end event, the terminal
+    reporter its summary. ``hook``: a subset of ``pytest_sessionfinish`` to call instead."""
+    session.exitstatus = status
+    sessionfinish = hook if hook is not None else session.config.hook.pytest_sessionfinish
+    try:
+        sessionfinish(session=session, exitstatus=status)
+    except pytest.exit.Exception as exc:
+        if exc.returncode is not None:
+            status = int(exc.returncode)
+    return status
+
+
+def _flush_all() -> None:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            if stream is not None:
+                stream.flush()
