@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from suitegen import run_cli, write
 
-from isoscan.explain import snapshot
-from isoscan.explain.snapshot import Change
+from isoscan.explain.state import snapshot
+from isoscan.explain.state.base import Change
 from isoscan.explain.workflow import MODULE, TEST, Vocabulary, rank
 
 

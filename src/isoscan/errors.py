@@ -7,7 +7,8 @@ from enum import IntEnum
 
 class ExitCode(IntEnum):
     OK = 0
-    FOUND = 1  # order-dependence found (seeds), nothing to blame (bisect)
+    FOUND = 1  # order-dependence found (seeds), tests that fail alone (isolate)
+    NOTHING = 1  # the same code: nothing to blame (bisect), no state change found (explain)
     USAGE = 2
     SUITE = 3  # the user's suite could not run
     INTERRUPTED = 130

@@ -10,15 +10,20 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pytest
 
 from isoscan.execution import records
+from isoscan.execution.schedule import Schedule, common_start, wait_until
+
+if TYPE_CHECKING:
+    from isoscan.resources import ResourceTracker
 
 NODEID_PROPERTY = records.NODEID_PROPERTY
 # Set when this process started the assertion-rewriting helper (``prerewrite.py``).
 PREREWRITING = pytest.StashKey[bool]()
+PACER = "isoscan-pacer"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +46,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run the collected tests in reverse order",
     )
+    group.addoption(
+        "--isoscan-schedule",
+        metavar="FILE",
+        default=None,
+        help="hold each test back until its moment in FILE, a concurrent replay's timetable",
+    )
+    group.addoption(
+        "--isoscan-resources",
+        action="store_true",
+        default=False,
+        help="with --isoscan-record: also record the files, databases, ports and declared "
+             "resources each test touches (Python audit hooks)",
+    )
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from isoscan.resources import hooks
+
+    pluginmanager.add_hookspecs(hooks)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -67,8 +91,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(Orderer(config), "isoscan-orderer")
     record_dir = config.getoption("isoscan_record")
     if record_dir:
-        config.pluginmanager.register(Recorder(config, invocation_path(config, record_dir)),
-                                      "isoscan-recorder")
+        recorder = Recorder(config, invocation_path(config, record_dir))
+        recorder.track_resources = bool(config.getoption("isoscan_resources"))
+        config.pluginmanager.register(recorder, "isoscan-recorder")
+    schedule = config.getoption("isoscan_schedule")
+    if schedule:
+        config.pluginmanager.register(
+            Pacer(Schedule.read(invocation_path(config, schedule))), PACER)
 
 
 def invocation_path(config: pytest.Config, value: str) -> Path:
@@ -124,6 +153,25 @@ class Orderer:
             )
 
 
+class Pacer:
+    """Holds each test back until its moment in a concurrent replay (``schedule.py``); inert
+    while ``schedule`` is None (the fork server registers one and sets it per child)."""
+
+    def __init__(self, schedule: Schedule | None) -> None:
+        self.schedule = schedule
+        self.start: float | None = None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
+        if self.schedule is None:
+            return
+        if self.start is None:  # the first test: all lanes start from one instant
+            self.start = common_start(self.schedule)
+        offset = self.schedule.at.get(item.nodeid)
+        if offset is not None:
+            wait_until(self.start + offset)
+
+
 class Recorder:
     """Writes one JSON line per event, flushed at once, so a killed process still tells
     which test it was running."""
@@ -138,6 +186,10 @@ class Recorder:
         self.durations: dict[str, float] = {}
         self.messages: dict[str, str] = {}
         self.active = True
+        self.track_resources = False
+        self._tracker: ResourceTracker | None = None
+        self._item: pytest.Item | None = None
+        self._ignored_dir: Path | None = None
 
     def _emit(self, event: dict[str, Any]) -> None:
         if self.stream is not None and self.stream_pid != os.getpid():
@@ -185,10 +237,37 @@ class Recorder:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         # Carries the exact node id into the JUnit XML, where classname/name lose it.
         item.user_properties.append((NODEID_PROPERTY, item.nodeid))
+        self._item = item
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         if self.active:
             self._emit({"e": records.START, "id": nodeid, "t": time.time()})
+            if self.track_resources:
+                self._tracker_for_tests().start()
+
+    def _tracker_for_tests(self) -> ResourceTracker:
+        if self._tracker is None:
+            from isoscan.resources import ResourceTracker
+
+            self._tracker = ResourceTracker()
+        if self.directory != self._ignored_dir:  # a fork server's child writes elsewhere
+            # isoscan's own files are not the test's. (A test's tmp_path needs no rule: it
+            # is unique to the test, so it is never shared with another.)
+            self._tracker.add_ignored(self.directory)
+            self._ignored_dir = self.directory
+        return self._tracker
+
+    def _touched(self, nodeid: str) -> list[list[str]]:
+        """What the test that just finished touched, as the event's ``r`` field."""
+        if self._tracker is None or not self._tracker.tracking:
+            return []
+        touched = self._tracker.stop()
+        item = self._item
+        if item is not None and item.nodeid == nodeid:
+            from isoscan.resources.hooks import declared_for
+
+            touched += declared_for(self.config, item)
+        return [resource.to_json() for resource in sorted(set(touched))]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if not self.active:
@@ -220,6 +299,9 @@ class Recorder:
         message = self.messages.pop(nodeid, "")
         if message:
             event["m"] = message
+        touched = self._touched(nodeid)
+        if touched:
+            event["r"] = touched
         self._emit(event)
 
     @pytest.hookimpl(trylast=True)

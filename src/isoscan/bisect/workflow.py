@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from isoscan.bisect.parallel import find_collision, leftover_answer, save_lanes, timeline
 from isoscan.bisect.probe import BisectObserver, Inconclusive, Probe
+from isoscan.bisect.replay import replay_command
 from isoscan.bisect.search import Shrinker
 from isoscan.bisect.starting_order import StartingOrder, cold_starts, explicit_start
-from isoscan.execution.argv import EXPLICIT, Ordering, Suite, reproduce_command
+from isoscan.execution.argv import Ordering, OrderingKind, Suite, reproduce_command
 from isoscan.execution.collect import collect_ids, require_collected
 from isoscan.execution.runner import write_order_file
 from isoscan.model.answer import BisectKind, BisectResult
@@ -122,13 +124,59 @@ def _victim(config: BisectConfig, store: Store, explicit: StartingOrder | None,
             return BisectResult(victim, BisectKind.NON_DETERMINISTIC, source=start.source,
                                 note="the same order failed and then passed; not bisected")
         if start.workers > 0 and start.observed:
-            return BisectResult(victim, BisectKind.PARALLEL_ONLY, source=start.source,
-                                concurrent=store.concurrent(start.run_id, victim),
-                                note="failed under xdist; its worker's order replayed "
-                                     "serially passes")
+            observer.step(trials.trials, "it failed under xdist and its worker's order "
+                          "replayed serially passes: a test on another worker is to blame")
+            return _parallel_only(config, store, start, trials, observer, collected)
     given = explicit is not None and not explicit.observed
     note = "the victim passes in the given order" if given else "no order tried makes it fail"
     return BisectResult(victim, BisectKind.NOT_REPRODUCIBLE, source=starts[-1].source, note=note)
+
+
+def _parallel_only(config: BisectConfig, store: Store, start: StartingOrder,
+                   trials: TrialRunner, observer: BisectObserver,
+                   collected: list[str]) -> BisectResult:
+    """A victim whose own worker's order passes: first a leftover from another worker (a
+    serial replay of every worker's tests by start time), then a collision in time."""
+    victim = config.victim
+    line = timeline(store, start.run_id, victim)
+    if line is None:
+        return BisectResult(victim, BisectKind.PARALLEL_ONLY, source=start.source,
+                            note="failed under xdist, but the run recorded no start times "
+                                 "to replay; nothing to blame")
+    merged = line.merged_before()
+    if set(merged) - set(start.prefix):
+        leftover = StartingOrder(merged, start.seed, f"run #{line.run_id}: every worker's "
+                                 f"tests before it, merged by start time", run_id=line.run_id)
+        observer.step(trials.trials, f"replaying serially the {len(merged)} tests all workers "
+                      f"started before it, merged by start time")
+        probe = Probe(trials, victim, start.seed, observer)
+        verdict = _reproduces(leftover, probe.fails, trials, observer)
+        if verdict is Reproduction.NON_DETERMINISTIC:
+            return BisectResult(victim, BisectKind.NON_DETERMINISTIC, source=leftover.source,
+                                note="the merged order failed and then passed; not bisected")
+        if verdict is Reproduction.YES:
+            result = _find_polluters(config, leftover, probe, trials, observer, collected)
+            if result.polluters:
+                result.kind = BisectKind.PARALLEL_ONLY
+                result.parallel = leftover_answer(trials, line, result.polluters, start.seed,
+                                                  config.suite.cwd)
+                workers = sorted(set(result.parallel.workers.values()) - {line.worker})
+                result.note = (f"a leftover: its polluter ran earlier on another worker "
+                               f"({', '.join(workers) or line.worker}) and left state behind")
+            return result
+    result, search = find_collision(victim, line, start.seed, trials, observer, start.source,
+                                    config.suite.cwd)
+    if result.parallel is not None:
+        for number, culprits in enumerate(result.polluters, start=1):
+            lanes_file = repro_path(config.store_dir, victim, number).with_suffix(".lanes.json")
+            save_lanes(lanes_file, config.suite, victim, start.seed, search.lanes(culprits))
+            command = replay_command(_relative(lanes_file, config.suite.cwd))
+            result.reproduce_all.append(command)
+            if number == 1:
+                result.parallel.lanes_file = lanes_file
+                result.reproduce = command
+        result.seed = start.seed
+    return result
 
 
 def _reproduces(start: StartingOrder, holds: Holds, trials: TrialRunner,
@@ -350,7 +398,7 @@ def _add_reproduce(result: BisectResult, config: BisectConfig, sets: list[list[s
         write_order_file(order_file, [*before, config.victim])
         shown = _relative(order_file, config.suite.cwd)
         result.reproduce_all.append(
-            reproduce_command(config.suite, Ordering(EXPLICIT, seed), shown))
+            reproduce_command(config.suite, Ordering(OrderingKind.EXPLICIT, seed), shown))
         if number == 1:
             result.order_file = order_file
             result.reproduce = result.reproduce_all[0]

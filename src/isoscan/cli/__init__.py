@@ -16,16 +16,6 @@ from isoscan import __version__
 from isoscan.console import error_line, to_stdout
 from isoscan.errors import ExitCode, IsoscanError
 
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0  no order-dependence found
-  1  an order-dependent, brittle or parallel-only test was found (see --fail-on)
-  2  usage error: unknown option, bad value, path not found
-  3  the suite could not run: collection error, no tests, pytest internal error
-  130 interrupted (Ctrl-C); completed runs are kept in the store
-"""
-
-
 # Each command's module is imported only when it runs (or for --help): `isoscan bisect` starts
 # its fork server without paying for the imports of every other command first.
 COMMANDS = {
@@ -36,6 +26,7 @@ COMMANDS = {
     "report": ("isoscan.cli.report", "report"),
     "baseline": ("isoscan.cli.baseline", "baseline"),
     "history": ("isoscan.cli.history", "history"),
+    "replay": ("isoscan.cli.replay", "replay_command"),
 }
 
 
@@ -96,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         error_line(exc.format_message())
         return int(exc.exit_code)
     # With standalone_mode=False click hands back what the command returned: its exit code.
-    return int(code) if isinstance(code, int) else 0
+    return int(code) if isinstance(code, int) else int(ExitCode.OK)
 
 
 def entry() -> None:

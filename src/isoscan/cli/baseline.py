@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
+from isoscan.cli.exit_codes import NOTHING_READABLE, exit_codes_help
 from isoscan.cli.options import store_option
 from isoscan.console import console, error_line, to_stderr
-from isoscan.errors import UsageError
+from isoscan.errors import ExitCode, UsageError
 from isoscan.report.baseline import Baseline, baseline_document, load_baseline
 from isoscan.report.load import load_report, resolve_sources
 
@@ -24,12 +25,10 @@ pass it to 'isoscan seeds --baseline FILE' or 'isoscan report --baseline FILE':
 the gate then fails only on cases it does not list. Rewriting an existing file
 keeps the reasons of the cases still present. Delete a case to stop accepting it.
 
-\b
-Exit codes:
-  0  baseline written
-  2  usage error: unknown option, path not found, unreadable existing baseline
-  3  nothing readable: no store or finished session, no readable JUnit XML
-"""
+""" + exit_codes_help(
+    "baseline written",
+    usage="usage error: unknown option, path not found, unreadable existing baseline",
+    cannot_run=NOTHING_READABLE, interruptible=False)
 
 
 @click.command(help=HELP, short_help="Write the known unstable tests to a baseline file.")
@@ -60,4 +59,4 @@ def baseline(sources: tuple[str, ...], output: str, store_dir: Path, merge: bool
     kept = sum(1 for case in document["cases"] if case["reason"])
     console.print(f"Wrote {len(document['cases'])} known cases to {output}"
                   + (f" ({kept} kept their reason)" if kept else ""))
-    return 0
+    return ExitCode.OK

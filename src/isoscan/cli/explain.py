@@ -6,9 +6,12 @@ from pathlib import Path
 
 import click
 
+from isoscan.cli.exit_codes import USAGE_IDS, exit_codes_help
 from isoscan.cli.options import begin_command, store_option, suite_for, timeout_option
-from isoscan.execution.argv import EXPLICIT
-from isoscan.explain.workflow import PURPOSE, explain
+from isoscan.errors import ExitCode
+from isoscan.execution.argv import OrderingKind
+from isoscan.explain.workflow import explain
+from isoscan.model.status import Command, RunPurpose, SessionStatus
 from isoscan.report.json_doc import write_json
 from isoscan.report.terminal.explain import render_explanation
 from isoscan.store.db import Store
@@ -34,14 +37,9 @@ naming the key: monkeypatch.setenv, monkeypatch.setitem, tmp_path, ...
 Without PATHS or pytest args, those of the latest `isoscan seeds` session in
 the store are reused. Everything after a bare -- goes to pytest.
 
-\b
-Exit codes:
-  0    a state change was found
-  1    nothing found in any of the kinds compared
-  2    usage error (an id that was not collected gets the closest ids as hints)
-  3    the suite could not run: collection error, or the polluter crashed it
-  130  interrupted
-"""
+""" + exit_codes_help(
+    "a state change was found", "nothing found in any of the kinds compared", usage=USAGE_IDS,
+    cannot_run="the suite could not run: collection error, or the polluter crashed it")
 
 
 @click.command("explain", help=HELP,
@@ -62,22 +60,17 @@ def explain_command(polluter: str, victim: str, paths: tuple[str, ...], also: tu
     store = Store(store_dir)
     try:
         suite = suite_for(store, paths, timeout)
-        session_id = store.begin_suite_session("explain", suite)
-        run_id, run_dir = store.start_run(session_id, PURPOSE, EXPLICIT, None, 0)
-        try:
-            explanation = explain(suite, [polluter, *also], victim, run_dir,
+        with (store.recording_session(Command.EXPLAIN, suite) as session,
+              store.recording_run(session.id, RunPurpose.EXPLAIN, OrderingKind.EXPLICIT) as run):
+            explanation = explain(suite, [polluter, *also], victim, run.dir,
                                   exclude=[store_dir.resolve()])
-        except BaseException:
-            store.abort_run(run_id)
-            store.end_session(session_id, "failed")
-            raise
-        if explanation.run is not None:
-            store.finish_run(run_id, explanation.run)
-        store.end_session(session_id, "found" if explanation.found else "nothing")
+            if explanation.run is not None:
+                run.finish(explanation.run)
+            session.status = SessionStatus.FOUND if explanation.found else SessionStatus.NOTHING
     finally:
         store.close()
     render_explanation(explanation)
     if json_target:
         write_json(explanation.to_json(), json_target)
-    return 0 if explanation.found else 1
+    return ExitCode.OK if explanation.found else ExitCode.NOTHING
 

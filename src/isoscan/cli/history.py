@@ -10,12 +10,13 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from isoscan.cli.exit_codes import exit_codes_help
 from isoscan.cli.options import store_option
 from isoscan.console import console
-from isoscan.errors import UsageError
+from isoscan.errors import ExitCode, UsageError
+from isoscan.report.cells import CELL
 from isoscan.report.foreign_junit import is_store
 from isoscan.report.load import NothingToReport
-from isoscan.report.terminal.seeds import CELL
 from isoscan.store.db import Store
 from isoscan.store.history import History, all_nodeids, load_history
 
@@ -30,12 +31,9 @@ trials are made to fail, so they are left out. Each session shows the commit
   isoscan history                       tests that failed at least once
   isoscan history tests/test_x.py::test_y   one test, run by run
 
-\b
-Exit codes:
-  0  history shown
-  2  usage error: unknown option, a NODEID the store never ran
-  3  no store, or no completed runs in it
-"""
+""" + exit_codes_help(
+    "history shown", usage="usage error: unknown option, a NODEID the store never ran",
+    cannot_run="no store, or no completed runs in it", interruptible=False)
 
 MAX_COLUMNS = 12  # sessions shown as columns; older ones still count in the totals
 
@@ -63,7 +61,7 @@ def history(nodeid: str | None, store_dir: Path, show_all: bool) -> int:
         _one_test(found, nodeid)
     else:
         _all_tests(found, show_all)
-    return 0
+    return ExitCode.OK
 
 
 def _when(started: float) -> str:

@@ -7,11 +7,15 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from isoscan.cli.exit_codes import exit_codes_help
 from isoscan.cli.options import begin_command, store_option, suite_of, timeout_option
 from isoscan.console import console
+from isoscan.errors import ExitCode
 from isoscan.execution.cpus import usable_cpus
 from isoscan.report.json_doc import write_json
-from isoscan.trials.isolate import IsolateConfig, IsolateReport, report_document, run_isolate
+from isoscan.report.terminal.isolate import render_isolate
+from isoscan.trials.base import TrialMode
+from isoscan.trials.isolate import IsolateConfig, report_document, run_isolate
 
 HELP = """Run every collected test alone, each in its own fork; list the tests that fail alone.
 
@@ -26,14 +30,9 @@ per test, slower; see docs/fork-trials.md for what a fork shares).
 Everything after a bare -- goes to pytest unchanged, e.g.
   isoscan isolate tests/ -- -k "not slow"
 
-\b
-Exit codes:
-  0    every test passes (or skips) alone
-  1    some tests fail alone
-  2    usage error: unknown option, bad value, path not found
-  3    the suite could not run: collection error, no tests, pytest internal error
-  130  interrupted (Ctrl-C); every test that finished alone is kept in the store
-"""
+""" + exit_codes_help(
+    "every test passes (or skips) alone", "some tests fail alone",
+    kept="every test that finished alone is kept in the store")
 
 
 class ConsoleObserver:
@@ -47,8 +46,8 @@ class ConsoleObserver:
     def fallback(self, reason: str) -> None:
         console.print(f"isoscan: not forking: {reason}")
 
-    def started(self, collected: int, mode: str) -> None:
-        how = "a fork" if mode == "fork" else "a fresh pytest process"
+    def started(self, collected: int, mode: TrialMode) -> None:
+        how = "a fork" if mode is TrialMode.FORK else "a fresh pytest process"
         console.print(f"Running {collected} tests alone, each in {how}")
         self.bar.update(self.task, total=collected)
         self.bar.start()
@@ -58,26 +57,6 @@ class ConsoleObserver:
 
     def close(self) -> None:
         self.bar.stop()
-
-
-def render(report: IsolateReport) -> None:
-    failing = report.fail_alone
-    for result in failing:
-        note = " (rechecked alone)" if result.rechecked else ""
-        console.print(f"FAILS ALONE  {result.outcome.value:<8} {result.nodeid}{note}")
-        if result.message:
-            console.print(f"             {result.message}")
-    for result in report.not_run:
-        console.print(f"NOT RUN      {result.nodeid} (not collected in its fork)")
-    ran = len(report.results)
-    summary = (f"{ran} of {report.collected} tests run alone in {report.seconds:.1f}s "
-               f"({report.mode}): {len(failing)} fail alone")
-    if report.interrupted:
-        summary += " (interrupted)"
-    console.print(summary)
-    if failing:
-        console.print("A test that fails alone is broken, or brittle (it needs another test "
-                      "to run first): 'isoscan seeds' tells which.")
 
 
 @click.command(help=HELP, short_help="Run every test alone; list the tests that fail alone.")
@@ -105,9 +84,9 @@ def isolate(paths: tuple[str, ...], timeout: float, no_fork: bool, jobs: int, st
         report = run_isolate(config, observer)
     finally:
         observer.close()
-    render(report)
+    render_isolate(report)
     if json_target:
         write_json(report_document(report), json_target)
     if report.interrupted:
-        return 130
+        return ExitCode.INTERRUPTED
     return report.exit_code()

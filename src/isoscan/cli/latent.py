@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from isoscan.execution.argv import COLLECTED, Suite
-from isoscan.explain.latent import PURPOSE, track_state
+from isoscan.execution.argv import OrderingKind, Suite
+from isoscan.explain.latent import track_state
+from isoscan.model.status import RunPurpose
 from isoscan.report.terminal.explain import render_latent
 from isoscan.store.db import Store
 
@@ -14,14 +15,11 @@ def show_latent_polluters(suite: Suite, store_dir: Path, session_id: int) -> Non
     """Run the suite once more with state tracking, store the run, list latent polluters."""
     store = Store(store_dir)
     try:
-        run_id, run_dir = store.start_run(session_id, PURPOSE, COLLECTED, None, 0)
-        try:
-            track = track_state(suite, run_dir, exclude=[store_dir])
-        except BaseException:
-            store.abort_run(run_id)
-            raise
-        if track.run is not None:
-            store.finish_run(run_id, track.run)
+        with store.recording_run(session_id, RunPurpose.TRACK_STATE,
+                                 OrderingKind.COLLECTED) as run:
+            track = track_state(suite, run.dir, exclude=[store_dir])
+            if track.run is not None:
+                run.finish(track.run)
     finally:
         store.close()
-    render_latent(track, run_dir / "latent.json")
+    render_latent(track, run.dir / "latent.json")

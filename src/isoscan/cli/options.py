@@ -11,6 +11,7 @@ import click
 from isoscan.console import to_stderr
 from isoscan.errors import UsageError
 from isoscan.execution.argv import Suite
+from isoscan.model.status import Command
 from isoscan.model.verdicts import DEFAULT_FAIL_ON, Verdict
 from isoscan.store.db import Store
 
@@ -79,7 +80,7 @@ def suite_for(store: Store, paths: tuple[str, ...], timeout: float) -> Suite:
     else those of the latest `isoscan seeds` session started from this directory."""
     suite = suite_of(paths, timeout)
     if not suite.paths and not suite.pytest_args:
-        session = store.latest_session("seeds")
+        session = store.latest_session(Command.SEEDS)
         if session is not None and Path(session.cwd) == suite.cwd:
             return Suite(paths=tuple(session.paths), pytest_args=tuple(session.pytest_args),
                          cwd=suite.cwd, timeout=suite.timeout)

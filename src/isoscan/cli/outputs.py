@@ -16,10 +16,10 @@ from typing import Any
 import click
 
 from isoscan.console import console
+from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Verdict
 from isoscan.report.baseline import Baseline, evaluate_gate, gate_lines, load_baseline
 from isoscan.report.writers.emit import Targets, step_summary, write_outputs
-from isoscan.seeds.workflow import SeedsReport
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from isoscan.console import console
 from isoscan.execution.process import Progress as RunProgress
 from isoscan.execution.runner import RunResult
+from isoscan.model.outcomes import Outcome
 from isoscan.seeds.plan import PlannedRun
 
 
@@ -44,7 +45,7 @@ class ConsoleObserver:
                      result: RunResult) -> None:
         failed = sum(1 for r in result.results.values() if r.outcome.is_failure)
         self.failures += failed
-        passed = sum(1 for r in result.results.values() if r.outcome.value == "passed")
+        passed = sum(1 for r in result.results.values() if r.outcome is Outcome.PASSED)
         console.print(
             f"run {index + 1}/{self.total} [{planned.label()}]: {result.status}, "
             f"{passed} passed, {failed} failed, {result.seconds:.1f}s"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from isoscan.cli.exit_codes import NOTHING_READABLE, USAGE, exit_codes_help
 from isoscan.cli.options import parse_fail_on, store_option
 from isoscan.cli.outputs import OutputOptions, finish_report, output_options
 from isoscan.console import error_line, to_stderr
@@ -31,13 +32,10 @@ SOURCE is any of (default: the store .isoscan/):
 disagree about a test, the confirmed verdict wins (order-dependent over stable).
 Unreadable JUnit files get a one-line error each; the rest are still read.
 
-\b
-Exit codes:
-  0  nothing matching --fail-on, or every such case is listed in --baseline
-  1  a case matching --fail-on that --baseline does not list
-  2  usage error: unknown option, bad value, path not found, bad baseline file
-  3  nothing readable: no store or finished session, no readable JUnit XML
-"""
+""" + exit_codes_help(
+    "nothing matching --fail-on, or every such case is listed in --baseline",
+    "a case matching --fail-on that --baseline does not list",
+    usage=f"{USAGE}, bad baseline file", cannot_run=NOTHING_READABLE, interruptible=False)
 
 
 @click.command(help=HELP, short_help="Report and gate on stored runs or any runner's JUnit XML.")

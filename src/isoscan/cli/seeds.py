@@ -7,10 +7,12 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
+from isoscan.cli.exit_codes import exit_codes_help
 from isoscan.cli.latent import show_latent_polluters
 from isoscan.cli.options import begin_command, parse_fail_on, store_option, suite_of, timeout_option
 from isoscan.cli.outputs import OutputOptions, finish_report, output_options
 from isoscan.cli.progress import ConsoleObserver
+from isoscan.errors import ExitCode
 from isoscan.report.terminal.seeds import render_report
 from isoscan.seeds.confirm import ConfirmOptions
 from isoscan.seeds.plan import parse_workers
@@ -35,14 +37,10 @@ Across CI jobs: --shard K/N runs every N-th planned run from run K, so N jobs
 cover the plan once; they must draw the same seeds, so give --plan-seed (e.g.
 the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
 
-\b
-Exit codes:
-  0    no order-dependence found (nothing matching --fail-on)
-  1    an order-dependent, brittle or parallel-only test was found (see --fail-on)
-  2    usage error: unknown option, bad value, path not found
-  3    the suite could not run: collection error, no tests, pytest internal error
-  130  interrupted (Ctrl-C); every completed run is kept in the store
-"""
+""" + exit_codes_help(
+    "no order-dependence found (nothing matching --fail-on)",
+    "an order-dependent, brittle or parallel-only test was found (see --fail-on)",
+    kept="every completed run is kept in the store")
 
 
 @click.command(help=HELP, short_help="Rerun the suite under many orders; classify unstable tests.")
@@ -104,4 +102,4 @@ def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, seeds: tuple[i
     if track_state and not report.interrupted:
         show_latent_polluters(suite, store_dir, report.session_id)
     code = finish_report(report, fail_kinds, outputs, json_target)
-    return 130 if report.interrupted else code
+    return ExitCode.INTERRUPTED if report.interrupted else code

@@ -11,10 +11,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-COLLECTED = "collected"
-REVERSED = "reversed"
-RANDOM = "random"
-EXPLICIT = "explicit"  # a replay of a recorded order
+from isoscan.model.status import TextEnum
+
+
+class OrderingKind(TextEnum):
+    """How a run orders the tests; stored as ``runs.ordering``."""
+
+    COLLECTED = "collected"
+    REVERSED = "reversed"
+    RANDOM = "random"
+    EXPLICIT = "explicit"  # a replay of a recorded order
 
 
 # Last on every command line isoscan runs. A user's -x / --maxfail in addopts would cut the run
@@ -48,22 +54,22 @@ class Suite:
 
 @dataclass(frozen=True)
 class Ordering:
-    kind: str  # COLLECTED | REVERSED | RANDOM | EXPLICIT
+    kind: OrderingKind
     seed: int | None = None  # pytest-randomly seed; for EXPLICIT, the seed context of the original
 
 
 def ordering_args(ordering: Ordering, order_file: Path | None) -> list[str]:
-    if ordering.kind == RANDOM:
+    if ordering.kind == OrderingKind.RANDOM:
         return ["-p", "randomly", f"--randomly-seed={ordering.seed}"]
     args: list[str] = []
-    if ordering.kind == EXPLICIT and ordering.seed is not None:
+    if ordering.kind == OrderingKind.EXPLICIT and ordering.seed is not None:
         # Same per-test reseeding of `random` as the original run, without reshuffling.
         args += ["-p", "randomly", f"--randomly-seed={ordering.seed}", "--randomly-dont-reorganize"]
     else:
         args += UNSEEDED
-    if ordering.kind == REVERSED:
+    if ordering.kind == OrderingKind.REVERSED:
         args.append("--isoscan-reverse")
-    if ordering.kind == EXPLICIT:
+    if ordering.kind == OrderingKind.EXPLICIT:
         if order_file is None:
             raise ValueError("an explicit ordering needs an order file")
         args.append(f"--isoscan-order={order_file}")

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from isoscan.errors import SuiteError, UsageError, pytest_reason
 from isoscan.execution import records
-from isoscan.execution.argv import COLLECTED, Ordering, Suite, pytest_argv
+from isoscan.execution.argv import Ordering, OrderingKind, Suite, pytest_argv
 from isoscan.execution.process import log_tail, run_pytest
 
 
 def collect_ids(suite: Suite, workdir: Path) -> list[str]:
     record_dir = workdir / "records"
-    argv = pytest_argv(suite, Ordering(COLLECTED), 0, record_dir=record_dir)
+    argv = pytest_argv(suite, Ordering(OrderingKind.COLLECTED), 0, record_dir=record_dir)
     argv.append("--collect-only")
     log = workdir / "output.log"
     result = run_pytest(argv, cwd=suite.cwd, log_path=log, record_dir=record_dir,

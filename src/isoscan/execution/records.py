@@ -52,6 +52,7 @@ class Execution:
     outcome: str | None = None
     duration: float = 0.0
     message: str = ""
+    touched: list[list[str]] = field(default_factory=list)  # with --isoscan-resources, as JSON
 
 
 @dataclass
@@ -138,5 +139,9 @@ def _apply(record: ProcessRecord, by_id: dict[str, Execution], event: dict[str, 
             found.outcome = str(event.get("o", "passed"))
             found.duration = float(event.get("d", 0.0))
             found.message = str(event.get("m", ""))
+            touched = event.get("r")
+            if isinstance(touched, list):
+                found.touched = [[str(part) for part in entry] for entry in touched
+                                 if isinstance(entry, list)]
     elif kind == END:
         record.end_status = int(event.get("status", 0))

@@ -8,18 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from isoscan.execution import records
-from isoscan.execution.argv import EXPLICIT, Ordering, Suite, pytest_argv
+from isoscan.execution.argv import Ordering, OrderingKind, Suite, pytest_argv
 from isoscan.execution.junit import CaseResult, JUnitReadError, read_junit
 from isoscan.execution.process import Progress, log_tail, run_pytest
 from isoscan.model.outcomes import Outcome
+from isoscan.model.status import RunStatus
 
 # pytest exit codes that mean the tests ran (0 all passed, 1 some failed).
 RAN = (0, 1)
-STATUS_OK = "ok"
-STATUS_FAILED = "failed"
-STATUS_CRASHED = "crashed"
-STATUS_TIMEOUT = "timeout"
-STATUS_ERROR = "error"
 
 
 @dataclass
@@ -44,7 +40,7 @@ class RunResult:
     segments: list[Segment] = field(default_factory=list)
     results: dict[str, CaseResult] = field(default_factory=dict)
     collected: list[str] = field(default_factory=list)
-    status: str = STATUS_OK
+    status: RunStatus = RunStatus.OK
     exit_code: int = 0
     seconds: float = 0.0
 
@@ -82,8 +78,8 @@ def execute_run(
     current = ordering
     remaining: list[str] | None = explicit
     while True:
-        segment = _run_segment(suite, current, workers, workdir, len(result.segments), remaining,
-                               on_progress, junit)
+        segment = run_segment(suite, current, workers, workdir, len(result.segments), remaining,
+                              on_progress, junit)
         result.segments.append(segment)
         result.seconds += segment.seconds
         progressed = merge_segment(result, segment)
@@ -95,12 +91,12 @@ def execute_run(
         if not remaining:
             break
         # Resume with the rest of the same order, in a fresh process, same seed context.
-        current = Ordering(EXPLICIT, ordering.seed)
+        current = Ordering(OrderingKind.EXPLICIT, ordering.seed)
     finish_result(result)
     return result
 
 
-def _run_segment(
+def run_segment(
     suite: Suite,
     ordering: Ordering,
     workers: int,
@@ -110,6 +106,7 @@ def _run_segment(
     on_progress: Callable[[Progress], None] | None,
     junit: bool,
 ) -> Segment:
+    """One pytest process of a run, in ``workdir/seg<index>``."""
     segdir = workdir / f"seg{index}"
     record_dir = segdir / "records"
     record_dir.mkdir(parents=True, exist_ok=True)
@@ -184,14 +181,14 @@ def finish_result(result: RunResult) -> None:
     result.exit_code = abnormal[0] if abnormal else max(codes, default=0)
     outcomes = {r.outcome for r in result.results.values()}
     if not result.results and abnormal:
-        result.status = STATUS_ERROR
+        result.status = RunStatus.ERROR
     elif any(s.killed_for_hang for s in result.segments) or Outcome.TIMEOUT in outcomes:
-        result.status = STATUS_TIMEOUT
+        result.status = RunStatus.TIMEOUT
     elif abnormal or Outcome.CRASHED in outcomes:
-        result.status = STATUS_CRASHED
+        result.status = RunStatus.CRASHED
     elif any(o.is_failure for o in outcomes):
-        result.status = STATUS_FAILED
+        result.status = RunStatus.FAILED
     else:
-        result.status = STATUS_OK
+        result.status = RunStatus.OK
     for nodeid in result.collected:
         result.results.setdefault(nodeid, CaseResult(nodeid, Outcome.NOT_RUN, 0.0, ""))

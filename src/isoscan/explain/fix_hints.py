@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from isoscan.explain import snapshot as s
-from isoscan.explain.snapshot import Change
+from isoscan.explain.state import snapshot as s
+from isoscan.explain.state.base import Change
 
 _RESTORE = "in a fixture that restores it after its yield"
 

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from isoscan.errors import SuiteError
-from isoscan.execution.argv import COLLECTED, Ordering, Suite
+from isoscan.execution.argv import Ordering, OrderingKind, Suite
 from isoscan.execution.runner import RunResult, execute_run
-from isoscan.explain import snapshot as s
-from isoscan.explain.snapshot import Change
+from isoscan.explain.state import snapshot as s
+from isoscan.explain.state.base import Change
 from isoscan.explain.workflow import PLUGIN, RankedChange, Vocabulary, rank
 
-PURPOSE = "track-state"
 SCHEMA = "isoscan.latent/1"
 # A test importing a module for the first time changes sys.modules; that is rarely pollution.
 _IGNORED = frozenset({s.SYS_MODULES})
@@ -70,8 +69,8 @@ def track_state(suite: Suite, workdir: Path, *, exclude: Sequence[Path] = ()) ->
             "exclude": [str(workdir), *(str(p.resolve()) for p in exclude)]}
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     args = (*suite.pytest_args, "-p", PLUGIN, f"--isoscan-snapshot={spec_path}")
-    run = execute_run(replace(suite, pytest_args=args), Ordering(COLLECTED), 0, workdir,
-                      junit=False, resume=False)
+    run = execute_run(replace(suite, pytest_args=args), Ordering(OrderingKind.COLLECTED), 0,
+                      workdir, junit=False, resume=False)
     try:
         document = json.loads(output.read_text(encoding="utf-8"))
     except (OSError, ValueError):

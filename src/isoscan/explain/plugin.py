@@ -78,7 +78,7 @@ class _Base:
 
     def __init__(self, config: pytest.Config, spec: dict[str, Any]) -> None:
         # Imported here: plain runs that load this plugin pay nothing for it.
-        from isoscan.explain import snapshot
+        from isoscan.explain.state import snapshot
         self.snapshot = snapshot
         self.config = config
         self.output = Path(spec["output"])

@@ -18,16 +18,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from isoscan.errors import SuiteError, UsageError, pytest_reason
-from isoscan.execution.argv import EXPLICIT, Ordering, Suite
+from isoscan.execution.argv import Ordering, OrderingKind, Suite
 from isoscan.execution.collect import require_collected
 from isoscan.execution.runner import RunResult, execute_run
-from isoscan.explain import snapshot as s
 from isoscan.explain.fix_hints import hint_for
-from isoscan.explain.snapshot import Change
+from isoscan.explain.state import snapshot as s
+from isoscan.explain.state.base import Change
 from isoscan.model.outcomes import Outcome
 
 SCHEMA = "isoscan.explain/1"
-PURPOSE = "explain"
 PLUGIN = "isoscan.explain.plugin"
 TEST = "test"  # the victim's own function and the project fixtures it uses
 MODULE = "module"  # the victim's whole module
@@ -159,8 +158,9 @@ def explain(suite: Suite, polluters: Sequence[str], victim: str, workdir: Path, 
     run = runner.snapshot([*polluters, victim], spec_path, workdir, seed) if runner else None
     if run is None:
         args = (*suite.pytest_args, "-p", PLUGIN, f"--isoscan-snapshot={spec_path}")
-        run = execute_run(replace(suite, pytest_args=args), Ordering(EXPLICIT, seed), 0,
-                          workdir, junit=False, resume=False, explicit=[*polluters, victim])
+        run = execute_run(replace(suite, pytest_args=args),
+                          Ordering(OrderingKind.EXPLICIT, seed), 0, workdir, junit=False,
+                          resume=False, explicit=[*polluters, victim])
     document = _checked(_read(output), run, polluters)
     changes = [Change.from_json(c) for c in document.get("changes", [])]
     ranked = rank(changes, Vocabulary.from_json(document.get("vocabulary", {})))

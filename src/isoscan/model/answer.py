@@ -18,6 +18,70 @@ class BisectKind(str, Enum):
     NOT_REPRODUCIBLE = "not-reproducible"
 
 
+class Mechanism(str, Enum):
+    """How a test on another xdist worker breaks a parallel-only victim."""
+
+    LEFTOVER = "leftover"  # it ran earlier and left state behind: a serial replay reproduces
+    COLLISION = "collision"  # both must run at the same moment: only a concurrent replay does
+
+
+@dataclass(frozen=True)
+class SharedResource:
+    """A resource a culprit and its victim both touch, the culprit's access first."""
+
+    culprit: str
+    kind: str  # "file", "sqlite database", "port", ..., or the user's declared kind
+    name: str
+    culprit_access: str
+    victim_access: str
+    text: str  # "both use file audit.db (write/read)"
+
+    def to_json(self) -> dict[str, str]:
+        return {"culprit": self.culprit, "kind": self.kind, "name": self.name,
+                "culprit_access": self.culprit_access, "victim_access": self.victim_access,
+                "text": self.text}
+
+
+@dataclass(frozen=True)
+class ReplayTally:
+    """How often the victim failed in a batch of replays, and with what beside it."""
+
+    what: str
+    failed: int
+    tries: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"what": self.what, "failed": self.failed, "tries": self.tries}
+
+
+@dataclass
+class ParallelAnswer:
+    """What a parallel-only victim's search found beyond the culprit sets themselves."""
+
+    mechanism: Mechanism
+    workers: dict[str, str] = field(default_factory=dict)  # culprit -> its worker that run
+    shared: list[SharedResource] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+    checks: list[ReplayTally] = field(default_factory=list)
+    rule: str = ""
+    candidates: int = 0  # tests the search started from
+    lanes_file: Path | None = None  # the concurrent replay ``isoscan replay`` reruns
+    reproduced: ReplayTally | None = None  # the first culprit set's verification
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mechanism": self.mechanism.value,
+            "workers": self.workers,
+            "shared": [s.to_json() for s in self.shared],
+            "fix_hints": self.hints,
+            "checks": [c.to_json() for c in self.checks],
+            "rule": self.rule,
+            "candidates": self.candidates,
+            "lanes_file": str(self.lanes_file) if self.lanes_file else None,
+            "reproduced": self.reproduced.to_json() if self.reproduced else None,
+        }
+
+
 @dataclass
 class BisectResult:
     victim: str
@@ -35,6 +99,7 @@ class BisectResult:
     seconds: float = 0.0
     seed: int | None = None  # pytest-randomly seed context of the order it was found in
     reproduce_all: list[str] = field(default_factory=list)  # one per independent set
+    parallel: ParallelAnswer | None = None  # a parallel-only victim's culprits: how and via what
 
     @property
     def found(self) -> bool:
@@ -57,6 +122,7 @@ class BisectResult:
             "left_out": self.left_out,
             "note": self.note,
             "seconds": round(self.seconds, 3),
+            "parallel": self.parallel.to_json() if self.parallel is not None else None,
         }
 
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from isoscan.errors import UsageError
+from isoscan.errors import ExitCode, UsageError
+from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding, Verdict
-from isoscan.seeds.workflow import SeedsReport
 
 SCHEMA = "isoscan.baseline/1"
 
@@ -112,8 +112,8 @@ class Gate:
     unseen: list[Case] = field(default_factory=list)  # listed, not in this report's tests
 
     @property
-    def exit_code(self) -> int:
-        return 1 if self.new else 0
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FOUND if self.new else ExitCode.OK
 
     @property
     def passed(self) -> bool:

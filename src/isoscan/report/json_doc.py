@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from isoscan.seeds.workflow import SeedsReport
+from isoscan.model.report import SeedsReport
 
 SCHEMA = "isoscan.report/1"
 

@@ -17,16 +17,21 @@ from typing import Any
 
 from isoscan.errors import ExitCode, IsoscanError, UsageError
 from isoscan.model.outcomes import Outcome
+from isoscan.model.report import SeedsReport
+from isoscan.model.status import Command, RunPurpose, RunStatus, SessionStatus, TextEnum
 from isoscan.model.verdicts import Evidence, Finding, Replay, Verdict
 from isoscan.report.foreign_junit import JUnitRun, ReadRun, is_store, read_run, scan_folder
-from isoscan.report.terminal.seeds import run_label
-from isoscan.seeds.workflow import SeedsReport
 from isoscan.store.db import DB_NAME, RunRow, SessionRow, Store
-from isoscan.store.matrix import PLAN, Matrix, load_matrix
+from isoscan.store.matrix import Matrix, load_matrix
 
-STORE = "store"
-JUNIT = "junit"
-CONFIRM = "confirm"  # purpose of confirmation trial runs (seeds.CONFIRM)
+
+class SourceKind(TextEnum):
+    """What a report source is; the JSON report's ``sources[].kind``."""
+
+    STORE = "store"
+    JUNIT = "junit"
+
+
 JUNIT_ORDER = "junit"  # RunRow.ordering prefix of a run read from foreign JUnit
 
 # When sources disagree about a test, the first of these wins: a verdict confirmed by replays
@@ -42,7 +47,7 @@ class NothingToReport(IsoscanError):
 
 @dataclass(frozen=True)
 class Source:
-    kind: str  # STORE | JUNIT
+    kind: SourceKind
     path: Path
     session_id: int | None = None  # STORE: None = the latest finished seeds session
     runs: tuple[JUnitRun, ...] = ()  # JUNIT
@@ -60,12 +65,12 @@ class _Part:
 def resolve_sources(args: Sequence[str], store_dir: Path, merge: bool) -> list[Source]:
     """What each SOURCE argument names; several stores need ``merge``."""
     if not args:
-        return [Source(STORE, store_dir)]
+        return [Source(SourceKind.STORE, store_dir)]
     sources: list[Source] = []
     for arg in args:
         sources.extend(_resolve(arg, store_dir))
     sources = list(dict.fromkeys(sources))
-    stores = [s for s in sources if s.kind == STORE]
+    stores = [s for s in sources if s.kind == SourceKind.STORE]
     if not merge and (len(stores) > 1 or (stores and len(stores) < len(sources))):
         raise UsageError(f"{len(sources)} sources include a store: pass --merge to combine "
                          "several stores or JUnit artifacts into one report")
@@ -76,19 +81,19 @@ def _resolve(arg: str, store_dir: Path) -> list[Source]:
     path = Path(arg)
     if not path.exists():
         if arg.isdigit():
-            return [Source(STORE, store_dir, session_id=int(arg))]
+            return [Source(SourceKind.STORE, store_dir, session_id=int(arg))]
         raise UsageError(f"not found: {arg} (give a store folder, a session id, "
                          "or JUnit XML files or folders)")
     if path.is_file():
         if path.name == DB_NAME:
-            return [Source(STORE, path.parent)]
-        return [Source(JUNIT, path, runs=(JUnitRun(str(path), (path,)),))]
+            return [Source(SourceKind.STORE, path.parent)]
+        return [Source(SourceKind.JUNIT, path, runs=(JUnitRun(str(path), (path,)),))]
     if is_store(path):
-        return [Source(STORE, path)]
+        return [Source(SourceKind.STORE, path)]
     stores, runs = scan_folder(path)
-    found = [Source(STORE, s) for s in stores]
+    found = [Source(SourceKind.STORE, s) for s in stores]
     if runs or not stores:
-        found.append(Source(JUNIT, path, runs=tuple(runs)))
+        found.append(Source(SourceKind.JUNIT, path, runs=tuple(runs)))
     return found
 
 
@@ -122,7 +127,7 @@ def load_report(sources: Sequence[Source],
 
 
 def _load_source(source: Source, on_error: Callable[[str], None]) -> _Part | None:
-    if source.kind == STORE:
+    if source.kind == SourceKind.STORE:
         report = load_store_report(source.path, source.session_id)
         return _Part(str(source.path), report, foreign=False)
     read: list[ReadRun] = []
@@ -164,10 +169,12 @@ def load_store_report(root: Path, session_id: int | None = None) -> SeedsReport:
             raw[nodeid] = dict(evidence)
         return SeedsReport(
             session_id=session.id, matrix=matrix, findings=findings,
-            seconds=_session_seconds(store, session), trials=len(store.runs(session.id, CONFIRM)),
-            planned=len(store.runs(session.id, PLAN)), interrupted=session.status == "interrupted",
-            evidence_json=raw, run_labels={run.id: run_label(run) for run in matrix.runs},
-            sources=[{"kind": STORE, "path": str(root), "session": session.id,
+            seconds=_session_seconds(store, session),
+            trials=len(store.runs(session.id, RunPurpose.CONFIRM)),
+            planned=len(store.runs(session.id, RunPurpose.PLAN)),
+            interrupted=session.status == SessionStatus.INTERRUPTED,
+            evidence_json=raw, run_labels={run.id: run.label for run in matrix.runs},
+            sources=[{"kind": SourceKind.STORE, "path": str(root), "session": session.id,
                       "git_head": session.git_head}],
         )
     finally:
@@ -182,8 +189,8 @@ def _session(store: Store, root: Path, session_id: int | None) -> SessionRow:
                              "(see 'isoscan history')")
         return session
     row = store.db.execute(
-        "SELECT id FROM sessions WHERE command = 'seeds' AND status IN ('done', 'interrupted')"
-        " ORDER BY id DESC LIMIT 1").fetchone()
+        "SELECT id FROM sessions WHERE command = ? AND status IN (?, ?) ORDER BY id DESC LIMIT 1",
+        (Command.SEEDS, SessionStatus.DONE, SessionStatus.INTERRUPTED)).fetchone()
     found = store.session(int(row[0])) if row else None
     if found is None:
         raise NothingToReport(f"{root}: no finished 'isoscan seeds' session in this store")
@@ -241,9 +248,9 @@ def junit_report(runs: Sequence[ReadRun], path: Path) -> SeedsReport:
     matrix = Matrix(runs=rows)
     for number, run in enumerate(runs, start=1):
         failed = any(r.outcome.is_failure for r in run.results.values())
-        rows.append(RunRow(id=number, session_id=0, purpose=PLAN,
+        rows.append(RunRow(id=number, session_id=0, purpose=RunPurpose.PLAN,
                            ordering=f"{JUNIT_ORDER} {run.label}", seed=run.seed, workers=0,
-                           status="failed" if failed else "ok", exit_code=None,
+                           status=RunStatus.FAILED if failed else RunStatus.OK, exit_code=None,
                            seconds=run.seconds, dir=run.path))
         for nodeid, result in run.results.items():
             if nodeid not in matrix.cells:
@@ -253,7 +260,8 @@ def junit_report(runs: Sequence[ReadRun], path: Path) -> SeedsReport:
     return SeedsReport(
         session_id=0, matrix=matrix, findings=[], seconds=sum(r.seconds for r in runs), trials=0,
         planned=len(runs), run_labels={n: r.label for n, r in enumerate(runs, start=1)},
-        sources=[{"kind": JUNIT, "path": str(path), "files": [r.label for r in runs]}],
+        sources=[{"kind": SourceKind.JUNIT, "path": str(path),
+                  "files": [r.label for r in runs]}],
     )
 
 
@@ -271,7 +279,7 @@ def combine(parts: Sequence[_Part]) -> SeedsReport:
             new_id = len(runs) + 1
             remap[run.id] = new_id
             runs.append(replace(run, id=new_id))
-            label = part.report.run_labels.get(run.id) or run_label(run)
+            label = part.report.run_labels.get(run.id) or run.label
             labels[new_id] = f"{part.name}: {label}" if part.name and len(parts) > 1 else label
             if part.foreign:
                 foreign.add(new_id)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from isoscan.errors import UsageError
-from isoscan.execution.argv import COLLECTED, RANDOM, REVERSED, Ordering
+from isoscan.execution.argv import Ordering, OrderingKind
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,8 @@ class PlannedRun:
     workers: int
 
     def label(self) -> str:
-        order = f"seed {self.ordering.seed}" if self.ordering.kind == RANDOM else self.ordering.kind
+        kind = self.ordering.kind
+        order = f"seed {self.ordering.seed}" if kind == OrderingKind.RANDOM else str(kind)
         return f"{order}, {'serial' if self.workers == 0 else f'{self.workers} workers'}"
 
 
@@ -42,6 +43,6 @@ def draw_seeds(count: int, explicit: Sequence[int]) -> list[int]:
 
 
 def build_plan(seeds: Sequence[int], workers: Sequence[int]) -> list[PlannedRun]:
-    orderings = [Ordering(COLLECTED), Ordering(REVERSED)]
-    orderings += [Ordering(RANDOM, seed) for seed in seeds]
+    orderings = [Ordering(OrderingKind.COLLECTED), Ordering(OrderingKind.REVERSED)]
+    orderings += [Ordering(OrderingKind.RANDOM, seed) for seed in seeds]
     return [PlannedRun(o, w) for o in orderings for w in workers]

@@ -15,10 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from isoscan.execution.argv import Suite
+from isoscan.execution.argv import OrderingKind, Suite
 from isoscan.execution.junit import CaseResult
 from isoscan.execution.runner import RunResult
+from isoscan.model.answer import BisectKind
 from isoscan.model.outcomes import Outcome
+from isoscan.model.status import Command, RunPurpose, RunStatus, SessionStatus
 
 SCHEMA_VERSION = 1
 DB_NAME = "isoscan.db"
@@ -61,6 +63,12 @@ class RunRow:
     seconds: float | None
     dir: Path
 
+    @property
+    def label(self) -> str:
+        """How reports name the run: ``seed 42 -n 0``, ``reversed -n 2``."""
+        order = f"seed {self.seed}" if self.ordering == OrderingKind.RANDOM else self.ordering
+        return f"{order} -n {self.workers}"
+
 
 @dataclass(frozen=True)
 class ExecutionRow:
@@ -85,6 +93,26 @@ class SessionRow:
     started: float
     status: str
     git_head: str | None
+
+
+@dataclass
+class RecordingSession:
+    """The session of a ``Store.recording_session`` block; set ``status`` to how it ended."""
+
+    id: int
+    status: SessionStatus | BisectKind = SessionStatus.DONE
+
+
+@dataclass(frozen=True)
+class RecordingRun:
+    """The run of a ``Store.recording_run`` block: its id, its own folder, and ``finish``."""
+
+    store: Store
+    id: int
+    dir: Path
+
+    def finish(self, result: RunResult) -> None:
+        self.store.finish_run(self.id, result)
 
 
 class Store:
@@ -113,7 +141,7 @@ class Store:
             yield self.db
 
     # sessions ---------------------------------------------------------------------------
-    def begin_session(self, command: str, cwd: Path, paths: list[str], pytest_args: list[str],
+    def begin_session(self, command: Command, cwd: Path, paths: list[str], pytest_args: list[str],
                       timeout: float | None, git_head: str | None) -> int:
         with self._tx() as db:
             cur = db.execute(
@@ -124,15 +152,31 @@ class Store:
             )
             return int(cur.lastrowid or 0)
 
-    def begin_suite_session(self, command: str, suite: Suite, git_head: str | None = None
+    def begin_suite_session(self, command: Command, suite: Suite, git_head: str | None = None
                             ) -> int:
         return self.begin_session(command, suite.cwd, list(suite.paths), list(suite.pytest_args),
                                   suite.timeout, git_head)
 
-    def end_session(self, session_id: int, status: str) -> None:
+    def end_session(self, session_id: int, status: SessionStatus | BisectKind) -> None:
         with self._tx() as db:
             db.execute("UPDATE sessions SET finished = ?, status = ? WHERE id = ?",
                        (time.time(), status, session_id))
+
+    @contextmanager
+    def recording_session(self, command: Command, suite: Suite, git_head: str | None = None
+                          ) -> Iterator[RecordingSession]:
+        """A session from its start to its end: ended with the block's ``status`` (done unless
+        set), ``interrupted`` when Ctrl-C leaves the block, ``failed`` when an error does."""
+        session = RecordingSession(self.begin_suite_session(command, suite, git_head))
+        try:
+            yield session
+        except KeyboardInterrupt:
+            self.end_session(session.id, SessionStatus.INTERRUPTED)
+            raise
+        except BaseException:
+            self.end_session(session.id, SessionStatus.FAILED)
+            raise
+        self.end_session(session.id, session.status)
 
     def session(self, session_id: int) -> SessionRow | None:
         row = self.db.execute(
@@ -143,7 +187,7 @@ class Store:
         return SessionRow(row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]), row[5],
                           row[6], row[7], row[8])
 
-    def latest_session(self, command: str | None = None) -> SessionRow | None:
+    def latest_session(self, command: Command | None = None) -> SessionRow | None:
         query = "SELECT id FROM sessions"
         args: tuple[str, ...] = ()
         if command is not None:
@@ -153,14 +197,14 @@ class Store:
         return self.session(int(row[0])) if row else None
 
     # runs -------------------------------------------------------------------------------
-    def start_run(self, session_id: int, purpose: str, ordering: str, seed: int | None,
-                  workers: int) -> tuple[int, Path]:
+    def start_run(self, session_id: int, purpose: RunPurpose, ordering: OrderingKind,
+                  seed: int | None, workers: int) -> tuple[int, Path]:
         """Register a run about to start; returns its id and its own folder."""
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO runs(session_id, purpose, ordering, seed, workers, status, started,"
-                " dir) VALUES (?, ?, ?, ?, ?, 'running', ?, '')",
-                (session_id, purpose, ordering, seed, workers, time.time()),
+                " dir) VALUES (?, ?, ?, ?, ?, ?, ?, '')",
+                (session_id, purpose, ordering, seed, workers, RunStatus.RUNNING, time.time()),
             )
             run_id = int(cur.lastrowid or 0)
             run_dir = self.root / "runs" / str(run_id)
@@ -170,8 +214,20 @@ class Store:
 
     def abort_run(self, run_id: int) -> None:
         with self._tx() as db:
-            db.execute("UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running'",
-                       (run_id,))
+            db.execute("UPDATE runs SET status = ? WHERE id = ? AND status = ?",
+                       (RunStatus.INTERRUPTED, run_id, RunStatus.RUNNING))
+
+    @contextmanager
+    def recording_run(self, session_id: int, purpose: RunPurpose, ordering: OrderingKind,
+                      seed: int | None = None, workers: int = 0) -> Iterator[RecordingRun]:
+        """A run from its start until the block calls ``finish`` with its result; one that an
+        error or Ctrl-C leaves unfinished is marked ``interrupted``, a finished one is kept."""
+        run_id, run_dir = self.start_run(session_id, purpose, ordering, seed, workers)
+        try:
+            yield RecordingRun(self, run_id, run_dir)
+        except BaseException:
+            self.abort_run(run_id)
+            raise
 
     def finish_run(self, run_id: int, result: RunResult) -> None:
         """Write a completed run's outcomes and recorded orders in one transaction."""
@@ -197,7 +253,7 @@ class Store:
                 "INSERT INTO executions(run_id, process, worker, segment, seq, nodeid, started,"
                 " finished, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def runs(self, session_id: int, purpose: str | None = None) -> list[RunRow]:
+    def runs(self, session_id: int, purpose: RunPurpose | None = None) -> list[RunRow]:
         query = ("SELECT id, session_id, purpose, ordering, seed, workers, status, exit_code,"
                  " seconds, dir FROM runs WHERE session_id = ?")
         args: tuple[object, ...] = (session_id,)
@@ -218,12 +274,14 @@ class Store:
 
     def runs_with_outcome(self, nodeid: str, failed: bool) -> list[RunRow]:
         """Completed plan runs (any session) where the test failed, or passed; newest first."""
-        outcomes = ("failed", "error", "crashed", "timeout") if failed else ("passed",)
+        outcomes = ((Outcome.FAILED, Outcome.ERROR, Outcome.CRASHED, Outcome.TIMEOUT) if failed
+                    else (Outcome.PASSED,))
         marks = ", ".join("?" for _ in outcomes)
         ids = [r[0] for r in self.db.execute(
             f"SELECT runs.id FROM runs JOIN results ON results.run_id = runs.id"
             f" WHERE results.nodeid = ? AND results.outcome IN ({marks})"
-            f" AND runs.purpose = 'plan' ORDER BY runs.id DESC", (nodeid, *outcomes))]
+            f" AND runs.purpose = ? ORDER BY runs.id DESC",
+            (nodeid, *outcomes, RunPurpose.PLAN))]
         return [run for run in (self.run(i) for i in ids) if run is not None]
 
     def results(self, run_id: int) -> dict[str, CaseResult]:

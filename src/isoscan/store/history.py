@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from isoscan.model.outcomes import Outcome
+from isoscan.model.status import UNFINISHED, RunPurpose
 from isoscan.store.db import Store
-from isoscan.store.matrix import PLAN
 
 
 @dataclass
@@ -53,13 +53,13 @@ def load_history(store: Store, nodeid: str | None = None) -> History:
     for sid, command, started, status, head, run_id in store.db.execute(
         "SELECT s.id, s.command, s.started, s.status, s.git_head, r.id FROM sessions s"
         " JOIN runs r ON r.session_id = s.id WHERE r.purpose = ?"
-        " AND r.status NOT IN ('running', 'interrupted') ORDER BY s.id, r.id", (PLAN,)
+        " AND r.status NOT IN (?, ?) ORDER BY s.id, r.id", (RunPurpose.PLAN, *UNFINISHED)
     ):
         info = sessions.setdefault(sid, SessionInfo(sid, command, started, status, head))
         info.runs.append(run_id)
     query = ("SELECT res.run_id, res.nodeid, res.outcome FROM results res JOIN runs r"
              " ON r.id = res.run_id WHERE r.purpose = ?")
-    args: tuple[str, ...] = (PLAN,)
+    args: tuple[str, ...] = (RunPurpose.PLAN,)
     if nodeid is not None:
         query += " AND res.nodeid = ?"
         args += (nodeid,)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from isoscan.model.outcomes import Outcome
+from isoscan.model.status import UNFINISHED, RunPurpose
 from isoscan.store.db import RunRow, Store
-
-PLAN = "plan"
 
 
 @dataclass
@@ -37,8 +36,8 @@ def load_matrix(store: Store, session_ids: list[int]) -> Matrix:
     runs = [
         run
         for sid in session_ids
-        for run in store.runs(sid, PLAN)
-        if run.status not in ("running", "interrupted")
+        for run in store.runs(sid, RunPurpose.PLAN)
+        if run.status not in UNFINISHED
     ]
     matrix = Matrix(runs=runs)
     seen: set[str] = set()

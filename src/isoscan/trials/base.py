@@ -16,6 +16,7 @@ from pathlib import Path
 from isoscan.execution.runner import RunResult
 from isoscan.trials.fork.protocol import ScanStop
 from isoscan.trials.fork.scan_result import ScanResult
+from isoscan.trials.lanes import Lane
 from isoscan.trials.outcome import TrialOutcome
 
 __all__ = ["TrialMode", "TrialOutcome", "TrialRunner"]
@@ -34,6 +35,11 @@ class TrialRunner(ABC):
     @abstractmethod
     def run(self, order: Sequence[str], seed: int | None = None) -> TrialOutcome:
         """Runs ``order`` once, serially, in a fresh process (or fork); stores it as a run."""
+
+    @abstractmethod
+    def run_concurrent(self, lanes: Sequence[Lane], seed: int | None = None) -> TrialOutcome:
+        """Runs every lane at once, each in a process of its own, each test held back until
+        its time in the lanes' timetable; records what each test touches. One stored run."""
 
     @property
     def mode(self) -> TrialMode:

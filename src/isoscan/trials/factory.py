@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from isoscan.execution.argv import Suite
+from isoscan.model.status import RunPurpose
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
 from isoscan.trials.fork.client import ForkTrials, fork_unavailable
 from isoscan.trials.subprocess_trials import SubprocessTrials
 
 
-def make_trials(suite: Suite, store: Store, session_id: int, purpose: str, fork: bool,
+def make_trials(suite: Suite, store: Store, session_id: int, purpose: RunPurpose, fork: bool,
                 on_fallback: Callable[[str], None] | None = None) -> TrialRunner:
     """The trial runner a command should use: fork trials (collect once, fork per trial)
     unless ``fork`` is False (``--no-fork``) or this platform cannot fork, in which case

@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from isoscan.errors import SuiteError
+from isoscan.errors import ExitCode, SuiteError
 from isoscan.execution.argv import Suite
 from isoscan.execution.collect import collect_ids_once
 from isoscan.model.outcomes import Outcome
+from isoscan.model.status import Command, RunPurpose, SessionStatus
 from isoscan.seeds.workflow import git_head
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialMode, TrialOutcome, TrialRunner
 from isoscan.trials.factory import make_trials
 
-ISOLATE = "isolate"
 SCHEMA = "isoscan.isolate/1"
 CHUNK = 100  # tests per stored run in fork mode
 
@@ -36,7 +36,7 @@ class IsolateConfig:
     store_dir: Path
     fork: bool = True
     jobs: int = 1  # children at a time (fork mode); failures are then rechecked one at a time
-    command: str = ISOLATE
+    command: Command = Command.ISOLATE
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class AloneResult:
 class IsolateReport:
     session_id: int
     collected: int
-    mode: str  # "fork" or "subprocess"
+    mode: TrialMode
     results: list[AloneResult] = field(default_factory=list)
     seconds: float = 0.0
     trials: int = 0
@@ -67,13 +67,13 @@ class IsolateReport:
     def not_run(self) -> list[AloneResult]:
         return [r for r in self.results if r.outcome is Outcome.NOT_RUN]
 
-    def exit_code(self) -> int:
-        return 1 if self.fail_alone else 0
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FOUND if self.fail_alone else ExitCode.OK
 
 
 class IsolateObserver(Protocol):
     def fallback(self, reason: str) -> None: ...
-    def started(self, collected: int, mode: str) -> None: ...
+    def started(self, collected: int, mode: TrialMode) -> None: ...
     def progress(self, done: int, total: int) -> None: ...
 
 
@@ -81,7 +81,6 @@ def run_isolate(config: IsolateConfig, observer: IsolateObserver) -> IsolateRepo
     started = time.monotonic()
     store = Store(config.store_dir)
     suite = config.suite
-    session_id = store.begin_suite_session(config.command, suite, git_head(suite.cwd))
     heard: list[str] = []
 
     def fallback(reason: str) -> None:
@@ -89,18 +88,18 @@ def run_isolate(config: IsolateConfig, observer: IsolateObserver) -> IsolateRepo
         observer.fallback(reason)
 
     try:
-        runner = make_trials(suite, store, session_id, ISOLATE, config.fork, fallback)
-        try:
-            report = _isolate(runner, store, session_id, config, observer)
-        finally:
-            runner.close()
-        report.fallback = heard[-1] if heard else None
-        report.seconds = time.monotonic() - started
-        store.end_session(session_id, "interrupted" if report.interrupted else "done")
+        with store.recording_session(config.command, suite, git_head(suite.cwd)) as session:
+            runner = make_trials(suite, store, session.id, RunPurpose.ISOLATE, config.fork,
+                                 fallback)
+            try:
+                report = _isolate(runner, store, session.id, config, observer)
+            finally:
+                runner.close()
+            report.fallback = heard[-1] if heard else None
+            report.seconds = time.monotonic() - started
+            if report.interrupted:
+                session.status = SessionStatus.INTERRUPTED
         return report
-    except BaseException:
-        store.end_session(session_id, "failed")
-        raise
     finally:
         store.close()
 
@@ -113,7 +112,7 @@ def _isolate(runner: TrialRunner, store: Store, session_id: int, config: Isolate
     if not nodeids:
         raise SuiteError("the suite could not run: pytest collected no tests")
     forked = runner.mode is TrialMode.FORK
-    report = IsolateReport(session_id, len(nodeids), runner.mode.value)
+    report = IsolateReport(session_id, len(nodeids), runner.mode)
     observer.started(len(nodeids), report.mode)
     try:
         _run_alone(runner, store, nodeids, config.jobs, report.results, observer.progress)
@@ -193,7 +192,7 @@ class _Silent:
     def fallback(self, reason: str) -> None:
         pass
 
-    def started(self, collected: int, mode: str) -> None:
+    def started(self, collected: int, mode: TrialMode) -> None:
         pass
 
     def progress(self, done: int, total: int) -> None:

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from dataclasses import replace
 
-from isoscan.execution.argv import EXPLICIT, Ordering, Suite
-from isoscan.execution.runner import RunResult, execute_run
+from isoscan.errors import SuiteError
+from isoscan.execution.argv import Ordering, OrderingKind, Suite
+from isoscan.execution.runner import (
+    RunResult,
+    Segment,
+    execute_run,
+    finish_result,
+    merge_segment,
+    run_segment,
+)
+from isoscan.model.status import RunPurpose
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
+from isoscan.trials.lanes import Lane, write_schedule
 from isoscan.trials.outcome import TrialOutcome
 
 
 class SubprocessTrials(TrialRunner):
     """One pytest subprocess per trial."""
 
-    def __init__(self, suite: Suite, store: Store, session_id: int, purpose: str) -> None:
+    def __init__(self, suite: Suite, store: Store, session_id: int, purpose: RunPurpose
+                 ) -> None:
         self.suite = suite
         self.store = store
         self.session_id = session_id
@@ -22,25 +35,59 @@ class SubprocessTrials(TrialRunner):
         self.trials = 0
 
     def run(self, order: Sequence[str], seed: int | None = None) -> TrialOutcome:
-        ordering = Ordering(EXPLICIT, seed)
-        run_id, run_dir = self.store.start_run(self.session_id, self.purpose, EXPLICIT, seed, 0)
-        try:
-            result = execute_run(self.suite, ordering, 0, run_dir, junit=False, resume=False,
+        ordering = Ordering(OrderingKind.EXPLICIT, seed)
+        with self.store.recording_run(self.session_id, self.purpose, ordering.kind, seed) as run:
+            result = execute_run(self.suite, ordering, 0, run.dir, junit=False, resume=False,
                                  explicit=list(order))
-        except BaseException:
-            self.store.abort_run(run_id)
-            raise
-        self.store.finish_run(run_id, result)
+            run.finish(result)
         self.trials += 1
-        return trial_outcome(list(order), result, run_id)
+        return trial_outcome(list(order), result, run.id)
+
+
+    def run_concurrent(self, lanes: Sequence[Lane], seed: int | None = None) -> TrialOutcome:
+        """One pytest subprocess per lane, started together, paced by the lanes' timetable."""
+        order = [test for lane in lanes for test in lane.tests]
+        ordering = Ordering(OrderingKind.EXPLICIT, seed)
+        with self.store.recording_run(self.session_id, self.purpose, ordering.kind, seed,
+                                      len(lanes)) as run:
+            run_dir = run.dir
+            schedule = write_schedule(run_dir, lanes)
+            paced = replace(self.suite, pytest_args=(
+                *self.suite.pytest_args, f"--isoscan-schedule={schedule}", "--isoscan-resources"))
+            segments: list[Segment | None] = [None] * len(lanes)
+
+            def lane(index: int) -> None:
+                segments[index] = run_segment(paced, ordering, 0, run_dir, index,
+                                              list(lanes[index].tests), None, False)
+
+            threads = [threading.Thread(target=lane, args=(i,), daemon=True)
+                       for i in range(len(lanes))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            result = RunResult(ordering=ordering, workers=len(lanes))
+            for segment in segments:
+                if segment is None:
+                    raise SuiteError("a lane of a concurrent replay did not run")
+                result.segments.append(segment)
+                result.seconds = max(result.seconds, segment.seconds)
+                merge_segment(result, segment)
+            finish_result(result)
+            run.finish(result)
+        self.trials += 1
+        return trial_outcome(order, result, run.id)
 
 
 def trial_outcome(order: list[str], result: RunResult, run_id: int) -> TrialOutcome:
     missing = [m for p in result.processes for m in p.missing]
+    executions = [e for p in result.processes for e in p.executions]
     return TrialOutcome(
         order=order,
         outcomes={n: r.outcome for n, r in result.results.items()},
         exit_code=result.exit_code,
         run_id=run_id,
         missing=missing,
+        times={e.nodeid: (e.started, e.finished) for e in executions},
+        touched={e.nodeid: e.touched for e in executions if e.touched},
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from isoscan.console import console
-from isoscan.model.answer import BisectKind, BisectResult
+from isoscan.model.answer import BisectKind, BisectResult, Mechanism, ParallelAnswer
 
 
 class StepPrinter:
@@ -23,18 +23,23 @@ def render_bisect(result: BisectResult) -> None:
     head = Text(f"{result.victim}: ", style="bold")
     if result.kind is BisectKind.VICTIM:
         head.append("order-dependent victim", style="bold red")
+    elif result.kind is BisectKind.PARALLEL_ONLY and result.parallel is not None:
+        head.append(_HEADS[result.parallel.mechanism], style="bold red")
     elif result.kind is BisectKind.BRITTLE:
         head.append("brittle (fails alone)", style="bold red")
     else:
         head.append(result.kind.value, style="yellow")
     console.print(head)
+    noun = "culprit" if result.parallel is not None else "polluter"
     for number, polluters in enumerate(result.polluters, start=1):
-        label = "polluter" if len(polluters) == 1 else f"polluters (together, {len(polluters)})"
+        label = noun if len(polluters) == 1 else f"{noun}s (together, {len(polluters)})"
         if len(result.polluters) > 1:
             label += f" — independent set {number}"
         console.print(f"  {label}:")
         for nodeid in polluters:
-            console.print(f"    {nodeid}", style="red")
+            where = result.parallel.workers.get(nodeid) if result.parallel else None
+            console.print(Text(f"    {nodeid}", style="red")
+                          + Text(f"  (ran on {where})" if where else "", style="dim"))
     if result.state_setters:
         console.print("  state-setter(s):")
         for nodeid in result.state_setters:
@@ -43,10 +48,11 @@ def render_bisect(result: BisectResult) -> None:
         console.print("  cleaner(s), run between polluter and victim, make it pass:")
         for nodeid in result.cleaners:
             console.print(f"    {nodeid}", style="green")
-    if result.kind is BisectKind.PARALLEL_ONLY and result.concurrent:
-        console.print("  running on other workers when it failed:")
-        for nodeid in result.concurrent:
-            console.print(f"    {nodeid}")
+    if result.parallel is not None:
+        _render_parallel(result.parallel)
+    elif result.kind is BisectKind.PARALLEL_ONLY and result.concurrent:
+        console.print(f"  {len(result.concurrent)} tests ran on other workers beside it; "
+                      "none is blamed")
     if result.left_out:
         console.print(f"  left out of trials (crashed or hung the process): "
                       f"{', '.join(result.left_out)}", style="yellow")
@@ -58,6 +64,35 @@ def render_bisect(result: BisectResult) -> None:
         console.print("Reproduce (one command per independent set):")
         for command in result.reproduce_all:
             console.print(f"  {command}", soft_wrap=True)
+    elif result.parallel is not None and result.parallel.reproduced is not None:
+        tally = result.parallel.reproduced
+        console.print(f"Reproduce (runs them side by side; the victim failed in {tally.failed} "
+                      f"of {tally.tries} of isoscan's replays):")
+        console.print(f"  {result.reproduce}", soft_wrap=True)
     elif result.reproduce:
         console.print("Reproduce:")
         console.print(f"  {result.reproduce}", soft_wrap=True)
+
+
+_HEADS = {
+    Mechanism.LEFTOVER: "parallel-only: a test on another worker left state behind",
+    Mechanism.COLLISION: "parallel-only: collides with a test on another worker",
+}
+
+
+def _render_parallel(answer: ParallelAnswer) -> None:
+    if answer.shared:
+        console.print("  what they share:")
+        for shared in answer.shared:
+            console.print(f"    {shared.text}", style="bold")
+    else:
+        console.print("  what they share: nothing isoscan could see (a C-level client such as "
+                      "libpq bypasses audit hooks: declare it with a pytest_isoscan_resources "
+                      "hook)", style="yellow")
+    for hint in answer.hints:
+        console.print(f"  fix: {hint}", style="green")
+    if answer.checks:
+        console.print("  isoscan's checks (concurrent replays):", style="dim")
+        for check in answer.checks:
+            console.print(f"    {check.what}: failed {check.failed} of {check.tries}",
+                          style="dim")

@@ -6,21 +6,11 @@ from rich.table import Table
 from rich.text import Text
 
 from isoscan.console import console
-from isoscan.execution.argv import RANDOM
 from isoscan.model.outcomes import Outcome
+from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding, Verdict
-from isoscan.seeds.workflow import SeedsReport
+from isoscan.report.cells import CELL
 from isoscan.store.db import RunRow
-
-CELL = {
-    Outcome.PASSED: (".", "green"),
-    Outcome.FAILED: ("F", "bold red"),
-    Outcome.ERROR: ("E", "bold red"),
-    Outcome.SKIPPED: ("s", "yellow"),
-    Outcome.NOT_RUN: ("-", "dim"),
-    Outcome.CRASHED: ("C", "bold magenta"),
-    Outcome.TIMEOUT: ("T", "bold magenta"),
-}
 
 VERDICT_STYLE = {
     Verdict.ORDER_DEPENDENT: "bold red",
@@ -34,11 +24,6 @@ VERDICT_STYLE = {
 
 _ORDER = [Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY,
           Verdict.NON_DETERMINISTIC, Verdict.FLAKY, Verdict.BROKEN]
-
-
-def run_label(run: RunRow) -> str:
-    order = f"seed {run.seed}" if run.ordering == RANDOM else run.ordering
-    return f"{order} -n {run.workers}"
 
 
 def render_report(report: SeedsReport) -> None:
@@ -144,7 +129,7 @@ def _grid(findings: list[Finding], report: SeedsReport) -> Table:
 
 def _legend(runs: list[RunRow], labels: dict[int, str]) -> Text:
     legend = Text("runs: ", style="dim")
-    legend.append("  ".join(f"#{n} {labels.get(run.id) or run_label(run)}"
+    legend.append("  ".join(f"#{n} {labels.get(run.id) or run.label}"
                             for n, run in enumerate(runs, start=1)))
     legend.append("\ncells: ", style="dim")
     for outcome in Outcome:

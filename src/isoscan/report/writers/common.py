@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding, Verdict
-from isoscan.report.terminal.seeds import run_label
-from isoscan.seeds.workflow import SeedsReport
 
 # The order of the terminal report: the verdicts that fail the gate by default first.
 VERDICT_ORDER = [Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY,
@@ -29,7 +28,7 @@ def unstable_sorted(report: SeedsReport) -> list[Finding]:
 
 
 def labels(report: SeedsReport) -> list[str]:
-    return [report.run_labels.get(run.id) or run_label(run) for run in report.matrix.runs]
+    return [report.run_labels.get(run.id) or run.label for run in report.matrix.runs]
 
 
 def evidence_of(report: SeedsReport, finding: Finding) -> dict[str, Any]:

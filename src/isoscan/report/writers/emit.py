@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from isoscan.errors import UsageError
+from isoscan.model.report import SeedsReport
 from isoscan.report.baseline import Gate
 from isoscan.report.writers import json_out, junit_out, markdown_out, matrix_svg
-from isoscan.seeds.workflow import SeedsReport
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Verdict
 from isoscan.report.baseline import Gate
 from isoscan.report.json_doc import report_document, write_json
-from isoscan.report.load import JUNIT, JUNIT_ORDER
+from isoscan.report.load import JUNIT_ORDER, SourceKind
 from isoscan.report.writers.common import blame_of, labels
-from isoscan.seeds.workflow import SeedsReport
 
 
 def document(report: SeedsReport, gate: Gate | None = None) -> dict[str, Any]:
@@ -19,7 +19,7 @@ def document(report: SeedsReport, gate: Gate | None = None) -> dict[str, Any]:
     for run, entry, label in zip(report.matrix.runs, doc["runs"], labels(report), strict=True):
         entry["label"] = label
         if run.ordering.startswith(f"{JUNIT_ORDER} "):
-            entry["order"] = JUNIT
+            entry["order"] = SourceKind.JUNIT
             entry["file"] = str(run.dir)
     findings = {f.nodeid: f for f in report.findings}
     for test in doc["tests"]:

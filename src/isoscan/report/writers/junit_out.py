@@ -14,10 +14,10 @@ import xml.etree.ElementTree as ET  # writing only; nothing is parsed here
 from pathlib import Path
 
 from isoscan.execution.junit import mangle
+from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding
 from isoscan.report.baseline import Gate
 from isoscan.report.writers.common import blame_of, clean, evidence_of, labels, unstable_sorted
-from isoscan.seeds.workflow import SeedsReport
 
 SUITE = "isoscan"
 def split_nodeid(nodeid: str) -> tuple[str, str]:

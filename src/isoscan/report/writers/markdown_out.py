@@ -5,11 +5,11 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding
 from isoscan.report.baseline import Gate
-from isoscan.report.terminal.seeds import CELL
+from isoscan.report.cells import CELL
 from isoscan.report.writers.common import VERDICT_ORDER, blame_of, labels, unstable_sorted
-from isoscan.seeds.workflow import SeedsReport
 
 
 def code(text: str) -> str:

@@ -12,9 +12,9 @@ from html import escape as _escape
 from pathlib import Path
 
 from isoscan.model.outcomes import Outcome
+from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Verdict
 from isoscan.report.writers.common import blame_of, clean, labels, unstable_sorted
-from isoscan.seeds.workflow import SeedsReport
 
 MAX_ROWS = 200
 MAX_NAME = 72  # characters of a test id shown; the tooltip has all of it

@@ -29,11 +29,9 @@ from typing import Any, NoReturn
 from isoscan.errors import PYTEST_REASONS, SuiteError
 from isoscan.execution import records
 from isoscan.execution.argv import (
-    COLLECTED,
-    EXPLICIT,
-    RANDOM,
     RUN_TAIL,
     Ordering,
+    OrderingKind,
     Suite,
     cache_args,
     pytest_argv,
@@ -56,6 +54,7 @@ from isoscan.execution.runner import (
     merge_segment,
     write_order_file,
 )
+from isoscan.model.status import RunPurpose, RunStatus
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialMode, TrialRunner
 from isoscan.trials.fork.protocol import (
@@ -68,9 +67,12 @@ from isoscan.trials.fork.protocol import (
     TrialRequest,
     child_events,
     child_records,
+    lane_log,
+    lane_records,
     write_all,
 )
 from isoscan.trials.fork.scan_result import ScanResult, read_checks
+from isoscan.trials.lanes import Lane, write_lane_orders, write_schedule
 from isoscan.trials.outcome import TrialOutcome
 from isoscan.trials.subprocess_trials import SubprocessTrials, trial_outcome
 
@@ -275,7 +277,7 @@ class ForkTrials(TrialRunner):
     says why and ``on_fallback`` hears it once.
     """
 
-    def __init__(self, suite: Suite, store: Store, session_id: int, purpose: str, *,
+    def __init__(self, suite: Suite, store: Store, session_id: int, purpose: RunPurpose, *,
                  on_fallback: Callable[[str], None] | None = None) -> None:
         self.suite = suite
         self.store = store
@@ -329,6 +331,41 @@ class ForkTrials(TrialRunner):
         self.trials += 1
         checks = read_checks(asked[0], victim, outcome, len(order) - 1) if asked else []
         return ScanResult(outcome, checks)
+
+    def run_concurrent(self, lanes: Sequence[Lane], seed: int | None = None) -> TrialOutcome:
+        """Each lane in a fork of its own, all forked at once and paced by the lanes'
+        timetable; one stored run whose segments are the lanes."""
+        server = self._started()
+        if server is None:
+            assert self._fallback is not None
+            outcome = self._fallback.run_concurrent(lanes, seed)
+            self.trials += 1
+            return outcome
+        order = [test for lane in lanes for test in lane.tests]
+
+        def execute(run_dir: Path) -> RunResult:
+            orders = write_lane_orders(run_dir, lanes)
+            request = TrialRequest(self.trials, orders[0], lane_records(orders[0]),
+                                   lane_log(orders[0]), seed, jobs=len(lanes),
+                                   lanes=tuple(orders), schedule=write_schedule(run_dir, lanes),
+                                   resources=True)
+            exits = self._supervise(server, request, total=len(lanes))
+            ordering = Ordering(OrderingKind.EXPLICIT, seed)
+            result = RunResult(ordering=ordering, workers=len(lanes))
+            for child in sorted(exits, key=lambda c: c.index):
+                lane = orders[child.index]
+                argv = pytest_argv(self.suite, ordering, 0, record_dir=lane_records(lane),
+                                   order_file=lane)
+                segment = child.segment(replace(request, log=lane_log(lane)), argv)
+                result.segments.append(segment)
+                result.seconds = max(result.seconds, segment.seconds)
+                merge_segment(result, segment)
+            finish_result(result)
+            return result
+
+        outcome = self._stored(order, seed, execute, workers=len(lanes))
+        self.trials += 1
+        return outcome
 
     def snapshot(self, order: Sequence[str], spec: Path, workdir: Path,
                  seed: int | None = None) -> RunResult | None:
@@ -409,7 +446,8 @@ class ForkTrials(TrialRunner):
 
     def _send_alone(self, server: ServerProcess, order: list[str], seed: int | None,
                     jobs: int) -> _AloneRun:
-        run_id, run_dir = self.store.start_run(self.session_id, self.purpose, EXPLICIT, seed, 0)
+        run_id, run_dir = self.store.start_run(self.session_id, self.purpose,
+                                               OrderingKind.EXPLICIT, seed, 0)
         files = _TrialFiles.create(run_dir, order)
         request = TrialRequest(self.trials, files.order, files.records, files.log, seed,
                                alone=True, jobs=jobs)
@@ -425,7 +463,7 @@ class ForkTrials(TrialRunner):
         result = self._alone_result(run.request, run.order, run.seed, run.children.exits,
                                     run.started)
         if interrupted:
-            result.status = "interrupted"  # as ``Store.abort_run`` marks a run cut short
+            result.status = RunStatus.INTERRUPTED  # as ``Store.abort_run`` marks a run cut short
         self.store.finish_run(run.run_id, result)
         return trial_outcome(run.order, result, run.run_id)
 
@@ -514,21 +552,18 @@ class ForkTrials(TrialRunner):
         return outcome
 
     def _stored(self, order: list[str], seed: int | None,
-                execute: Callable[[Path], RunResult]) -> TrialOutcome:
-        run_id, run_dir = self.store.start_run(self.session_id, self.purpose, EXPLICIT, seed, 0)
-        try:
-            result = execute(run_dir)
-        except BaseException:
-            self.store.abort_run(run_id)
-            raise
-        self.store.finish_run(run_id, result)
-        return trial_outcome(order, result, run_id)
+                execute: Callable[[Path], RunResult], workers: int = 0) -> TrialOutcome:
+        with self.store.recording_run(self.session_id, self.purpose, OrderingKind.EXPLICIT, seed,
+                                      workers) as run:
+            result = execute(run.dir)
+            run.finish(result)
+        return trial_outcome(order, result, run.id)
 
     def _execute(self, server: ServerProcess, order: list[str], seed: int | None,
                  run_dir: Path, *,
                  adjust: Callable[[TrialRequest], TrialRequest] | None = None) -> RunResult:
         files = _TrialFiles.create(run_dir, order)
-        ordering = Ordering(EXPLICIT, seed)
+        ordering = Ordering(OrderingKind.EXPLICIT, seed)
         argv = pytest_argv(self.suite, ordering, 0, record_dir=files.records,
                            order_file=files.order)
         request = TrialRequest(self.trials, files.order, files.records, files.log, seed)
@@ -548,7 +583,7 @@ class ForkTrials(TrialRunner):
                       exits: list[ChildExit], started: float) -> RunResult:
         """The run of an ``alone`` request from its children that exited: a segment each."""
         known = set(self._collected or [])
-        result = RunResult(ordering=Ordering(EXPLICIT, seed), workers=0,
+        result = RunResult(ordering=Ordering(OrderingKind.EXPLICIT, seed), workers=0,
                            collected=[n for n in order if n in known])
         shared = read_child_events(child_events(request))
         for child in sorted(exits, key=lambda c: c.index):
@@ -611,7 +646,8 @@ def combined_exit_code(codes: list[int]) -> int:
 
 def alone_argv(suite: Suite, nodeid: str, seed: int | None, record_dir: Path) -> list[str]:
     """The subprocess command that runs ``nodeid`` alone in the same seed context."""
-    ordering = Ordering(COLLECTED) if seed is None else Ordering(RANDOM, seed)
+    ordering = (Ordering(OrderingKind.COLLECTED) if seed is None
+                else Ordering(OrderingKind.RANDOM, seed))
     return pytest_argv(replace(suite, paths=(nodeid,)), ordering, 0, record_dir=record_dir)
 
 

@@ -54,6 +54,11 @@ class TrialRequest:
     checkpoints: int = 0  # at most this many victim checks along a scan
     hang_seconds: float | None = None  # a checkpoint's victim running longer is killed
     snapshot: Path | None = None  # an ``isoscan explain`` spec: snapshot around the order
+    # A concurrent replay: one child per lane, all at once, each running the ids of its own
+    # order file (its records and log beside that file), paced by ``schedule``.
+    lanes: tuple[Path, ...] = ()
+    schedule: Path | None = None
+    resources: bool = False  # children record what each test touches (audit hooks)
 
     def encode(self) -> bytes:
         body = {
@@ -69,6 +74,9 @@ class TrialRequest:
             "checkpoints": self.checkpoints,
             "hang_seconds": self.hang_seconds,
             "snapshot": str(self.snapshot) if self.snapshot is not None else None,
+            "lanes": [str(lane) for lane in self.lanes],
+            "schedule": str(self.schedule) if self.schedule is not None else None,
+            "resources": self.resources,
         }
         return (json.dumps(body, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -89,6 +97,9 @@ class TrialRequest:
             checkpoints=max(0, int(body.get("checkpoints", 0))),
             hang_seconds=float(hang) if (hang := body.get("hang_seconds")) is not None else None,
             snapshot=Path(spec) if (spec := body.get("snapshot")) else None,
+            lanes=tuple(Path(lane) for lane in body.get("lanes", ())),
+            schedule=Path(plan) if (plan := body.get("schedule")) else None,
+            resources=bool(body.get("resources", False)),
         )
 
 
@@ -113,8 +124,19 @@ def child_event(kind: str, trial: int, pid: int, index: int, status: int | None 
 
 def child_records(request: TrialRequest, index: int) -> Path:
     """Where child ``index`` of a request writes its event file: the request's folder for a
-    trial, a folder per child for ``alone`` (each child is then a segment of its own)."""
+    trial, a folder per child for ``alone`` (each child is then a segment of its own), the
+    lane's own folder for a lane of a concurrent replay."""
+    if request.lanes:
+        return lane_records(request.lanes[index])
     return request.records / str(index) if request.alone else request.records
+
+
+def lane_records(order: Path) -> Path:
+    return order.parent / "records"
+
+
+def lane_log(order: Path) -> Path:
+    return order.parent / "output.log"
 
 
 def scan_log(request: TrialRequest) -> Path:

@@ -39,7 +39,8 @@ from pluggy import HookCaller
 from isoscan.execution import prerewrite
 from isoscan.execution.process import kill_group
 from isoscan.execution.records import read_order_file
-from isoscan.plugin import Orderer, Recorder
+from isoscan.execution.schedule import Schedule
+from isoscan.plugin import PACER, Orderer, Pacer, Recorder
 from isoscan.trials.fork.protocol import (
     CHILD_INDEX,
     DONE,
@@ -51,6 +52,7 @@ from isoscan.trials.fork.protocol import (
     child_events,
     child_records,
     encode_event,
+    lane_log,
     write_all,
 )
 
@@ -110,6 +112,7 @@ class ForkServer:
         self.positions: dict[str, list[int]] = {}
         self.orderer: Orderer | None = None
         self.recorder: Recorder | None = None
+        self.pacer: Pacer | None = None
         self.running: dict[int, int] = {}  # child pid -> index of its ids in the request
         self.alone_plan: AlonePlan | None = None  # set while an ``alone`` request is served
         self.sessionfinish: HookCaller | None = None  # the children's, once collected
@@ -142,7 +145,7 @@ class ForkServer:
                 if line.strip():
                     self._serve(session, TrialRequest.decode(line))
         finally:
-            for name in (ORDERER, RECORDER):
+            for name in (ORDERER, RECORDER, PACER):
                 if self.config.pluginmanager.get_plugin(name) is not None:
                     self.config.pluginmanager.unregister(name=name)
         return True
@@ -153,8 +156,10 @@ class ForkServer:
         self.orderer = Orderer(self.config)
         self.orderer.wanted = []
         self.recorder = Recorder(self.config, Path(os.devnull))
+        self.pacer = Pacer(None)
         _register(self.config, self.orderer, ORDERER)
         _register(self.config, self.recorder, RECORDER)
+        _register(self.config, self.pacer, PACER)
 
     def _send(self, kind: str, **fields: object) -> None:
         write_all(self.events, encode_event(kind, **fields).encode("utf-8"))
@@ -166,8 +171,11 @@ class ForkServer:
         _kill_groups(self.running)
 
     def _serve(self, session: pytest.Session, request: TrialRequest) -> None:
-        wanted = read_order_file(request.order)
-        groups = [[nodeid] for nodeid in wanted] if request.alone else [wanted]
+        if request.lanes:
+            groups = [read_order_file(lane) for lane in request.lanes]
+        else:
+            wanted = read_order_file(request.order)
+            groups = [[nodeid] for nodeid in wanted] if request.alone else [wanted]
         self.alone_plan = alone_plan(session, request) if request.alone else None
         for index, group in enumerate(groups):
             while len(self.running) >= request.jobs:
@@ -238,9 +246,10 @@ class ForkServer:
         """In the child: one whole pytest session over ``wanted``; returns pytest's exit code."""
         if self.alone_plan is not None:
             return self._run_alone(session, request, wanted[0], index, self.alone_plan)
-        redirect_output(request.log)
+        redirect_output(lane_log(request.lanes[index]) if request.lanes else request.log)
         set_seed_context(session, request.seed, self.reset_seed)
         items = self._start_session(session, request, wanted, index)
+        self._pace(request)
         if request.snapshot is not None:
             status = snapshot_in_fork(session, self.items, request.snapshot)
         elif request.scan:
@@ -251,6 +260,13 @@ class ForkServer:
         else:
             status = run_items(session, items)
         return self._finish(session, status)
+
+    def _pace(self, request: TrialRequest) -> None:
+        """A lane of a concurrent replay: its timetable, and what its tests touch."""
+        assert self.pacer is not None and self.recorder is not None
+        self.pacer.schedule = Schedule.read(request.schedule) if request.schedule else None
+        self.pacer.start = None
+        self.recorder.track_resources = request.resources
 
     def _finish(self, session: pytest.Session, status: int) -> int:
         return finish_session(session, status, self.sessionfinish)

@@ -1,0 +1,1 @@
+"""A tiny ledger kept in one PostgreSQL table, for the pg_parallel example."""

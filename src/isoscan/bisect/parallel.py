@@ -1,0 +1,281 @@
+"""Parallel-only victims: which test on another xdist worker breaks one, and through what.
+
+A victim that failed under xdist and passes when its own worker's order is replayed serially
+was broken by a test on another worker, in one of two ways:
+
+- a **leftover**: that test ran earlier and left state behind (rows, files). Replaying every
+  worker's tests serially, merged by their recorded start times, reproduces it; it is then
+  bisected like any order dependence (``workflow.py``).
+- a **collision**: both must run at the same moment. Only a concurrent replay reproduces it:
+  the victim in one process, each other worker's tests in a process of their own ("lanes"),
+  every test started at its recorded offset from the victim. This module shrinks the tests
+  that ran beside the victim to the minimal set that still makes it fail.
+
+Timing is noisy, so every question is a batch of concurrent replays judged by one stated rule
+(``RULE``), and an answer is only given once verified; a victim that cannot be made to fail
+that way is reported as such and no test is blamed. What the culprits and the victim share
+comes from the resources each test touched in those replays (``isoscan.resources``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from isoscan.bisect.probe import BisectObserver, Inconclusive
+from isoscan.bisect.search import Shrinker
+from isoscan.execution.argv import Suite
+from isoscan.model.answer import (
+    BisectKind,
+    BisectResult,
+    Mechanism,
+    ParallelAnswer,
+    ReplayTally,
+    SharedResource,
+)
+from isoscan.resources import Resource, Shared, describe_shared, fix_hints, shared_resources
+from isoscan.store.db import ExecutionRow, Store
+from isoscan.trials.base import TrialRunner
+from isoscan.trials.lanes import Lane
+from isoscan.trials.outcome import TrialOutcome
+
+TRIES = 4  # concurrent replays per question
+WINDOW = 1.0  # seconds before the victim started in which another worker's tests are suspects
+MAX_SETS = 8  # independent culprit sets looked for before stopping
+RULE = (f"a set of tests collides with the victim when it fails in at least 1 of {TRIES} "
+        f"concurrent replays beside them; an answer is verified when the victim fails in at "
+        f"least 1 of {TRIES} fresh replays beside the culprits and passes {TRIES} of {TRIES} "
+        f"beside every other suspect and with nothing beside it")
+LANES_SCHEMA = "isoscan.lanes/1"
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The failing xdist run as recorded: when the victim ran, on which worker, and every
+    test the run's processes started."""
+
+    victim: str
+    run_id: int
+    worker: str
+    process: str
+    started: float
+    finished: float | None
+    executions: list[ExecutionRow]
+
+    def merged_before(self) -> list[str]:
+        """Every process's tests that started before the victim, by start time."""
+        before = [e for e in self.executions
+                  if e.started is not None and e.started < self.started
+                  and not (e.nodeid == self.victim and e.process == self.process)]
+        return [e.nodeid for e in sorted(before, key=_start)]
+
+    def beside(self, window: float = WINDOW) -> list[ExecutionRow]:
+        """Other processes' tests that ran while the victim ran, or up to ``window`` seconds
+        before it started: the suspects of a collision, by start time."""
+        end = self.finished if self.finished is not None else float("inf")
+        return sorted((e for e in self.executions
+                       if e.process != self.process and e.started is not None
+                       and e.started < end
+                       and (e.finished if e.finished is not None else end)
+                       > self.started - window), key=_start)
+
+    def worker_of(self, nodeid: str) -> str:
+        return next((e.worker for e in self.executions if e.nodeid == nodeid), "?")
+
+
+def _start(execution: ExecutionRow) -> float:
+    return execution.started if execution.started is not None else 0.0
+
+
+def timeline(store: Store, run_id: int | None, victim: str) -> Timeline | None:
+    if run_id is None:
+        return None
+    executions = store.executions(run_id)
+    mine = [e for e in executions if e.nodeid == victim and e.started is not None]
+    if not mine:
+        return None
+    me = mine[-1]
+    assert me.started is not None
+    return Timeline(victim, run_id, me.worker, me.process, me.started, me.finished, executions)
+
+
+class CollisionSearch:
+    """Concurrent replays of the victim beside subsets of its suspects."""
+
+    def __init__(self, trials: TrialRunner, line: Timeline, seed: int | None,
+                 observer: BisectObserver) -> None:
+        self.trials = trials
+        self.line = line
+        self.seed = seed
+        self.observer = observer
+        suspects = line.beside()
+        self.suspects = list(dict.fromkeys(e.nodeid for e in suspects))
+        offsets = {e.nodeid: _start(e) - line.started for e in suspects}
+        # Every lane starts at the earliest suspect: offsets stay as recorded, never negative.
+        base = min([0.0, *offsets.values()])
+        self.at = {nodeid: offset - base for nodeid, offset in offsets.items()}
+        self.victim_at = -base
+        self.worker = {e.nodeid: e.worker for e in suspects}
+        self.touched: dict[str, set[Resource]] = {}
+
+    def lanes(self, subset: Iterable[str]) -> list[Lane]:
+        """The victim's lane, then one lane per other worker with its chosen tests."""
+        lanes = [Lane((self.line.victim,), (self.victim_at,), self.line.worker)]
+        by_worker: dict[str, list[str]] = {}
+        for nodeid in sorted(set(subset), key=self.at.__getitem__):
+            by_worker.setdefault(self.worker[nodeid], []).append(nodeid)
+        for worker, tests in sorted(by_worker.items()):
+            lanes.append(Lane(tuple(tests), tuple(self.at[t] for t in tests), worker))
+        return lanes
+
+    def tally(self, subset: Sequence[str], what: str, *, stop_early: bool) -> ReplayTally:
+        """Up to ``TRIES`` concurrent replays; with ``stop_early``, the first failure ends it."""
+        failed = tries = 0
+        for _ in range(TRIES):
+            outcome = self.trials.run_concurrent(self.lanes(subset), self.seed)
+            tries += 1
+            self._remember(outcome)
+            result = outcome.outcome_of(self.line.victim)
+            if not result.ran:
+                raise Inconclusive(f"the victim did not run in a concurrent replay "
+                                   f"(pytest exit {outcome.exit_code})")
+            if result.is_failure:
+                failed += 1
+                if stop_early:
+                    break
+        tally = ReplayTally(what, failed, tries)
+        self.observer.step(self.trials.trials, f"concurrent replay {what}: "
+                           f"failed {failed} of {tries}")
+        return tally
+
+    def collides(self, subset: list[str]) -> bool:
+        return self.tally(subset, f"beside {_count(subset)}", stop_early=True).failed > 0
+
+    def _remember(self, outcome: TrialOutcome) -> None:
+        for nodeid, entries in outcome.touched.items():
+            seen = self.touched.setdefault(nodeid, set())
+            for entry in entries:
+                try:
+                    seen.add(Resource.from_json(entry))
+                except ValueError:
+                    continue
+
+
+def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialRunner,
+                   observer: BisectObserver, source: str, cwd: Path
+                   ) -> tuple[BisectResult, CollisionSearch]:
+    """The minimal, verified sets of tests on other workers that the victim collides with."""
+    search = CollisionSearch(trials, line, seed, observer)
+    result = BisectResult(victim, BisectKind.PARALLEL_ONLY, source=source,
+                          concurrent=search.suspects)
+    answer = ParallelAnswer(Mechanism.COLLISION, rule=RULE, candidates=len(search.suspects))
+    if not search.suspects:
+        result.note = ("no test ran on another worker while it ran (or in the second before); "
+                       "nothing to blame")
+        return result, search
+    observer.step(trials.trials, f"{len(search.suspects)} tests ran on other workers beside "
+                  f"it; replaying them side by side with it")
+    nothing = search.tally([], "with nothing beside it", stop_early=True)
+    if nothing.failed:
+        result.kind = BisectKind.NON_DETERMINISTIC
+        result.note = ("it failed in a concurrent replay with nothing running beside it: "
+                       "non-deterministic, not a collision; no test is blamed")
+        return result, search
+    everything = search.tally(search.suspects, f"beside all {len(search.suspects)} suspects",
+                              stop_early=True)
+    if not everything.failed:
+        result.note = (f"the collision could not be reproduced: it passed {everything.tries} of "
+                       f"{everything.tries} concurrent replays beside the "
+                       f"{len(search.suspects)} tests that ran beside it; no test is blamed")
+        return result, search
+    answer.checks.append(nothing)
+    remaining = list(search.suspects)
+    while remaining and len(result.polluters) < MAX_SETS:
+        culprits = Shrinker(remaining, search.collides).shrink(remaining, careful=True)
+        verified = search.tally(culprits, f"beside {_count(culprits)} (verification)",
+                                stop_early=False)
+        if not verified.failed:
+            break  # noise led the search astray: what is verified so far stands
+        result.polluters.append(culprits)
+        if answer.reproduced is None:
+            answer.reproduced = verified
+        answer.checks.append(ReplayTally(f"beside {', '.join(culprits)}", verified.failed,
+                                         verified.tries))
+        remaining = [t for t in remaining if t not in culprits]
+        if not remaining:
+            break
+        rest = search.tally(remaining, f"beside the other {_count(remaining)}", stop_early=True)
+        answer.checks.append(rest)
+        if not rest.failed:
+            break
+        observer.step(trials.trials, "the other suspects still collide: looking for "
+                                     "another set")
+    if not result.polluters:
+        result.note = ("no culprit set survived verification (timing noise); no test is "
+                       "blamed")
+        return result, search
+    answer.workers = {t: search.worker[t] for s in result.polluters for t in s}
+    _add_shared(answer, result.polluters, victim, search.touched, cwd)
+    result.parallel = answer
+    return result, search
+
+
+def leftover_answer(trials: TrialRunner, line: Timeline, sets: list[list[str]],
+                    seed: int | None, cwd: Path) -> ParallelAnswer:
+    """A leftover's answer: where each polluter ran, and what it shares with the victim, read
+    from one more serial replay (a single lane) that records what each test touches."""
+    answer = ParallelAnswer(Mechanism.LEFTOVER, candidates=len(line.merged_before()))
+    answer.workers = {t: line.worker_of(t) for s in sets for t in s}
+    order = [*sets[0], line.victim]
+    outcome = trials.run_concurrent([Lane(tuple(order), tuple(0.0 for _ in order))], seed)
+    touched: dict[str, set[Resource]] = {}
+    for nodeid, entries in outcome.touched.items():
+        touched[nodeid] = {Resource.from_json(e) for e in entries if _valid(e)}
+    _add_shared(answer, sets, line.victim, touched, cwd)
+    return answer
+
+
+def _valid(entry: list[str]) -> bool:
+    try:
+        Resource.from_json(entry)
+    except ValueError:
+        return False
+    return True
+
+
+def _add_shared(answer: ParallelAnswer, sets: list[list[str]], victim: str,
+                touched: dict[str, set[Resource]], cwd: Path) -> None:
+    mine = touched.get(victim, set())
+    found: list[Shared] = []
+    for culprit in dict.fromkeys(t for s in sets for t in s):
+        for shared in shared_resources(touched.get(culprit, set()), mine):
+            found.append(shared)
+            answer.shared.append(SharedResource(
+                culprit, shared.label or shared.kind.value, shared.name,
+                shared.first_access.value, shared.second_access.value,
+                describe_shared(shared, cwd)))
+    answer.hints = fix_hints(found) if found else []
+
+
+def save_lanes(path: Path, suite: Suite, victim: str, seed: int | None,
+               lanes: Sequence[Lane]) -> None:
+    """The concurrent replay of an answer, for ``isoscan replay``."""
+    body = {
+        "schema": LANES_SCHEMA,
+        "victim": victim,
+        "seed": seed,
+        "cwd": str(suite.cwd),
+        "paths": list(suite.paths),
+        "pytest_args": list(suite.pytest_args),
+        "timeout": suite.timeout,
+        "lanes": [{"worker": lane.worker, "tests": list(lane.tests), "at": list(lane.at)}
+                  for lane in lanes],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _count(tests: Sequence[str]) -> str:
+    return tests[0] if len(tests) == 1 else f"{len(tests)} suspects"

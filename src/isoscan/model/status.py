@@ -1,0 +1,66 @@
+"""The kinds the store records as text: commands, session and run statuses, run purposes.
+
+Each is a ``str`` Enum, so SQLite and JSON hold the same plain strings as before (stores
+written by an older isoscan read the same), and a value read back compares equal to its member.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class TextEnum(str, Enum):
+    """A ``str`` Enum that prints as its value: ``f"{RunStatus.OK}"`` is ``ok``."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Command(TextEnum):
+    """``sessions.command``: the isoscan command that recorded the session."""
+
+    SEEDS = "seeds"
+    BISECT = "bisect"
+    EXPLAIN = "explain"
+    ISOLATE = "isolate"
+    REPLAY = "replay"
+
+
+class SessionStatus(TextEnum):
+    """``sessions.status``. ``isoscan bisect`` ends its session with its answer's kind
+    (``BisectKind``) instead of one of these."""
+
+    RUNNING = "running"
+    DONE = "done"
+    INTERRUPTED = "interrupted"  # stopped by Ctrl-C; what finished before is kept
+    FAILED = "failed"  # ended by an error
+    FOUND = "found"  # isoscan explain: a state change was found
+    NOTHING = "nothing"  # isoscan explain: nothing found
+
+
+class RunStatus(TextEnum):
+    """``runs.status``: running until the run is stored, then how it went."""
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+    CRASHED = "crashed"
+    TIMEOUT = "timeout"
+    ERROR = "error"  # pytest could not run the tests at all
+    INTERRUPTED = "interrupted"  # cut short (Ctrl-C, or an error while it ran)
+
+
+# Runs that did not complete: no cell of the matrix comes from them.
+UNFINISHED = (RunStatus.RUNNING, RunStatus.INTERRUPTED)
+
+
+class RunPurpose(TextEnum):
+    """``runs.purpose``: why isoscan ran it."""
+
+    PLAN = "plan"  # a planned run of ``isoscan seeds``: the matrix's columns
+    CONFIRM = "confirm"  # a confirmation trial of ``isoscan seeds``
+    BISECT = "bisect"
+    ISOLATE = "isolate"
+    EXPLAIN = "explain"
+    TRACK_STATE = "track-state"  # ``isoscan seeds --track-state``
+    REPLAY = "replay"  # ``isoscan replay``: a collision's concurrent replay

@@ -1,0 +1,16 @@
+"""One matrix cell per outcome: the character every report draws it with, and its terminal
+style (the terminal grid, ``isoscan history`` and the Markdown matrix share them)."""
+
+from __future__ import annotations
+
+from isoscan.model.outcomes import Outcome
+
+CELL = {
+    Outcome.PASSED: (".", "green"),
+    Outcome.FAILED: ("F", "bold red"),
+    Outcome.ERROR: ("E", "bold red"),
+    Outcome.SKIPPED: ("s", "yellow"),
+    Outcome.NOT_RUN: ("-", "dim"),
+    Outcome.CRASHED: ("C", "bold magenta"),
+    Outcome.TIMEOUT: ("T", "bold magenta"),
+}

@@ -1,0 +1,26 @@
+"""The terminal answer of ``isoscan isolate``: the tests that fail alone, then a summary."""
+
+from __future__ import annotations
+
+from isoscan.console import console
+from isoscan.trials.isolate import IsolateReport
+
+
+def render_isolate(report: IsolateReport) -> None:
+    failing = report.fail_alone
+    for result in failing:
+        note = " (rechecked alone)" if result.rechecked else ""
+        console.print(f"FAILS ALONE  {result.outcome.value:<8} {result.nodeid}{note}")
+        if result.message:
+            console.print(f"             {result.message}")
+    for result in report.not_run:
+        console.print(f"NOT RUN      {result.nodeid} (not collected in its fork)")
+    ran = len(report.results)
+    summary = (f"{ran} of {report.collected} tests run alone in {report.seconds:.1f}s "
+               f"({report.mode.value}): {len(failing)} fail alone")
+    if report.interrupted:
+        summary += " (interrupted)"
+    console.print(summary)
+    if failing:
+        console.print("A test that fails alone is broken, or brittle (it needs another test "
+                      "to run first): 'isoscan seeds' tells which.")
