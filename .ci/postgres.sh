@@ -104,7 +104,7 @@ _isoscan_pg_as() {
 }
 
 # Starts a new cluster in a new dir. Sets ISOSCAN_PG_DIR (the cluster's dir) and exports
-# ISOSCAN_TEST_PG_DSN. Every failure prints one line, cleans up and returns 1.
+# ISOSCAN_TEST_PG_DSN. Every failure records why in ISOSCAN_PG_WHY, cleans up and returns 1.
 _isoscan_pg_new_cluster() {
     local bindir
     if ! bindir=$(_isoscan_pg_bindir); then

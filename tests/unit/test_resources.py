@@ -258,6 +258,29 @@ def test_tracker_drops_noise_and_ignored_prefixes(tmp_path: Path) -> None:
     )
 
 
+def test_tracker_ignoring_a_folder_mid_test_covers_paths_seen_before(tmp_path: Path) -> None:
+    (tmp_path / "late").mkdir()
+    (tmp_path / "late" / "a.txt").write_text("x")
+    seen = run_script(
+        tmp_path,
+        """
+        tracker = ResourceTracker()
+        tracker.start()
+        path = os.path.abspath("late/a.txt")
+        for _ in range(3):
+            open(path).close()
+        tracker.add_ignored("late")
+        open(path, "w").close()  # ignored now, though its path was judged before
+        Path("b.txt").write_text("x")
+        emit(tracker.stop())
+        """,
+    )
+    assert seen == as_json(
+        Resource(FILE, str(tmp_path / "b.txt"), WRITE),
+        Resource(FILE, str(tmp_path / "late" / "a.txt"), READ),
+    )
+
+
 def test_tracker_hook_never_raises_on_odd_events(tmp_path: Path) -> None:
     seen = run_script(
         tmp_path,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from isoscan.bisect.workflow import repro_path
 from isoscan.errors import IsoscanError
 from isoscan.execution.argv import Suite
-from isoscan.model.answer import BisectResult
+from isoscan.model.answer import BisectResult, Mechanism
 from isoscan.trials.base import TrialRunner
 
 if TYPE_CHECKING:
@@ -20,7 +20,11 @@ def explain_answer(suite: Suite, result: BisectResult, store_dir: Path, runner: 
                    notice: Callable[[str], None]) -> Explanation | None:
     """The state the first polluter set (or the state-setters) leaves behind, run in a fork of
     ``runner``'s collected session when it has one: call it before closing the runner. A
-    failure here never hides the bisect answer: ``notice`` hears it and None is returned."""
+    failure here never hides the bisect answer: ``notice`` hears it and None is returned.
+    A collision is not explained: nothing is left behind, both tests must run at once, and the
+    answer already names what they share."""
+    if result.parallel is not None and result.parallel.mechanism is Mechanism.COLLISION:
+        return None
     # Imported only now: the snapshot machinery is not on the way to the fork server's start.
     from isoscan.explain.workflow import explain
 

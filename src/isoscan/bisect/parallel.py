@@ -47,7 +47,8 @@ MAX_SETS = 8  # independent culprit sets looked for before stopping
 RULE = (f"a set of tests collides with the victim when it fails in at least 1 of {TRIES} "
         f"concurrent replays beside them; an answer is verified when the victim fails in at "
         f"least 1 of {TRIES} fresh replays beside the culprits and passes {TRIES} of {TRIES} "
-        f"beside every other suspect and with nothing beside it")
+        f"beside every other suspect, and {TRIES} of {TRIES} with nothing beside it, before "
+        f"and after the search")
 LANES_SCHEMA = "isoscan.lanes/1"
 
 
@@ -81,6 +82,14 @@ class Timeline:
                        and (e.finished if e.finished is not None else end)
                        > self.started - window), key=_start)
 
+    def own_before(self, window: float = WINDOW) -> list[ExecutionRow]:
+        """The victim's own process's tests that started up to ``window`` seconds before it:
+        they set up what the victim ran in (a module fixture, a connection), so its lane runs
+        them first."""
+        return sorted((e for e in self.executions
+                       if e.process == self.process and e.started is not None
+                       and self.started - window <= e.started < self.started), key=_start)
+
     def worker_of(self, nodeid: str) -> str:
         return next((e.worker for e in self.executions if e.nodeid == nodeid), "?")
 
@@ -112,17 +121,23 @@ class CollisionSearch:
         self.observer = observer
         suspects = line.beside()
         self.suspects = list(dict.fromkeys(e.nodeid for e in suspects))
-        offsets = {e.nodeid: _start(e) - line.started for e in suspects}
-        # Every lane starts at the earliest suspect: offsets stay as recorded, never negative.
+        own = [e for e in line.own_before() if e.nodeid not in self.suspects]
+        self.context = [e.nodeid for e in own]  # always in the victim's lane, never blamed
+        offsets = {e.nodeid: _start(e) - line.started for e in [*suspects, *own]}
+        # Every lane starts at the earliest test: offsets stay as recorded, never negative.
         base = min([0.0, *offsets.values()])
         self.at = {nodeid: offset - base for nodeid, offset in offsets.items()}
         self.victim_at = -base
         self.worker = {e.nodeid: e.worker for e in suspects}
+        self.overlapping = {e.nodeid for e in suspects
+                            if e.finished is None or e.finished > line.started}
         self.touched: dict[str, set[Resource]] = {}
 
     def lanes(self, subset: Iterable[str]) -> list[Lane]:
         """The victim's lane, then one lane per other worker with its chosen tests."""
-        lanes = [Lane((self.line.victim,), (self.victim_at,), self.line.worker)]
+        mine = (*self.context, self.line.victim)
+        lanes = [Lane(mine, (*(self.at[t] for t in self.context), self.victim_at),
+                      self.line.worker)]
         by_worker: dict[str, list[str]] = {}
         for nodeid in sorted(set(subset), key=self.at.__getitem__):
             by_worker.setdefault(self.worker[nodeid], []).append(nodeid)
@@ -168,6 +183,7 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
                    ) -> tuple[BisectResult, CollisionSearch]:
     """The minimal, verified sets of tests on other workers that the victim collides with."""
     search = CollisionSearch(trials, line, seed, observer)
+    first_trial = trials.trials
     result = BisectResult(victim, BisectKind.PARALLEL_ONLY, source=source,
                           concurrent=search.suspects)
     answer = ParallelAnswer(Mechanism.COLLISION, rule=RULE, candidates=len(search.suspects))
@@ -216,8 +232,26 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
         result.note = ("no culprit set survived verification (timing noise); no test is "
                        "blamed")
         return result, search
+    # Once more with nothing beside it: a victim that fails at random must not slip through
+    # on one lucky first check.
+    again = search.tally([], "with nothing beside it, again", stop_early=True)
+    answer.checks.append(again)
+    if again.failed:
+        result.kind = BisectKind.NON_DETERMINISTIC
+        result.polluters = []
+        result.note = ("it failed in a concurrent replay with nothing running beside it: "
+                       "non-deterministic, not a collision; no test is blamed")
+        return result, search
     answer.workers = {t: search.worker[t] for s in result.polluters for t in s}
-    _add_shared(answer, result.polluters, victim, search.touched, cwd)
+    answer.replays = trials.trials - first_trial
+    if not any(t in search.overlapping for s in result.polluters for t in s):
+        # Every culprit had finished before the victim started: what it left behind broke
+        # the victim, but only in that timing (the victim's process had set up first).
+        answer.mechanism = Mechanism.LEFTOVER
+        result.note = ("a leftover that breaks it only in this timing (a serial replay did "
+                       "not): the culprits finished before it started, after its own worker "
+                       "had set up")
+    _add_shared(answer, result.polluters, victim, search.touched, cwd, line.worker)
     result.parallel = answer
     return result, search
 
@@ -233,7 +267,7 @@ def leftover_answer(trials: TrialRunner, line: Timeline, sets: list[list[str]],
     touched: dict[str, set[Resource]] = {}
     for nodeid, entries in outcome.touched.items():
         touched[nodeid] = {Resource.from_json(e) for e in entries if _valid(e)}
-    _add_shared(answer, sets, line.victim, touched, cwd)
+    _add_shared(answer, sets, line.victim, touched, cwd, line.worker)
     return answer
 
 
@@ -246,11 +280,18 @@ def _valid(entry: list[str]) -> bool:
 
 
 def _add_shared(answer: ParallelAnswer, sets: list[list[str]], victim: str,
-                touched: dict[str, set[Resource]], cwd: Path) -> None:
+                touched: dict[str, set[Resource]], cwd: Path, victim_worker: str) -> None:
+    """Each resource a culprit shares with the victim, once: culprits from other workers
+    first, since they are the ones a user looks for."""
     mine = touched.get(victim, set())
+    culprits = sorted(dict.fromkeys(t for s in sets for t in s),
+                      key=lambda t: answer.workers.get(t) == victim_worker)
     found: list[Shared] = []
-    for culprit in dict.fromkeys(t for s in sets for t in s):
+    for culprit in culprits:
         for shared in shared_resources(touched.get(culprit, set()), mine):
+            if any((s.kind, s.label, s.name) == (shared.kind, shared.label, shared.name)
+                   for s in found):
+                continue
             found.append(shared)
             answer.shared.append(SharedResource(
                 culprit, shared.label or shared.kind.value, shared.name,

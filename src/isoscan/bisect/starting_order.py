@@ -78,6 +78,19 @@ def stored_start(store: Store, victim: str, failed: bool) -> StartingOrder | Non
     return None
 
 
+def failed_under_xdist(store: Store, victim: str, run_ids: list[int]) -> StartingOrder | None:
+    """The latest of these runs in which the victim failed on an xdist worker: where a
+    parallel-only victim's search for a test on another worker starts."""
+    for run_id in sorted(run_ids, reverse=True):
+        run = store.run(run_id)
+        if run is None or run.workers == 0:
+            continue
+        start = start_in_run(store, run, victim, failed=True)
+        if start is not None and start.observed:
+            return start
+    return None
+
+
 def cold_starts(collected: list[str], victim: str) -> list[StartingOrder]:
     others = [t for t in collected if t != victim]
     return [StartingOrder(others, None, "cold start: the whole collected suite before it"),

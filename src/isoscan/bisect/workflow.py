@@ -160,9 +160,10 @@ def _parallel_only(config: BisectConfig, store: Store, start: StartingOrder,
                 result.kind = BisectKind.PARALLEL_ONLY
                 result.parallel = leftover_answer(trials, line, result.polluters, start.seed,
                                                   config.suite.cwd)
-                workers = sorted(set(result.parallel.workers.values()) - {line.worker})
-                result.note = (f"a leftover: its polluter ran earlier on another worker "
-                               f"({', '.join(workers) or line.worker}) and left state behind")
+                others = sorted(set(result.parallel.workers.values()) - {line.worker})
+                result.note = (f"a leftover: a polluter ran earlier on another worker "
+                               f"({', '.join(others) or 'none'}) and left state behind; "
+                               f"it failed on {line.worker}")
             return result
     result, search = find_collision(victim, line, start.seed, trials, observer, start.source,
                                     config.suite.cwd)

@@ -60,8 +60,8 @@ the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.report/1 JSON report to FILE ('-' for stdout).")
 @click.option("--bisect", "bisect_found", is_flag=True,
-              help="Bisect every order-dependent and brittle test found; adds polluter / "
-                   "state-setter pairs to the table and the JSON report.")
+              help="Bisect every order-dependent, brittle and parallel-only test found; adds "
+                   "polluter / state-setter / culprit pairs to the table and the JSON report.")
 @click.option("--no-fork", is_flag=True,
               help="Run each confirmation trial as a fresh pytest subprocess instead of a fork "
                    "of one collected session (see docs/fork-trials.md).")

@@ -65,6 +65,7 @@ class ParallelAnswer:
     checks: list[ReplayTally] = field(default_factory=list)
     rule: str = ""
     candidates: int = 0  # tests the search started from
+    replays: int = 0  # concurrent replays the collision search ran (trials of its own)
     lanes_file: Path | None = None  # the concurrent replay ``isoscan replay`` reruns
     reproduced: ReplayTally | None = None  # the first culprit set's verification
 
@@ -77,6 +78,7 @@ class ParallelAnswer:
             "checks": [c.to_json() for c in self.checks],
             "rule": self.rule,
             "candidates": self.candidates,
+            "replays": self.replays,
             "lanes_file": str(self.lanes_file) if self.lanes_file else None,
             "reproduced": self.reproduced.to_json() if self.reproduced else None,
         }

@@ -46,6 +46,7 @@ class ResourceTracker:
 
     def __init__(self, ignore_prefixes: Sequence[str | os.PathLike[str]] = ()) -> None:
         self._seen: set[_Seen] = set()
+        self._verdicts: dict[str, str | None] = {}
         self._ignored_exact: set[str] = set()
         self._ignored_under: tuple[str, ...] = ()
         for prefix in _noise_prefixes():
@@ -62,6 +63,7 @@ class ResourceTracker:
             return  # a prefix of "/" would hide every file
         self._ignored_exact.add(path)
         self._ignored_under = (*self._ignored_under, path.rstrip(os.sep) + os.sep)
+        self._verdicts = {}
 
     @property
     def tracking(self) -> bool:
@@ -72,6 +74,7 @@ class ResourceTracker:
         global _active
         _install_once()
         self._seen = set()
+        self._verdicts = {}
         _active = self
 
     def stop(self) -> list[Resource]:
@@ -87,6 +90,18 @@ class ResourceTracker:
 
     def _path(self, raw: object) -> str | None:
         """The absolute path of ``raw``, or None when it is noise or not a path."""
+        # An absolute path means the same whatever the cwd, so its verdict is cached: a test
+        # opening one file many times would otherwise pay for each open.
+        if isinstance(raw, str) and raw.startswith(_ROOT):
+            if raw in self._verdicts:
+                return self._verdicts[raw]
+            verdict = self._resolve(raw)
+            if len(self._verdicts) < _VERDICTS_CAP:
+                self._verdicts[raw] = verdict
+            return verdict
+        return self._resolve(raw)
+
+    def _resolve(self, raw: object) -> str | None:
         if not isinstance(raw, (str, bytes, os.PathLike)):
             return None  # an fd: the open that made it was seen already
         path = os.path.abspath(os.fsdecode(raw))
@@ -110,6 +125,9 @@ _NOISE_DIRS = ("site-packages", "dist-packages", "__pycache__")
 _NOISE_PARTS = tuple(os.sep + name + os.sep for name in _NOISE_DIRS)
 _NOISE_ENDS = (".pyc", *(os.sep + name for name in _NOISE_DIRS))
 _NOISE_ROOTS = ("/proc", "/sys", "/dev")
+# Only POSIX absolute paths are cached: on Windows "\\x" still depends on the current drive.
+_ROOT = "/" if os.sep == "/" else "\0"
+_VERDICTS_CAP = 10_000
 
 
 def _noise_prefixes() -> list[str]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from isoscan.bisect.starting_order import StartingOrder
+from isoscan.bisect.starting_order import StartingOrder, failed_under_xdist
 from isoscan.bisect.workflow import BisectConfig, run_bisect
 from isoscan.errors import SuiteError, pytest_reason
 from isoscan.execution.argv import Suite
@@ -45,7 +45,7 @@ class SeedsConfig:
     store_dir: Path
     confirm: ConfirmOptions = field(default_factory=ConfirmOptions)
     command: Command = Command.SEEDS
-    bisect: bool = False  # bisect every order-dependent and brittle test found
+    bisect: bool = False  # bisect every order-dependent, brittle and parallel-only test
     fork: bool = True  # confirmation and bisect trials in forked children
 
 
@@ -98,19 +98,25 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
         store.close()
 
 
+BISECTED = (Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY)
+
+
 def _bisect_findings(config: SeedsConfig, store: Store, runner: TrialRunner,
                      findings: list[Finding], collected: list[str],
                      observer: SeedsObserver) -> list[BisectResult]:
     """Bisect each order-dependent and brittle test from the order its confirmation already
-    replayed, so no trial is spent re-checking that order."""
-    todo = [f for f in findings if f.verdict in (Verdict.ORDER_DEPENDENT, Verdict.BRITTLE)]
+    replayed, so no trial is spent re-checking that order; each parallel-only test from the
+    xdist run it failed in, for the test on another worker that breaks it."""
+    todo = [f for f in findings if f.verdict in BISECTED]
     pairs = []
     for index, finding in enumerate(todo):
         observer.bisecting(index, len(todo), finding.nodeid)
         replay = (finding.evidence.failing_order if finding.verdict is Verdict.ORDER_DEPENDENT
                   else finding.evidence.passing_order)
         start = None
-        if replay is not None:
+        if finding.verdict is Verdict.PARALLEL_ONLY:
+            start = failed_under_xdist(store, finding.nodeid, finding.evidence.failed_runs)
+        elif replay is not None:
             start = StartingOrder(replay.prefix, replay.seed,
                                   f"run #{replay.run_id}, process {replay.process}",
                                   run_id=replay.run_id, observed=True, confirmed=True)

@@ -8,7 +8,7 @@ from isoscan.execution.argv import Suite
 from isoscan.model.status import RunPurpose
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
-from isoscan.trials.fork.client import ForkTrials, fork_unavailable
+from isoscan.trials.fork import client
 from isoscan.trials.subprocess_trials import SubprocessTrials
 
 
@@ -19,9 +19,9 @@ def make_trials(suite: Suite, store: Store, session_id: int, purpose: RunPurpose
     ``on_fallback`` is told why. ``on_fallback`` also hears a later fallback of the fork
     runner (threads alive after collection). End the runner with its ``close()``."""
     if fork:
-        reason = fork_unavailable()
+        reason = client.fork_unavailable()  # looked up on the module, so a test can stub it
         if reason is None:
-            return ForkTrials(suite, store, session_id, purpose, on_fallback=on_fallback)
+            return client.ForkTrials(suite, store, session_id, purpose, on_fallback=on_fallback)
         if on_fallback is not None:
             on_fallback(f"{reason}; each trial runs in a fresh subprocess")
     return SubprocessTrials(suite, store, session_id, purpose)

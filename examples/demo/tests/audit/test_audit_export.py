@@ -5,7 +5,7 @@ import time
 from demoapp import audit
 
 # How long the export's rows stay in the shared log.
-HOLD_SECONDS = 0.5
+HOLD_SECONDS = 0.6
 
 
 def test_export_writes_audit_rows() -> None:

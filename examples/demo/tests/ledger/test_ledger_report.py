@@ -9,7 +9,7 @@ import pytest
 from demoapp import ledger
 
 # Each test stands for a slow report step.
-STEP_SECONDS = 0.2
+STEP_SECONDS = 0.3
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,7 +4,7 @@ import time
 
 from demoapp import svc
 
-HOLD_SECONDS = 0.5
+HOLD_SECONDS = 0.6
 
 
 def test_metrics_server_starts() -> None:

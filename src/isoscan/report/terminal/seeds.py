@@ -79,15 +79,17 @@ def _findings_table(findings: list[Finding], runs: list[RunRow]) -> Table:
 def _pairs_table(report: SeedsReport) -> Table:
     table = Table(title="Who breaks whom (bisected, verified)", title_justify="left")
     table.add_column("victim / brittle test", overflow="fold")
-    table.add_column("polluters / state-setters", overflow="fold")
+    table.add_column("polluters / state-setters / culprits", overflow="fold")
     table.add_column("trials", justify="right")
     for pair in report.pairs:
         if pair.polluters:
             blamed = "\n".join(" + ".join(group) for group in pair.polluters)
+            if pair.parallel is not None:
+                blamed += "".join(f"\n{s.text}" for s in pair.parallel.shared[:1])
         elif pair.state_setters:
             blamed = "needs: " + ", ".join(pair.state_setters)
         else:
-            blamed = f"({pair.kind}: {pair.note})"
+            blamed = f"({pair.kind.value}: {pair.note})"
         table.add_row(pair.victim, blamed, str(pair.trials))
     return table
 

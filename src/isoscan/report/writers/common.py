@@ -62,12 +62,28 @@ def blame_of(report: SeedsReport, finding: Finding) -> Blame:
         return _from_order(evidence.get("passing_order"), "state-setter", "passes only after",
                            "fails alone")
     if finding.verdict is Verdict.PARALLEL_ONLY:
+        groups = _groups(pair.get("polluters")) if pair else []
+        if groups:
+            return _parallel_blame(groups, pair.get("parallel"))
         beside = _strs(evidence.get("concurrent"))
         shown = ", ".join(beside[:_SHOWN]) + (" …" if len(beside) > _SHOWN else "")
         text = f"fails only under xdist; ran beside: {shown}" if beside else \
             "fails only under xdist; its worker's order passes serially"
         return Blame(text, candidates=beside)
     return Blame(str(evidence.get("note") or _DEFAULT_NOTE.get(finding.verdict, "")))
+
+
+def _parallel_blame(groups: list[list[str]], parallel: object) -> Blame:
+    """A parallel-only test's verified culprits, how they break it and what they share."""
+    answer = parallel if isinstance(parallel, Mapping) else {}
+    how = ("left state behind on another worker" if answer.get("mechanism") == "leftover"
+           else "collides from another worker")
+    names = "; ".join(" + ".join(g) for g in groups)
+    shared = [str(s.get("text")) for s in answer.get("shared") or [] if isinstance(s, Mapping)]
+    text = f"culprit{'s' if len(groups) > 1 else ''} ({how}): {names}"
+    if shared:
+        text += f"; {shared[0]}"
+    return Blame(text, [t for g in groups for t in g])
 
 
 _DEFAULT_NOTE = {

@@ -4,7 +4,7 @@ import time
 
 from demoapp import audit
 
-CHECKS = 5
+CHECKS = 6
 INTERVAL = 0.1
 
 
