@@ -67,3 +67,30 @@ def test_culprit_then_victim_passes_serially(pg_dsn: str) -> None:
     proc = run_example(pg_dsn, CULPRIT, VICTIM)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert outcomes(proc) == [(CULPRIT, "PASSED"), (VICTIM, "PASSED")]
+
+
+def test_isoscan_names_the_culprit_and_the_declared_table(
+        pg_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """seeds under -n 2 flags the victim parallel-only; --bisect names the culprit on the
+    other worker and, through the example's pytest_isoscan_resources hook, the table they
+    share. (The victim fails in nearly every collected-order -n 2 run; --count 2 adds two
+    random orders.)"""
+    from suitegen import read_json, run_cli
+
+    monkeypatch.setenv("ISOSCAN_TEST_PG_DSN", pg_dsn)
+    monkeypatch.chdir(EXAMPLE)
+    report = tmp_path / "seeds.json"
+    code = run_cli(["seeds", "tests", "--count", "2", "--workers", "2", "--bisect",
+                    "--timeout", "30", "--store", str(tmp_path / "store"),
+                    "--json", str(report)])
+    assert code == 1
+    document = read_json(report)
+    verdicts = {t["nodeid"]: t["verdict"] for t in document["tests"]}  # type: ignore[attr-defined]
+    assert verdicts[VICTIM] == "parallel-only"
+    assert {n for n, v in verdicts.items() if v != "stable"} == {VICTIM}
+    pairs = {p["victim"]: p for p in document["pairs"]}  # type: ignore[attr-defined]
+    pair = pairs[VICTIM]
+    assert pair["polluters"] == [[CULPRIT]]
+    assert pair["parallel"]["mechanism"] == "collision"
+    assert [s["text"] for s in pair["parallel"]["shared"]] == [
+        "both use postgres table ledger_entries (write/read)"]

@@ -49,12 +49,13 @@ def report_document(report: SeedsReport) -> dict[str, Any]:
         "pairs": [
             {
                 "victim": pair.victim,
-                "kind": pair.kind,
+                "kind": pair.kind.value,
                 "polluters": pair.polluters,
                 "state_setters": pair.state_setters,
                 "cleaners": pair.cleaners,
                 "reproduce": pair.reproduce,
                 "trials": pair.trials,
+                "parallel": pair.parallel.to_json() if pair.parallel is not None else None,
             }
             for pair in report.pairs
         ],
