@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from .model import Access, Resource, ResourceKind, merged
 
-# Set by the event that ``isoscan.resources.declare`` raises.
+# The audit event ``isoscan.resources.declare`` raises.
 DECLARE_EVENT = "isoscan.resource"
 
 _Seen = tuple[ResourceKind, str, Access, str]
@@ -125,7 +125,7 @@ _NOISE_DIRS = ("site-packages", "dist-packages", "__pycache__")
 _NOISE_PARTS = tuple(os.sep + name + os.sep for name in _NOISE_DIRS)
 _NOISE_ENDS = (".pyc", *(os.sep + name for name in _NOISE_DIRS))
 _NOISE_ROOTS = ("/proc", "/sys", "/dev")
-# Only POSIX absolute paths are cached: on Windows "\\x" still depends on the current drive.
+# Only POSIX absolute paths are cached: a Windows path can still hang on the current drive.
 _ROOT = "/" if os.sep == "/" else "\0"
 _VERDICTS_CAP = 10_000
 

@@ -47,10 +47,20 @@ class Shared:
 def shared_resources(culprit: Iterable[Resource], victim: Iterable[Resource]) -> list[Shared]:
     """Resources both sides touch where at least one side writes or binds, most telling
     kind first."""
-    victims = list(victim)
+    # Paths and declared resources match by name, so they are looked up, not paired: a test
+    # can touch thousands of files. Ports match with wildcards and are few: paired.
+    by_key: dict[tuple[str, str, str], list[Resource]] = {}
+    sockets: list[Resource] = []
+    for theirs in victim:
+        key = _match_key(theirs)
+        if key is None:
+            sockets.append(theirs)
+        else:
+            by_key.setdefault(key, []).append(theirs)
     found: dict[tuple[ResourceKind, str, str], Shared] = {}
     for ours in culprit:
-        for theirs in victims:
+        match = _match_key(ours)
+        for theirs in sockets if match is None else by_key.get(match, ()):
             shared = _shared(ours, theirs)
             if shared is not None:
                 key = (shared.kind, shared.label, shared.name)
@@ -58,6 +68,14 @@ def shared_resources(culprit: Iterable[Resource], victim: Iterable[Resource]) ->
                 if held is None or _strength(shared) < _strength(held):
                     found[key] = shared
     return sorted(found.values(), key=lambda s: (_KIND_ORDER[s.kind], s.label, s.name))
+
+
+def _match_key(r: Resource) -> tuple[str, str, str] | None:
+    if r.kind in _PATHS:
+        return ("path", "", r.name)
+    if r.kind is ResourceKind.DECLARED:
+        return ("declared", _norm_label(r.label), r.name)
+    return None
 
 
 def _strength(s: Shared) -> tuple[int, int]:
