@@ -186,7 +186,8 @@ def test_fork_trials_with_helper_rewritten_files_equal_subprocess_trials(
 
 def _recorded_run(root: Path, records: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest", "tests", "-p", "isoscan.plugin",
-                           f"--isoscan-record={records}", "-p", "no:randomly", "-q",
+                           f"--isoscan-record={records}", "--isoscan-prerewrite",
+                           "-p", "no:randomly", "-q",
                            "-p", "no:cacheprovider", *args],
                           cwd=root, capture_output=True, text=True, timeout=120, check=False)
 
@@ -201,8 +202,8 @@ def _collected_events(records: Path) -> list[dict[str, object]]:
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="the helper needs a second CPU")
 def test_a_recorded_run_takes_the_helpers_code_and_reports_as_plain_pytest(
         tmp_path: Path) -> None:
-    """``isoscan seeds`` runs pytest with ``-p isoscan.plugin --isoscan-record``: that process
-    starts the helper too. Every file comes from it (the conftest waits for it), and the run
+    """``isoscan seeds`` runs pytest with ``-p isoscan.plugin --isoscan-record
+    --isoscan-prerewrite``: that process starts the helper too. Every file comes from it (the conftest waits for it), and the run
     reports exactly what plain pytest reports."""
     root = tmp_path / "suite"
     write(root, {"pytest.ini": "[pytest]\n", "conftest.py": WAIT_FOR_HELPER,

@@ -9,18 +9,23 @@ from __future__ import annotations
 import json
 import os
 import time
+from json.encoder import encode_basestring
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
 from isoscan.execution import records
 from isoscan.execution.schedule import Schedule, common_start, wait_until
+from isoscan.trials.fork.protocol import write_all
 
 if TYPE_CHECKING:
     from isoscan.resources import ResourceTracker
 
 NODEID_PROPERTY = records.NODEID_PROPERTY
+RECORD_INI = "isoscan_record"
+# The key under which an xdist controller hands its run token to each worker it starts.
+RUN_KEY = "isoscan_run"
 # Set when this process started the assertion-rewriting helper (``prerewrite.py``).
 PREREWRITING = pytest.StashKey[bool]()
 PACER = "isoscan-pacer"
@@ -32,7 +37,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--isoscan-record",
         metavar="DIR",
         default=None,
-        help="append per-process start/finish events of every test to DIR/<worker>-<pid>.jsonl",
+        help="record the run: per process/xdist worker, the order tests ran in, with start and "
+             "finish times and outcomes, the seed and the worker count, appended to "
+             "DIR/<worker>-<pid>.jsonl (for `isoscan bisect VICTIM --from DIR`)",
+    )
+    parser.addini(
+        RECORD_INI,
+        default="",
+        help="as --isoscan-record: the folder to record every run into, relative to the ini "
+             "file's folder (the command line option wins; empty: no recording)",
+    )
+    group.addoption(
+        "--isoscan-prerewrite",
+        action="store_true",
+        default=False,
+        help="internal to isoscan: rewrite the test modules' asserts on a second core while the "
+             "conftests import (not under xdist)",
     )
     group.addoption(
         "--isoscan-order",
@@ -59,6 +79,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --isoscan-record: also record the files, databases, ports and declared "
              "resources each test touches (Python audit hooks)",
     )
+    group.addoption(
+        "--isoscan-timeouts",
+        metavar="FILE",
+        default=None,
+        help="per-test timeouts: a JSON object of node id -> seconds, applied as "
+             "pytest.mark.timeout marks (isoscan's early bounds for tests that hung before)",
+    )
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -69,11 +96,15 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    """A recorded run (``isoscan seeds``) rewrites its test modules' asserts on a second core
-    while the conftests import (``prerewrite.py``); not under xdist, whose workers already
-    collect side by side on every core."""
-    record_dir = getattr(early_config.known_args_namespace, "isoscan_record", None)
-    if record_dir and not _under_xdist(early_config):
+    """isoscan's own recorded runs (``isoscan seeds``, subprocess trials) rewrite their test
+    modules' asserts on a second core while the conftests import (``prerewrite.py``); not under
+    xdist, whose workers already collect side by side on every core. A run that is only
+    recorded (a CI job's) does nothing but record: isoscan asks for the helper on its own
+    command lines."""
+    namespace = early_config.known_args_namespace
+    record_dir = getattr(namespace, "isoscan_record", None)
+    if (getattr(namespace, "isoscan_prerewrite", False) and record_dir
+            and not _under_xdist(early_config)):
         from isoscan.execution import prerewrite
         # In the run's own folder: isoscan keeps it, and reads only the event files there.
         scratch = invocation_path(early_config, record_dir)
@@ -89,15 +120,36 @@ def _under_xdist(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("isoscan_order") or config.getoption("isoscan_reverse"):
         config.pluginmanager.register(Orderer(config), "isoscan-orderer")
-    record_dir = config.getoption("isoscan_record")
-    if record_dir:
-        recorder = Recorder(config, invocation_path(config, record_dir))
+    record_dir = record_dir_of(config)
+    if record_dir is not None:
+        recorder = Recorder(config, record_dir)
         recorder.track_resources = bool(config.getoption("isoscan_resources"))
         config.pluginmanager.register(recorder, "isoscan-recorder")
     schedule = config.getoption("isoscan_schedule")
     if schedule:
         config.pluginmanager.register(
             Pacer(Schedule.read(invocation_path(config, schedule))), PACER)
+    timeouts = config.getoption("isoscan_timeouts")
+    if timeouts:
+        from isoscan.execution.timeout_marks import TimeoutMarks
+        from isoscan.execution.timeouts import read_timeouts
+
+        config.pluginmanager.register(
+            TimeoutMarks(read_timeouts(invocation_path(config, timeouts))), "isoscan-timeouts")
+
+
+def record_dir_of(config: pytest.Config) -> Path | None:
+    """Where this run records: ``--isoscan-record``, else the ini option ``isoscan_record``
+    (relative to the ini file, as a path in an ini file reads), else nowhere."""
+    option = config.getoption("isoscan_record")
+    if option:
+        return invocation_path(config, option)
+    value = str(config.getini(RECORD_INI) or "").strip()
+    if not value:
+        return None
+    path = Path(value)
+    base = config.inipath.parent if config.inipath is not None else config.rootpath
+    return path if path.is_absolute() else base / path
 
 
 def invocation_path(config: pytest.Config, value: str) -> Path:
@@ -171,6 +223,16 @@ class Pacer:
         if offset is not None:
             wait_until(self.start + offset)
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.ready_without_tests(session.items)
+
+    def ready_without_tests(self, items: list[pytest.Item]) -> None:
+        """A lane left with no test (its ids no longer collect) still says it is ready, so
+        the other lanes do not wait for it until the barrier gives up."""
+        if self.schedule is not None and not items and self.start is None:
+            self.start = common_start(self.schedule)
+
 
 class Recorder:
     """Writes one JSON line per event, flushed at once, so a killed process still tells
@@ -180,7 +242,7 @@ class Recorder:
         self.config = config
         self.directory = directory
         self.worker = os.environ.get("PYTEST_XDIST_WORKER", records.MAIN)
-        self.stream: IO[str] | None = None
+        self.stream: LineSink | None = None
         self.stream_pid = os.getpid()
         self.outcomes: dict[str, str] = {}
         self.durations: dict[str, float] = {}
@@ -190,8 +252,25 @@ class Recorder:
         self._tracker: ResourceTracker | None = None
         self._item: pytest.Item | None = None
         self._ignored_dir: Path | None = None
+        # One token for the whole run, in every process's hello: a serial run makes its own;
+        # an xdist controller makes one and hands it to each worker it starts, a worker that
+        # replaces a crashed one too (``pytest_configure_node``).
+        workerinput = getattr(config, "workerinput", None)
+        given = workerinput.get(RUN_KEY) if isinstance(workerinput, dict) else None
+        self.run = given if isinstance(given, str) else os.urandom(8).hex()
+        # The run's first process (serial, or the xdist controller) names the commit, so a
+        # replay elsewhere (``bisect --from``) can tell another checkout. Once, here: a fork
+        # server's children each record a hello, and must not each start git.
+        self.git_head: str | None = None
+        if self.worker == records.MAIN:
+            from isoscan.execution.git import git_head
+
+            self.git_head = git_head(config.rootpath)
 
     def _emit(self, event: dict[str, Any]) -> None:
+        self._write(_encode(event) + "\n")
+
+    def _write(self, line: str) -> None:
         if self.stream is not None and self.stream_pid != os.getpid():
             # A forked child (a test's own fork, or a trial): its events get their own file.
             self.stream = None
@@ -199,8 +278,8 @@ class Recorder:
             self.stream_pid = os.getpid()
             self.directory.mkdir(parents=True, exist_ok=True)
             name = f"{self.worker}-{os.getpid()}{records.SUFFIX}"
-            self.stream = open(self.directory / name, "a", encoding="utf-8")  # noqa: SIM115
-        self.stream.write(json.dumps(event, ensure_ascii=False) + "\n")
+            self.stream = AppendFile(self.directory / name)
+        self.stream.write(line)
         self.stream.flush()
 
     @pytest.hookimpl(tryfirst=True)
@@ -209,16 +288,25 @@ class Recorder:
         self.active = not self.config.pluginmanager.has_plugin("dsession")
         seed = getattr(self.config.option, "randomly_seed", None)
         role = "controller" if not self.active else "runner"
-        self._emit(
-            {
-                "e": records.HELLO,
-                "worker": self.worker,
-                "pid": os.getpid(),
-                "role": role,
-                "seed": seed if isinstance(seed, int) else None,
-                "t": time.time(),
-            }
-        )
+        event: dict[str, Any] = {
+            "e": records.HELLO,
+            "worker": self.worker,
+            "pid": os.getpid(),
+            "role": role,
+            "seed": seed if isinstance(seed, int) else None,
+            "t": time.time(),
+            "run": self.run,
+            "workers": _worker_count(self.config, not self.active),
+        }
+        if self.worker == records.MAIN:
+            event["git"] = self.git_head
+        self._emit(event)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist, in the controller, before it starts a worker: the worker's events carry this
+        run's token."""
+        node.workerinput[RUN_KEY] = self.run
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -235,13 +323,13 @@ class Recorder:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        # Carries the exact node id into the JUnit XML, where classname/name lose it.
-        item.user_properties.append((NODEID_PROPERTY, item.nodeid))
         self._item = item
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         if self.active:
-            self._emit({"e": records.START, "id": nodeid, "t": time.time()})
+            # The line json.dumps would make, at a third of its cost: two of these per test.
+            self._write(f'{{"e": "{records.START}", "id": {_string(nodeid)}, '
+                        f'"t": {time.time()!r}}}\n')
             if self.track_resources:
                 self._tracker_for_tests().start()
 
@@ -269,11 +357,20 @@ class Recorder:
             touched += declared_for(self.config, item)
         return [resource.to_json() for resource in sorted(set(touched))]
 
+    # tryfirst: before the JUnit XML writer (and an xdist worker's sending of the report).
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if not self.active:
             return
         nodeid = report.nodeid
+        if report.when == "teardown":
+            # Carries the exact node id into the JUnit XML (which takes the properties of the
+            # teardown report), where classname/name lose it; on the report only, so the test
+            # never sees it in its own ``user_properties``.
+            report.user_properties.append((NODEID_PROPERTY, nodeid))
         self.durations[nodeid] = self.durations.get(nodeid, 0.0) + report.duration
+        if report.passed:
+            return  # a passed phase never changes the test's outcome: it is the least severe
         current = self.outcomes.get(nodeid, "passed")
         new = _phase_outcome(report)
         if records.severity(new) > records.severity(current):
@@ -289,20 +386,17 @@ class Recorder:
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         if not self.active:
             return
-        event: dict[str, Any] = {
-            "e": records.FINISH,
-            "id": nodeid,
-            "t": time.time(),
-            "o": self.outcomes.pop(nodeid, "passed"),
-            "d": round(self.durations.pop(nodeid, 0.0), 6),
-        }
+        outcome = _string(self.outcomes.pop(nodeid, "passed"))
+        duration = round(self.durations.pop(nodeid, 0.0), 6)
+        line = (f'{{"e": "{records.FINISH}", "id": {_string(nodeid)}, "t": {time.time()!r}, '
+                f'"o": {outcome}, "d": {duration!r}')
         message = self.messages.pop(nodeid, "")
         if message:
-            event["m"] = message
+            line += ', "m": ' + _string(message)
         touched = self._touched(nodeid)
         if touched:
-            event["r"] = touched
-        self._emit(event)
+            line += ', "r": ' + _encode(touched)
+        self._write(line + "}\n")
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -310,6 +404,46 @@ class Recorder:
         if self.stream is not None:
             self.stream.close()
             self.stream = None
+
+
+class LineSink(Protocol):
+    """Where the Recorder writes its event lines (a fork server's child writes elsewhere)."""
+
+    def write(self, text: str, /) -> int: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class AppendFile:
+    """An event file open for appending: each line is one ``os.write``, so nothing waits in a
+    buffer for a process that is killed right after, and a line is only cut short if the
+    process dies inside that one call."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+
+    def write(self, text: str) -> int:
+        write_all(self.fd, text.encode("utf-8"))
+        return len(text)
+
+    def flush(self) -> None:
+        pass  # nothing is buffered
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+# One encoder for every event: json.dumps with a non-default option builds a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+_string = encode_basestring  # a JSON string, as json.dumps(..., ensure_ascii=False) makes it
+
+
+def _worker_count(config: pytest.Config, controller: bool) -> int:
+    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")  # set by xdist in each worker
+    if count.isdigit():
+        return int(count)
+    specs = getattr(config.option, "tx", None)  # the controller: one --tx spec per worker
+    return len(specs) if controller and isinstance(specs, list) else 0
 
 
 def _phase_outcome(report: pytest.TestReport) -> str:

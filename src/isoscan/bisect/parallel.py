@@ -12,7 +12,9 @@ was broken by a test on another worker, in one of two ways:
   that ran beside the victim to the minimal set that still makes it fail.
 
 Timing is noisy, so every question is a batch of concurrent replays judged by one stated rule
-(``RULE``), and an answer is only given once verified; a victim that cannot be made to fail
+(``rule_text``): a search question ends at the first failure, or after ``TRIES`` replays
+without one; a culprit set is verified by the sequential rule of ``model/confidence.py`` over
+replays beside it and replays with nothing beside it. A victim that cannot be made to fail
 that way is reported as such and no test is blamed. What the culprits and the victim share
 comes from the resources each test touched in those replays (``isoscan.resources``).
 """
@@ -35,20 +37,31 @@ from isoscan.model.answer import (
     ReplayTally,
     SharedResource,
 )
+from isoscan.model.confidence import Confirmation, Decision, Rule
 from isoscan.resources import Resource, Shared, describe_shared, fix_hints, shared_resources
 from isoscan.store.db import ExecutionRow, Store
 from isoscan.trials.base import TrialRunner
 from isoscan.trials.lanes import Lane
 from isoscan.trials.outcome import TrialOutcome
 
-TRIES = 4  # concurrent replays per question
+TRIES = 4  # concurrent replays per search question at most (it ends at the first failure)
+VERIFY_CAP = 2 * TRIES  # replays beside a culprit set at most while the rule is undecided
 WINDOW = 1.0  # seconds before the victim started in which another worker's tests are suspects
 MAX_SETS = 8  # independent culprit sets looked for before stopping
-RULE = (f"a set of tests collides with the victim when it fails in at least 1 of {TRIES} "
-        f"concurrent replays beside them; an answer is verified when the victim fails in at "
-        f"least 1 of {TRIES} fresh replays beside the culprits and passes {TRIES} of {TRIES} "
-        f"beside every other suspect, and {TRIES} of {TRIES} with nothing beside it, before "
-        f"and after the search")
+
+
+def rule_text(rule: Rule) -> str:
+    return (f"a set of tests collides with the victim when it fails in a concurrent replay "
+            f"beside them (at most {TRIES} per question, ending at the first failure); a "
+            f"culprit set is verified by replays beside it, where the victim need not fail "
+            f"every time, and with nothing beside it, until twice the largest chance that a "
+            f"victim failing at random gives the same results is at most {rule.alpha:.2g} "
+            f"(confidence {rule.confidence:g}; at most {VERIFY_CAP} beside it); the victim must "
+            f"also pass {TRIES} of {TRIES} beside every other suspect, and every replay with "
+            f"nothing beside it, before and after the search")
+
+
+RULE = rule_text(Rule())
 LANES_SCHEMA = "isoscan.lanes/1"
 
 
@@ -114,11 +127,13 @@ class CollisionSearch:
     """Concurrent replays of the victim beside subsets of its suspects."""
 
     def __init__(self, trials: TrialRunner, line: Timeline, seed: int | None,
-                 observer: BisectObserver) -> None:
+                 observer: BisectObserver, rule: Rule | None = None) -> None:
         self.trials = trials
         self.line = line
         self.seed = seed
         self.observer = observer
+        self.rule = Rule((rule or Rule()).confidence, VERIFY_CAP)
+        self.quiet_passes = 0  # replays with nothing beside it, all passed: the rule's alone side
         suspects = line.beside()
         self.suspects = list(dict.fromkeys(e.nodeid for e in suspects))
         own = [e for e in line.own_before() if e.nodeid not in self.suspects]
@@ -145,28 +160,45 @@ class CollisionSearch:
             lanes.append(Lane(tuple(tests), tuple(self.at[t] for t in tests), worker))
         return lanes
 
-    def tally(self, subset: Sequence[str], what: str, *, stop_early: bool) -> ReplayTally:
-        """Up to ``TRIES`` concurrent replays; with ``stop_early``, the first failure ends it."""
+    def tally(self, subset: Sequence[str], what: str) -> ReplayTally:
+        """Up to ``TRIES`` concurrent replays; the first failure ends it."""
         failed = tries = 0
         for _ in range(TRIES):
-            outcome = self.trials.run_concurrent(self.lanes(subset), self.seed)
             tries += 1
-            self._remember(outcome)
-            result = outcome.outcome_of(self.line.victim)
-            if not result.ran:
-                raise Inconclusive(f"the victim did not run in a concurrent replay "
-                                   f"(pytest exit {outcome.exit_code})")
-            if result.is_failure:
+            if self.fails(subset):
                 failed += 1
-                if stop_early:
-                    break
+                break
+        if not subset and not failed:
+            self.quiet_passes += tries
         tally = ReplayTally(what, failed, tries)
         self.observer.step(self.trials.trials, f"concurrent replay {what}: "
                            f"failed {failed} of {tries}")
         return tally
 
+    def fails(self, subset: Sequence[str]) -> bool:
+        """One concurrent replay beside ``subset``: whether the victim failed."""
+        outcome = self.trials.run_concurrent(self.lanes(subset), self.seed)
+        self._remember(outcome)
+        result = outcome.outcome_of(self.line.victim)
+        if not result.ran:
+            raise Inconclusive(f"the victim did not run in a concurrent replay "
+                               f"(pytest exit {outcome.exit_code})")
+        return result.is_failure
+
+    def verify(self, culprits: Sequence[str]) -> Confirmation:
+        """The stated rule over replays beside ``culprits`` (the victim need not fail every
+        time) and with nothing beside it (it must pass every time), counting the replays with
+        nothing beside it made so far."""
+        check = Confirmation(self.rule, every_time=False, behaved=self.quiet_passes)
+        check.settle(lambda: self.fails(culprits), lambda: not self.fails([]))
+        self.quiet_passes = check.behaved
+        self.observer.step(self.trials.trials, f"concurrent replays beside {_count(culprits)} "
+                           f"(verification): failed {check.misbehaved} of {check.order_runs}; "
+                           f"{check.summary()}")
+        return check
+
     def collides(self, subset: list[str]) -> bool:
-        return self.tally(subset, f"beside {_count(subset)}", stop_early=True).failed > 0
+        return self.tally(subset, f"beside {_count(subset)}").failed > 0
 
     def _remember(self, outcome: TrialOutcome) -> None:
         for nodeid, entries in outcome.touched.items():
@@ -179,28 +211,25 @@ class CollisionSearch:
 
 
 def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialRunner,
-                   observer: BisectObserver, source: str, cwd: Path
+                   observer: BisectObserver, source: str, cwd: Path, rule: Rule | None = None
                    ) -> tuple[BisectResult, CollisionSearch]:
     """The minimal, verified sets of tests on other workers that the victim collides with."""
-    search = CollisionSearch(trials, line, seed, observer)
+    search = CollisionSearch(trials, line, seed, observer, rule)
     first_trial = trials.trials
     result = BisectResult(victim, BisectKind.PARALLEL_ONLY, source=source,
                           concurrent=search.suspects)
-    answer = ParallelAnswer(Mechanism.COLLISION, rule=RULE, candidates=len(search.suspects))
+    answer = ParallelAnswer(Mechanism.COLLISION, rule=rule_text(search.rule),
+                            candidates=len(search.suspects))
     if not search.suspects:
         result.note = ("no test ran on another worker while it ran (or in the second before); "
                        "nothing to blame")
         return result, search
     observer.step(trials.trials, f"{len(search.suspects)} tests ran on other workers beside "
                   f"it; replaying them side by side with it")
-    nothing = search.tally([], "with nothing beside it", stop_early=True)
+    nothing = search.tally([], "with nothing beside it")
     if nothing.failed:
-        result.kind = BisectKind.NON_DETERMINISTIC
-        result.note = ("it failed in a concurrent replay with nothing running beside it: "
-                       "non-deterministic, not a collision; no test is blamed")
-        return result, search
-    everything = search.tally(search.suspects, f"beside all {len(search.suspects)} suspects",
-                              stop_early=True)
+        return _non_deterministic(result, search)
+    everything = search.tally(search.suspects, f"beside all {len(search.suspects)} suspects")
     if not everything.failed:
         result.note = (f"the collision could not be reproduced: it passed {everything.tries} of "
                        f"{everything.tries} concurrent replays beside the "
@@ -210,19 +239,22 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
     remaining = list(search.suspects)
     while remaining and len(result.polluters) < MAX_SETS:
         culprits = Shrinker(remaining, search.collides).shrink(remaining, careful=True)
-        verified = search.tally(culprits, f"beside {_count(culprits)} (verification)",
-                                stop_early=False)
-        if not verified.failed:
+        check = search.verify(culprits)
+        if check.decision is Decision.CONTRADICTED:
+            return _non_deterministic(result, search)
+        if check.decision is not Decision.CONFIRMED:
             break  # noise led the search astray: what is verified so far stands
+        verified = ReplayTally(f"beside {', '.join(culprits)}", check.misbehaved,
+                               check.order_runs)
         result.polluters.append(culprits)
         if answer.reproduced is None:
             answer.reproduced = verified
-        answer.checks.append(ReplayTally(f"beside {', '.join(culprits)}", verified.failed,
-                                         verified.tries))
+            answer.confirmation = check
+        answer.checks.append(verified)
         remaining = [t for t in remaining if t not in culprits]
         if not remaining:
             break
-        rest = search.tally(remaining, f"beside the other {_count(remaining)}", stop_early=True)
+        rest = search.tally(remaining, f"beside the other {_count(remaining)}")
         answer.checks.append(rest)
         if not rest.failed:
             break
@@ -233,15 +265,13 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
                        "blamed")
         return result, search
     # Once more with nothing beside it: a victim that fails at random must not slip through
-    # on one lucky first check.
-    again = search.tally([], "with nothing beside it, again", stop_early=True)
+    # on one lucky first check; these replays count on the rule's alone side too.
+    again = search.tally([], "with nothing beside it, again")
     answer.checks.append(again)
     if again.failed:
-        result.kind = BisectKind.NON_DETERMINISTIC
-        result.polluters = []
-        result.note = ("it failed in a concurrent replay with nothing running beside it: "
-                       "non-deterministic, not a collision; no test is blamed")
-        return result, search
+        return _non_deterministic(result, search)
+    if answer.confirmation is not None:
+        answer.confirmation.behaved = search.quiet_passes
     answer.workers = {t: search.worker[t] for s in result.polluters for t in s}
     answer.replays = trials.trials - first_trial
     if not any(t in search.overlapping for s in result.polluters for t in s):
@@ -253,6 +283,15 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
                        "had set up")
     _add_shared(answer, result.polluters, victim, search.touched, cwd, line.worker)
     result.parallel = answer
+    return result, search
+
+
+def _non_deterministic(result: BisectResult, search: CollisionSearch
+                       ) -> tuple[BisectResult, CollisionSearch]:
+    result.kind = BisectKind.NON_DETERMINISTIC
+    result.polluters = []
+    result.note = ("it failed in a concurrent replay with nothing running beside it: "
+                   "non-deterministic, not a collision; no test is blamed")
     return result, search
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from isoscan.model.confidence import Confirmation
 from isoscan.model.outcomes import Outcome
 from isoscan.trials.base import TrialRunner
 
@@ -22,6 +23,10 @@ class Probe:
 
     A trial in which the victim never ran because an earlier test crashed or hung the process
     is inconclusive; that test is left out of every later trial and the trial is run again.
+
+    A victim that hung before in the session is stopped at its early bound
+    (``execution/timeouts.py``); ``stopped_early`` says that happened, and ``outcome_full``
+    runs once more with its whole --timeout, for an answer that rests on the hang.
     """
 
     def __init__(self, trials: TrialRunner, victim: str, seed: int | None,
@@ -31,22 +36,31 @@ class Probe:
         self.seed = seed
         self.observer = observer
         self.left_out: list[str] = []
+        self.stopped_early = False
+        # The rule's account of the check that this order reproduces (model/confidence.py).
+        self.confirmation: Confirmation | None = None
 
-    def outcome(self, tests: Sequence[str]) -> Outcome:
+    def outcome(self, tests: Sequence[str], *, full: bool = False) -> Outcome:
         while True:
             order = [t for t in tests if t not in self.left_out and t != self.victim]
-            result = self.trials.run([*order, self.victim], self.seed)
+            result = self.trials.run([*order, self.victim], self.seed,
+                                     full_timeout=[self.victim] if full else ())
             outcome = result.outcome_of(self.victim)
             if outcome.ran:
+                self.stopped_early |= outcome is Outcome.TIMEOUT_EARLY
                 return outcome
             culprit = next((t for t in order if result.outcome_of(t) in
-                            (Outcome.CRASHED, Outcome.TIMEOUT)), None)
+                            (Outcome.CRASHED, Outcome.TIMEOUT, Outcome.TIMEOUT_EARLY)), None)
             if culprit is None:
                 raise Inconclusive(f"the victim did not run (pytest exit {result.exit_code})")
             self.left_out.append(culprit)
             self.observer.step(self.trials.trials,
                                f"{culprit} {result.outcome_of(culprit).value} the trial; "
                                "left out of later trials")
+
+    def outcome_full(self, tests: Sequence[str]) -> Outcome:
+        """[tests..., victim] once with the victim's whole --timeout."""
+        return self.outcome(tests, full=True)
 
     def fails(self, tests: Sequence[str]) -> bool:
         return self.outcome(tests).is_failure

@@ -6,12 +6,15 @@ order handed over by ``seeds --bisect``, or a cold start over the collected suit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from isoscan.errors import UsageError
+from isoscan.execution.argv import OrderingKind
 from isoscan.execution.collect import require_collected
 from isoscan.execution.records import read_order_file
+from isoscan.model.confidence import Confirmation
+from isoscan.model.outcomes import Outcome
 from isoscan.store.db import RunRow, Store
 
 
@@ -24,6 +27,8 @@ class StartingOrder:
     run_id: int | None = None
     observed: bool = False  # the victim was already seen to misbehave in exactly this order
     confirmed: bool = False  # ...and replays already showed it reproduces
+    # Tests of the run's order that crashed or hung there, left out of ``prefix``.
+    left_out: tuple[str, ...] = ()
 
 
 def explicit_start(store: Store, victim: str, *, failed: bool, given: StartingOrder | None = None,
@@ -61,9 +66,50 @@ def start_in_run(store: Store, run: RunRow, victim: str, failed: bool
     prefix, process = found
     outcome = store.results(run.id).get(victim)
     order = f"seed {run.seed}" if run.seed is not None else run.ordering
+    if run.ordering == OrderingKind.PLANNED:  # a planned order under a seed context
+        order = f"planned order, seed {run.seed}"
     return StartingOrder(prefix, run.seed, f"run #{run.id} ({order}, -n {run.workers}), "
                          f"process {process}", run.workers, run.id,
-                         observed=outcome is not None and outcome.outcome.is_failure == failed)
+                         observed=outcome is not None and outcome.outcome.is_failure == failed,
+                         confirmed=confirmed_by_seeds(store, run, victim, failed))
+
+
+def confirmed_by_seeds(store: Store, run: RunRow, victim: str, failed: bool) -> bool:
+    """Whether the session of ``run`` gave the victim its order verdict by replaying exactly
+    this run's order, and the stated rule confirmed it (``model/confidence.py``): the order
+    then reproduces, and bisect spends no trial checking it again."""
+    stored = store.verdicts(run.session_id).get(victim)
+    if stored is None:
+        return False
+    verdict, evidence = stored
+    wanted, key = (("order-dependent", "failing_order") if failed
+                   else ("brittle", "passing_order"))
+    replay = evidence.get(key)
+    check = Confirmation.from_json(evidence.get("confirmation"))
+    return (verdict == wanted and isinstance(replay, dict) and replay.get("run_id") == run.id
+            and check is not None and check.met)
+
+
+def faults_left_out(store: Store, starts: list[StartingOrder], victim: str
+                    ) -> list[StartingOrder]:
+    """Each order from a stored run, preceded by the same order without the tests that
+    crashed or timed out in that run: replaying those would pay their crash or their hang
+    again in every trial, and the victim ran after them only by chance. The order as it ran
+    stays next, for a victim that passes without them."""
+    expanded: list[StartingOrder] = []
+    for start in starts:
+        results = store.results(start.run_id) if start.run_id is not None else {}
+        faulted = [t for t in start.prefix if t != victim and t in results
+                   and (results[t].outcome.is_hang or results[t].outcome is Outcome.CRASHED)]
+        if faulted:
+            kept = [t for t in start.prefix if t not in set(faulted)]
+            shown = ", ".join(faulted[:2]) + (" …" if len(faulted) > 2 else "")
+            expanded.append(replace(
+                start, prefix=kept, observed=False, confirmed=False, left_out=tuple(faulted),
+                source=f"{start.source}, without {len(faulted)} test(s) that crashed or hung "
+                       f"there ({shown})"))
+        expanded.append(start)
+    return expanded
 
 
 def stored_start(store: Store, victim: str, failed: bool) -> StartingOrder | None:

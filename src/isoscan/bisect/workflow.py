@@ -12,21 +12,32 @@ import os
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
+from isoscan.bisect.import_time import OwnModuleCheck, in_own_module
 from isoscan.bisect.parallel import find_collision, leftover_answer, save_lanes, timeline
 from isoscan.bisect.probe import BisectObserver, Inconclusive, Probe
 from isoscan.bisect.replay import replay_command
+from isoscan.bisect.reproduction import check_order
 from isoscan.bisect.search import Shrinker
-from isoscan.bisect.starting_order import StartingOrder, cold_starts, explicit_start
+from isoscan.bisect.starting_order import (
+    StartingOrder,
+    cold_starts,
+    explicit_start,
+    faults_left_out,
+)
 from isoscan.execution.argv import Ordering, OrderingKind, Suite, reproduce_command
 from isoscan.execution.collect import collect_ids, require_collected
+from isoscan.execution.recorded_run import RecordedRun
 from isoscan.execution.runner import write_order_file
 from isoscan.model.answer import BisectKind, BisectResult
+from isoscan.model.confidence import Rule
+from isoscan.model.imports import Alone
 from isoscan.model.outcomes import Outcome
 from isoscan.store.db import Store
+from isoscan.store.recorded import import_recorded
 from isoscan.trials.base import TrialRunner
 from isoscan.trials.fork.protocol import ScanStop
 
@@ -51,6 +62,11 @@ class BisectConfig:
     cleaners: bool = False
     first_only: bool = False  # stop at the first verified set: no search for independent ones
     start: StartingOrder | None = None  # given by `seeds --bisect`
+    # --confidence: when a starting order counts as reproducing
+    rule: Rule = field(default_factory=Rule)
+    # `--from DIR`: a run recorded elsewhere, checked as far as needs no pytest run
+    # (``read_for_victim``); imported once the suite is collected here.
+    recorded: RecordedRun | None = None
 
 
 MAX_SETS = 8  # independent polluter sets looked for before stopping
@@ -59,12 +75,17 @@ SCAN_MIN = 16  # a shorter starting order is replayed whole, not scanned
 
 
 def run_bisect(config: BisectConfig, store: Store, trials: TrialRunner,
-               observer: BisectObserver, collected: list[str] | None = None) -> BisectResult:
+               observer: BisectObserver, collected: list[str] | None = None,
+               own_module: OwnModuleCheck | None = None) -> BisectResult:
+    """``own_module``: how to run a victim that fails alone in its own module too, before it
+    is treated as brittle (``seeds --bisect`` did that in its confirmation already)."""
     started = time.monotonic()
     first_trial = trials.trials
     if collected is None:
         collected = _collected(config, store, trials)
         require_collected(config.victim, collected)
+    if config.recorded is not None:
+        config = _imported(config, config.recorded, store, trials, observer, collected)
     explicit = config.start or config.order_file or config.run_id is not None
     known = None if explicit else store.latest_verdict(config.victim)
     if known is not None and known[0] == BisectKind.NON_DETERMINISTIC.value:
@@ -73,7 +94,7 @@ def run_bisect(config: BisectConfig, store: Store, trials: TrialRunner,
                                    f"{known[1]}); a non-deterministic test is never bisected")
     else:
         try:
-            result = _bisect(config, store, trials, observer, collected)
+            result = _bisect(config, store, trials, observer, collected, own_module)
         except Inconclusive as exc:
             result = BisectResult(config.victim, BisectKind.NOT_REPRODUCIBLE, note=str(exc))
     result.trials = trials.trials - first_trial
@@ -91,18 +112,31 @@ def _collected(config: BisectConfig, store: Store, trials: TrialRunner) -> list[
     return collect_ids(config.suite, workdir)
 
 
+def _imported(config: BisectConfig, recorded: RecordedRun, store: Store, trials: TrialRunner,
+              observer: BisectObserver, collected: list[str]) -> BisectConfig:
+    """``--from DIR``: once every test of the recorded run is collected here, it is stored as a
+    run, and the bisect starts from that run exactly as ``--run ID`` would."""
+    recorded.require_collected(collected)
+    run_id = import_recorded(store, recorded, config.suite)
+    observer.step(trials.trials, f"imported {recorded.directory} as run #{run_id} "
+                  f"({recorded.label})")
+    return replace(config, run_id=run_id, recorded=None)
+
+
 def _bisect(config: BisectConfig, store: Store, trials: TrialRunner, observer: BisectObserver,
-            collected: list[str]) -> BisectResult:
+            collected: list[str], own_module: OwnModuleCheck | None = None) -> BisectResult:
     victim = config.victim
     start = explicit_start(store, victim, failed=True, given=config.start,
                            order_file=config.order_file, run_id=config.run_id,
                            collected=collected)
     # Alone under the failing order's seed: pytest-randomly reseeds `random` per test from the
     # seed and the node id, so a victim may fail under one seed whatever runs before it.
-    alone = Probe(trials, victim, start.seed if start else None, observer).outcome([])
-    observer.step(trials.trials, f"victim alone: {alone.value}")
+    seed = start.seed if start else None
+    alone = Probe(trials, victim, seed, observer).outcome([])
+    observer.step(trials.trials, f"victim {Alone.SUITE.phrase}: {alone.value}")
     if alone.is_failure:
-        return _brittle(config, store, trials, observer, collected)
+        return in_own_module(own_module, victim, collected, seed, observer, trials.trials,
+                             lambda: _brittle(config, store, trials, observer, collected))
     return _victim(config, store, start, trials, observer, collected)
 
 
@@ -111,18 +145,23 @@ def _victim(config: BisectConfig, store: Store, explicit: StartingOrder | None,
             trials: TrialRunner, observer: BisectObserver, collected: list[str]) -> BisectResult:
     victim = config.victim
     starts = [explicit] if explicit is not None else cold_starts(collected, victim)
+    # A test that crashed or hung in the run the order comes from is left out from the start
+    # (put back, with the order as it ran, only if the victim passes without it).
+    starts = faults_left_out(store, starts, victim)
     for start in starts:
         observer.step(trials.trials, f"starting order: {start.source}, {len(start.prefix)} tests")
         probe = Probe(trials, victim, start.seed, observer)
-        scanned = _scanned(start, victim, probe.fails, ScanStop.FAILS, trials, observer)
+        scanned = _scanned(start, victim, probe, ScanStop.FAILS, trials, observer, config.rule)
         if isinstance(scanned, list):
             return _find_polluters(config, start, probe, trials, observer, collected, scanned)
-        verdict = scanned or _reproduces(start, probe.fails, trials, observer)
+        verdict = scanned or _reproduces(start, probe, ScanStop.FAILS, trials, observer,
+                                         config.rule)
         if verdict is Reproduction.YES:
             return _find_polluters(config, start, probe, trials, observer, collected)
         if verdict is Reproduction.NON_DETERMINISTIC:
             return BisectResult(victim, BisectKind.NON_DETERMINISTIC, source=start.source,
-                                note="the same order failed and then passed; not bisected")
+                                note="the same order failed and then passed (or it failed "
+                                     "alone); not bisected", confirmation=probe.confirmation)
         if start.workers > 0 and start.observed:
             observer.step(trials.trials, "it failed under xdist and its worker's order "
                           "replayed serially passes: a test on another worker is to blame")
@@ -150,7 +189,7 @@ def _parallel_only(config: BisectConfig, store: Store, start: StartingOrder,
         observer.step(trials.trials, f"replaying serially the {len(merged)} tests all workers "
                       f"started before it, merged by start time")
         probe = Probe(trials, victim, start.seed, observer)
-        verdict = _reproduces(leftover, probe.fails, trials, observer)
+        verdict = _reproduces(leftover, probe, ScanStop.FAILS, trials, observer, config.rule)
         if verdict is Reproduction.NON_DETERMINISTIC:
             return BisectResult(victim, BisectKind.NON_DETERMINISTIC, source=leftover.source,
                                 note="the merged order failed and then passed; not bisected")
@@ -166,7 +205,7 @@ def _parallel_only(config: BisectConfig, store: Store, start: StartingOrder,
                                f"it failed on {line.worker}")
             return result
     result, search = find_collision(victim, line, start.seed, trials, observer, start.source,
-                                    config.suite.cwd)
+                                    config.suite.cwd, config.rule)
     if result.parallel is not None:
         for number, culprits in enumerate(result.polluters, start=1):
             lanes_file = repro_path(config.store_dir, victim, number).with_suffix(".lanes.json")
@@ -180,32 +219,39 @@ def _parallel_only(config: BisectConfig, store: Store, start: StartingOrder,
     return result
 
 
-def _reproduces(start: StartingOrder, holds: Holds, trials: TrialRunner,
-                observer: BisectObserver) -> Reproduction:
-    """Whether the order reproduces: yes, no (it never did here), or non-deterministic."""
+def _reproduces(start: StartingOrder, probe: Probe, stop: ScanStop, trials: TrialRunner,
+                observer: BisectObserver, rule: Rule) -> Reproduction:
+    """Whether the order reproduces: yes, no (it never did here), or non-deterministic. After
+    a first replay that misbehaves, the stated rule decides (``reproduction.py``); an order
+    that ``seeds`` confirmed by that rule already is not checked again."""
     if start.confirmed:
         return Reproduction.YES
+    holds = _holds(probe, stop)
     first = holds(start.prefix)
     observer.step(trials.trials, f"replay of the starting order: {_says(first)}")
     if not first:
         if start.observed and start.workers == 0:
             return Reproduction.NON_DETERMINISTIC
         return Reproduction.NO
-    if start.observed:
-        return Reproduction.YES  # seen before in the store, and now again
-    again = holds(start.prefix)
-    observer.step(trials.trials, f"retry of the starting order: {_says(again)}")
-    return Reproduction.YES if again else Reproduction.NON_DETERMINISTIC
+    probe.confirmation = check_order(start.prefix, holds, rule, trials, observer,
+                                     "retry of the starting order")
+    return (Reproduction.YES if probe.confirmation.contradicted_by is None
+            else Reproduction.NON_DETERMINISTIC)
 
 
-def _scanned(start: StartingOrder, victim: str, holds: Holds, stop: ScanStop,
-             trials: TrialRunner,
-             observer: BisectObserver) -> list[str] | Reproduction | None:
+def _holds(probe: Probe, stop: ScanStop) -> Holds:
+    return probe.fails if stop is ScanStop.FAILS else probe.passes
+
+
+def _scanned(start: StartingOrder, victim: str, probe: Probe, stop: ScanStop,
+             trials: TrialRunner, observer: BisectObserver,
+             rule: Rule) -> list[str] | Reproduction | None:
     """With fork trials, one scan of the starting order (``scan_chain.py``) instead of
     replaying all of it. Returns the shortest part of the order after which the victim
-    misbehaves, once a fresh trial of that part agrees (or the order was seen misbehaving
-    before); NO when the scan ran the whole order and the victim never misbehaved (an order
-    never seen failing); None to replay the order as usual."""
+    misbehaves, once fresh trials of that part agree by the stated rule; NON_DETERMINISTIC
+    when they disagree; NO when the scan ran the whole order and the victim never misbehaved
+    (an order never seen failing); None to replay the order as usual."""
+    holds = _holds(probe, stop)
     if start.confirmed or len(start.prefix) < SCAN_MIN:
         return None
     if start.workers > 0:
@@ -223,12 +269,15 @@ def _scanned(start: StartingOrder, victim: str, holds: Holds, stop: ScanStop,
     observer.step(trials.trials, f"scan of the starting order: {_verb(stop)} after its first "
                   f"{cut} of {len(start.prefix)} tests")
     part = start.prefix[:cut]
-    if not start.observed:  # an order seen failing before in the store: the scan replayed it
-        again = holds(part)
+    again = holds(part)
+    if not again:
         observer.step(trials.trials, f"retry of those {cut} tests in a fresh trial: "
                       f"{_says(again)}")
-        if not again:
-            return None
+        return None
+    probe.confirmation = check_order(part, holds, rule, trials, observer,
+                                     f"retry of those {cut} tests in fresh trials")
+    if probe.confirmation.contradicted_by is not None:
+        return Reproduction.NON_DETERMINISTIC
     # The victim behaved after the checkpoint before: a lone culprit is in between.
     good = result.last_good(misbehaves, cut)
     if good and cut - good < len(part) // 2 and holds(part[good:]):
@@ -257,12 +306,18 @@ def _find_polluters(config: BisectConfig, start: StartingOrder, probe: Probe,
     victim = config.victim
     found = _shrink_sets(start.prefix, probe.fails, trials, observer, "polluter", first,
                          first_only=config.first_only)
-    result = BisectResult(victim, BisectKind.VICTIM, source=start.source, left_out=probe.left_out)
+    result = BisectResult(victim, BisectKind.VICTIM, source=start.source,
+                          left_out=[*start.left_out, *probe.left_out],
+                          confirmation=probe.confirmation)
     if found is None:
         result.kind = BisectKind.NOT_REPRODUCIBLE
         result.note = "no polluter set survived verification"
         return result
     sets, checked_rest, left = found
+    slow = _only_slow(probe, sets[0], trials, observer)
+    if slow is not None:
+        return BisectResult(victim, BisectKind.NOT_REPRODUCIBLE, source=start.source,
+                            note=slow, confirmation=probe.confirmation)
     if left:
         result.note = (f"stopped after {len(sets)} independent sets: the other {left} tests "
                        "still make it fail without them")
@@ -330,6 +385,21 @@ def _verified(shrinker: Shrinker, pool: list[str], holds: Holds, trials: TrialRu
     return None
 
 
+def _only_slow(probe: Probe, before: list[str], trials: TrialRunner,
+               observer: BisectObserver) -> str | None:
+    """An answer that rests on the victim being stopped at its early bound is confirmed once
+    with its whole --timeout: None when it fails that way too, else why there is no answer."""
+    if not probe.stopped_early:
+        return None
+    full = probe.outcome_full(before)
+    observer.step(trials.trials, f"with its full --timeout{' after them' if before else ' alone'}"
+                  f": {full.value}")
+    if full.is_failure:
+        return None
+    return ("it only ran past its early bound (slow, not hung): with the full --timeout it "
+            "passes, so nothing is blamed")
+
+
 def _find_cleaners(polluters: list[str], probe: Probe, collected: list[str],
                    trials: TrialRunner, observer: BisectObserver) -> list[str]:
     """Tests that, run between the polluters and the victim, make it pass. Found by group
@@ -361,10 +431,11 @@ def _brittle(config: BisectConfig, store: Store, trials: TrialRunner, observer: 
         observer.step(trials.trials, f"it fails alone; looking for a state-setter in: "
                       f"{start.source}, {len(start.prefix)} tests")
         probe = Probe(trials, victim, start.seed, observer)
-        scanned = _scanned(start, victim, probe.passes, ScanStop.PASSES, trials, observer)
+        scanned = _scanned(start, victim, probe, ScanStop.PASSES, trials, observer,
+                           config.rule)
         cut = scanned if isinstance(scanned, list) else None
         verdict = Reproduction.YES if cut is not None else (
-            scanned or _reproduces(start, probe.passes, trials, observer))
+            scanned or _reproduces(start, probe, ScanStop.PASSES, trials, observer, config.rule))
         if verdict is Reproduction.NON_DETERMINISTIC:
             return BisectResult(victim, BisectKind.NON_DETERMINISTIC, source=start.source,
                                 note="the same order passed and then failed; not bisected")
@@ -376,13 +447,20 @@ def _brittle(config: BisectConfig, store: Store, trials: TrialRunner, observer: 
             return BisectResult(victim, BisectKind.NOT_REPRODUCIBLE, source=start.source,
                                 note="no state-setter survived verification")
         sets, _, _ = found
-        again = Probe(trials, victim, start.seed, observer).outcome([])
-        observer.step(trials.trials, f"verify: victim alone {again.value}")
-        if not again.is_failure:
+        again = Probe(trials, victim, start.seed, observer)
+        alone = again.outcome([])
+        observer.step(trials.trials, f"verify: victim alone {alone.value}")
+        if not alone.is_failure:
             return BisectResult(victim, BisectKind.NON_DETERMINISTIC, source=start.source,
                                 note="it passed alone on a second run")
+        slow = _only_slow(again, [], trials, observer)
+        if slow is not None:
+            return BisectResult(victim, BisectKind.NOT_REPRODUCIBLE, source=start.source,
+                                note=slow)
         result = BisectResult(victim, BisectKind.BRITTLE, source=start.source,
-                              left_out=probe.left_out, state_setters=[t for s in sets for t in s])
+                              left_out=[*start.left_out, *probe.left_out],
+                              state_setters=[t for s in sets for t in s],
+                              confirmation=probe.confirmation)
         _add_reproduce(result, config, sets, start.seed)
         return result
     return BisectResult(victim, BisectKind.NOT_REPRODUCIBLE, source=starts[-1].source,

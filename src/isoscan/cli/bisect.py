@@ -8,10 +8,20 @@ from pathlib import Path
 import click
 
 from isoscan.bisect.explained import explain_answer
+from isoscan.bisect.import_time import OwnModuleCheck
+from isoscan.bisect.inherit import hangs_of, inherited
 from isoscan.bisect.workflow import BisectConfig, run_bisect
 from isoscan.cli.exit_codes import USAGE_IDS, exit_codes_help
-from isoscan.cli.options import begin_command, store_option, suite_for, timeout_option
-from isoscan.errors import ExitCode
+from isoscan.cli.options import (
+    begin_command,
+    confidence_option,
+    confirmation_rule,
+    store_option,
+    suite_for,
+    timeout_option,
+)
+from isoscan.errors import ExitCode, UsageError
+from isoscan.execution.recorded_run import read_for_victim
 from isoscan.model.status import Command, RunPurpose
 from isoscan.report.json_doc import write_json
 from isoscan.report.terminal.bisect import StepPrinter, render_bisect
@@ -22,17 +32,26 @@ HELP = """Shrink the order in which VICTIM failed to the minimal, verified pollu
 
 \b
 The order comes from the latest stored run where VICTIM failed (its own process's
-or xdist worker's order up to it), from --run ID, or from --order-file (one node id
-per line). With none stored, the whole collected suite before it, then the reversed
-suite, are tried. A test that fails alone is brittle: isoscan looks for the
-state-setter that makes it pass instead. Without PATHS or pytest args, those of
-the latest `isoscan seeds` session in the store are reused.
+or xdist worker's order up to it), from --run ID, from --order-file (one node id
+per line), or from --from DIR: an ordinary pytest run recorded elsewhere, e.g. in
+CI, with `pytest -p isoscan.plugin --isoscan-record=DIR` (serial or xdist; its
+seed and worker count are replayed too). With none stored, the whole collected
+suite before it, then the reversed suite, are tried. Trials run VICTIM alone with
+the whole suite collected; if it fails that way, it is also run alone in its own
+module, as `pytest FILE::TEST` runs it. Passing there, it has an import-time
+dependence: isoscan names the fewest other test modules whose collection breaks
+it and what their import changes, with two commands that show it. Failing there
+too, it is brittle: isoscan looks for the state-setter that makes it pass
+instead. Without PATHS or pytest args, those of the latest `isoscan seeds`
+session in the store are reused.
 
 """ + exit_codes_help(
-    "polluter(s) or state-setter found and verified",
+    "polluter(s), state-setter or the import that breaks it found and verified",
     "nothing to blame: passes in the given order, non-deterministic,\n"
     "parallel-only or not reproducible",
-    usage=USAGE_IDS)
+    usage=USAGE_IDS + ";\na --from DIR that cannot be used: no records, two runs mixed,\n"
+    "VICTIM passed in it or its outcome was lost (the record stops while\n"
+    "it ran), another commit, ids not collected here")
 
 
 @click.command(help=HELP, short_help="Find the minimal polluter set of a victim.")
@@ -41,12 +60,20 @@ the latest `isoscan seeds` session in the store are reused.
 @click.option("--run", "run_id", type=int, help="Take the failing order from this stored run.")
 @click.option("--order-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Take the failing order from FILE, one node id per line.")
+@click.option("--from", "from_dir", metavar="DIR",
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Take the failing run from DIR, where an ordinary pytest run was recorded "
+                   "(pytest -p isoscan.plugin --isoscan-record=DIR); it is imported into the "
+                   "store as a run, and its commit must be this checkout's.")
 @click.option("--cleaners", is_flag=True, help="Also find tests that, run between the "
               "polluter and the victim, make it pass.")
 @click.option("--first", "first_only", is_flag=True,
               help="Stop at the first verified polluter set; do not check the rest of the "
                    "order for other independent sets (faster on a long order).")
-@timeout_option()
+@timeout_option("Per-test timeout in seconds; 0 disables it. Default: the --timeout of the "
+                "session whose run the bisect starts from (120 with no such run); a test that "
+                "hung there is stopped at its early bound from the first trial.", default=None)
+@confidence_option()
 @store_option("The isoscan store.")
 @click.option("--no-fork", is_flag=True,
               help="Run each trial as a fresh pytest subprocess instead of a fork of one "
@@ -57,21 +84,39 @@ the latest `isoscan seeds` session in the store are reused.
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.bisect/1 JSON answer to FILE ('-' for stdout).")
 def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: Path | None,
-           cleaners: bool, first_only: bool, timeout: float, store_dir: Path, no_fork: bool,
-           explain_state: bool, json_target: str | None) -> int:
+           from_dir: Path | None, cleaners: bool, first_only: bool, timeout: float | None,
+           confidence: float, store_dir: Path, no_fork: bool, explain_state: bool,
+           json_target: str | None) -> int:
     begin_command(paths, json_target)
+    printer = StepPrinter()
+    recorded = None
+    if from_dir is not None:
+        if run_id is not None or order_file is not None:
+            raise UsageError("--from takes the failing order from the recorded run: "
+                             "leave out --run and --order-file")
+        # Before the store is opened: a folder that cannot be used leaves no trace in it.
+        recorded, note = read_for_victim(from_dir, victim, Path.cwd())
+        if note:
+            printer.notice(note)
     with ExitStack() as closing_last:  # the trials, then the store
         store = closing_last.enter_context(closing(Store(store_dir)))
-        suite = suite_for(store, paths, timeout)
-        printer = StepPrinter()
+        # The session the starting run comes from: its --timeout and the hangs it saw.
+        taken = inherited(store, victim, run_id, timeout,
+                          from_store=from_dir is None and order_file is None)
+        if timeout is None and taken.session is not None:
+            printer.notice(f"--timeout {taken.timeout:g}, as in session {taken.session.id}, "
+                           "whose run the bisect starts from")
+        suite = suite_for(store, paths, taken.timeout)
         config = BisectConfig(suite=suite, victim=victim, store_dir=store_dir, run_id=run_id,
                               order_file=order_file, cleaners=cleaners,
-                              first_only=first_only)
+                              first_only=first_only, recorded=recorded,
+                              rule=confirmation_rule(confidence))
         with store.recording_session(Command.BISECT, suite) as session:
             trials = closing_last.enter_context(closing(make_trials(
                 suite, store, session.id, RunPurpose.BISECT, not no_fork,
-                on_fallback=printer.notice)))
-            result = run_bisect(config, store, trials, printer)
+                on_fallback=printer.notice, hangs=hangs_of(store, taken.session, suite.timeout))))
+            own_module = OwnModuleCheck(suite, store, session.id, fork=not no_fork)
+            result = run_bisect(config, store, trials, printer, own_module=own_module)
             session.status = result.kind
         render_bisect(result)
         # Before the trials close: the fork server's collected session serves it too.

@@ -24,7 +24,9 @@ A test that fails with nothing run before it is broken, or brittle: it passes
 only after another test set up state for it. No order of the whole suite shows
 that; running each test alone does. isoscan collects the suite once and runs
 every test in a fresh fork of that session (--no-fork: a fresh pytest process
-per test, slower; see docs/fork-trials.md for what a fork shares).
+per test, slower; see docs/fork-trials.md for what a fork shares). Alone here
+is with the whole suite collected: a test that passes alone in its own module
+(pytest FILE::TEST) is import-time, not brittle; 'isoscan bisect' tells.
 
 \b
 Everything after a bare -- goes to pytest unchanged, e.g.

@@ -8,9 +8,11 @@ from typing import Any, TypeVar
 
 import click
 
-from isoscan.console import to_stderr
+from isoscan.console import console, to_stderr
 from isoscan.errors import UsageError
 from isoscan.execution.argv import Suite
+from isoscan.execution.timeouts import DEFAULT_TIMEOUT
+from isoscan.model.confidence import DEFAULT_CAP, DEFAULT_CONFIDENCE, Rule
 from isoscan.model.status import Command
 from isoscan.model.verdicts import DEFAULT_FAIL_ON, Verdict
 from isoscan.store.db import Store
@@ -19,7 +21,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 FAIL_ON_CHOICES = [v.value for v in Verdict if v is not Verdict.STABLE]
 DEFAULT_STORE = Path(".isoscan")
-DEFAULT_TIMEOUT = 120.0
 
 
 def store_option(help_text: str) -> Callable[[F], F]:
@@ -28,11 +29,35 @@ def store_option(help_text: str) -> Callable[[F], F]:
                         default=DEFAULT_STORE, show_default=True, help=help_text)
 
 
-def timeout_option(help_text: str = "Per-test timeout in seconds; 0 disables it."
-                   ) -> Callable[[F], F]:
-    """``--timeout SECONDS`` for the commands that run tests."""
-    return click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT,
-                        show_default=True, help=help_text)
+def timeout_option(help_text: str = "Per-test timeout in seconds; 0 disables it.",
+                   default: float | None = DEFAULT_TIMEOUT) -> Callable[[F], F]:
+    """``--timeout SECONDS`` for the commands that run tests; ``default`` None: the command
+    works one out itself (``bisect``: the session it starts from)."""
+    return click.option("--timeout", type=click.FloatRange(min=0), default=default,
+                        show_default=default is not None, help=help_text)
+
+
+def confidence_option() -> Callable[[F], F]:
+    """``--confidence``: the stated rule's bound for verdicts that blame the order."""
+    return click.option(
+        "--confidence", type=click.FloatRange(min=0.5, max=0.99999), default=DEFAULT_CONFIDENCE,
+        show_default=True,
+        help="How sure a verdict that blames the order must be: an order is replayed, and the "
+             "test run alone, until a test failing at random (at any rate) would give the same "
+             "results with a chance of at most 1 - CONFIDENCE; the first result that disagrees "
+             "ends it (see README, Known limits).")
+
+
+def confirmation_rule(confidence: float, replays: int = DEFAULT_CAP) -> Rule:
+    """The rule for ``--confidence`` and ``--replays``; a cap too low to reach the confidence
+    is kept (the old fixed count, say) with a note: verdicts then state the bound they reach."""
+    rule = Rule(confidence, replays)
+    if not rule.reachable():
+        order, alone = rule.needed()
+        console.print(f"note: --confidence {confidence:g} needs {max(order, alone)} replays of "
+                      f"an order when they all agree, --replays allows {replays}: verdicts will "
+                      "state the weaker bound they reach", style="yellow")
+    return rule
 
 
 def check_paths(paths: tuple[str, ...], cwd: Path) -> None:

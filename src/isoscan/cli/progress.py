@@ -7,6 +7,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from isoscan.console import console
 from isoscan.execution.process import Progress as RunProgress
 from isoscan.execution.runner import RunResult
+from isoscan.model.coverage import PlanCoverage
 from isoscan.model.outcomes import Outcome
 from isoscan.seeds.plan import PlannedRun
 
@@ -26,11 +27,13 @@ class ConsoleObserver:
         )
         self.task = self.bar.add_task("", total=None, failures=0)
 
-    def plan(self, plan: list[PlannedRun]) -> None:
+    def plan(self, plan: list[PlannedRun], coverage: PlanCoverage | None) -> None:
         self.total = len(plan)
         console.print(f"Plan: {len(plan)} runs (order × workers), each a fresh pytest process:")
         for n, planned in enumerate(plan, start=1):
             console.print(f"  #{n:<3} {planned.label()}")
+        if coverage is not None:
+            console.print(coverage.describe())
         self.bar.start()
 
     def run_started(self, index: int, planned: PlannedRun) -> None:

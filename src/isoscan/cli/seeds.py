@@ -9,24 +9,48 @@ from click.core import ParameterSource
 
 from isoscan.cli.exit_codes import exit_codes_help
 from isoscan.cli.latent import show_latent_polluters
-from isoscan.cli.options import begin_command, parse_fail_on, store_option, suite_of, timeout_option
+from isoscan.cli.options import (
+    begin_command,
+    confidence_option,
+    confirmation_rule,
+    parse_fail_on,
+    store_option,
+    suite_of,
+    timeout_option,
+)
 from isoscan.cli.outputs import OutputOptions, finish_report, output_options
 from isoscan.cli.progress import ConsoleObserver
+from isoscan.console import console
 from isoscan.errors import ExitCode
+from isoscan.model.confidence import DEFAULT_CAP
 from isoscan.report.terminal.seeds import render_report
 from isoscan.seeds.confirm import ConfirmOptions
-from isoscan.seeds.plan import parse_workers
-from isoscan.seeds.shard import sharded_plan
+from isoscan.seeds.plan import OrderSource, parse_workers
+from isoscan.seeds.planning import make_plan
 from isoscan.seeds.workflow import SeedsConfig, run_seeds
 
 HELP = """Rerun the suite under many orders and worker counts; classify every unstable test.
 
 \b
-The plan is the collected order, the reversed order and --count pytest-randomly
-seeds, each at every worker count of --workers (0 = plain pytest, no xdist).
+The plan is the collected order, the reversed order and --count planned orders,
+each at every worker count of --workers (0 = plain pytest, no xdist). Planned
+orders run as many not-yet-run pairs of tests back to back as they can (modules
+kept whole), so a polluter lands right before its victim whatever cleaners the
+suite has; the plan says what it covers before the runs start. --random draws
+pytest-randomly seeds instead. pytest-randomly still reseeds `random` per test.
 Every test that failed somewhere is then run alone and its failing order replayed
 serially before it gets a verdict: order-dependent, brittle, parallel-only,
-non-deterministic, broken or stable.
+import-time, non-deterministic, broken or stable.
+
+\b
+Two kinds of alone: isoscan's trials run a test alone with the whole suite
+collected (that is how suites run, so order searches use it). A test that fails
+that way is also run alone in its own module, in a fresh process, as
+`pytest FILE::TEST` runs it. Passing there makes it import-time, not brittle:
+collecting another test module breaks it. isoscan names the fewest such modules
+and what their import changes ("fails when tests/b/test_x.py is collected:
+importing tests/helpers/net.py rebinds lib.network"), with two commands that
+show it.
 
 \b
 Everything after a bare -- goes to pytest unchanged, e.g.
@@ -34,28 +58,39 @@ Everything after a bare -- goes to pytest unchanged, e.g.
 
 \b
 Across CI jobs: --shard K/N runs every N-th planned run from run K, so N jobs
-cover the plan once; they must draw the same seeds, so give --plan-seed (e.g.
+cover the plan once; they must plan the same orders, so give --plan-seed (e.g.
 the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
 
 """ + exit_codes_help(
     "no order-dependence found (nothing matching --fail-on)",
-    "an order-dependent, brittle or parallel-only test was found (see --fail-on)",
+    "an order-dependent, brittle, parallel-only or import-time test was found\n"
+    "(see --fail-on)",
     kept="every completed run is kept in the store")
 
 
 @click.command(help=HELP, short_help="Rerun the suite under many orders; classify unstable tests.")
 @click.argument("paths", nargs=-1)
 @click.option("--count", type=click.IntRange(min=0), default=10, show_default=True,
-              help="How many pytest-randomly seeds to run.")
+              help="How many orders to plan for pair coverage (with --random: how many "
+                   "pytest-randomly seeds to draw).")
+@click.option("--random", "random_orders", is_flag=True,
+              help="Draw the --count orders as pytest-randomly seeds instead of planning them.")
 @click.option("--seed", "seeds", type=click.IntRange(min=0), multiple=True,
               help="An explicit pytest-randomly seed (repeatable); with --seed and no --count, "
                    "only the given seeds run.")
 @click.option("--workers", default="0", show_default=True,
               help="Comma list of xdist worker counts to run every order at; 0 = no xdist.")
 @timeout_option("Per-test timeout in seconds (pytest-timeout); a hung test is marked timeout "
-                "and the rest of the run resumes. 0 disables it.")
-@click.option("--replays", type=click.IntRange(min=1, max=50), default=3, show_default=True,
-              help="How many times an order is replayed before a verdict is trusted.")
+                "and the rest of the run resumes. Once a test has timed out, later runs stop it "
+                "at an early bound (10x its slowest pass, at least 2s), marked timeout-early; a "
+                "verdict resting on a hang is confirmed once with the full timeout. 0 disables "
+                "it.")
+@confidence_option()
+@click.option("--replays", type=click.IntRange(min=1, max=50), default=DEFAULT_CAP,
+              show_default=True,
+              help="At most this many replays of an order (and runs alone) per verdict; the "
+                   "rule of --confidence usually stops far sooner. Below what --confidence "
+                   "needs, verdicts state the weaker bound they reached.")
 @store_option("Where runs, outcomes and recorded orders are kept (SQLite + JUnit files).")
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.report/1 JSON report to FILE ('-' for stdout).")
@@ -67,20 +102,23 @@ the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
                    "of one collected session (see docs/fork-trials.md).")
 @click.option("--fail-on", "fail_on", metavar="KINDS",
               help="Comma list of verdicts that make the exit code 1 "
-                   "[default: order-dependent,brittle,parallel-only].")
+                   "[default: order-dependent,brittle,parallel-only,import-time].")
 @click.option("--shard", metavar="K/N",
               help="Run only the K-th of N slices of the plan (CI job K of N); see above.")
 @click.option("--plan-seed", type=click.IntRange(min=0), metavar="N",
-              help="Draw the --count seeds from N instead of at random: every job with the "
-                   "same N plans the same runs. Needed with --shard and --count.")
+              help="Plan the --count orders (and draw their seeds) from N instead of at "
+                   "random: every job with the same N plans the same runs. Needed with "
+                   "--shard and --count.")
 @click.option("--track-state", is_flag=True,
               help="Then run the suite once more, serially, snapshotting process state around "
                    "every test, and list the tests that leave state changed (latent "
                    "polluters), apart from the verdicts.")
 @output_options
 @click.pass_context
-def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, seeds: tuple[int, ...],
-          workers: str, timeout: float, replays: int, store_dir: Path, json_target: str | None,
+def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, random_orders: bool,
+          seeds: tuple[int, ...], workers: str, timeout: float, confidence: float,
+          replays: int, store_dir: Path,
+          json_target: str | None,
           bisect_found: bool, no_fork: bool, fail_on: str | None, shard: str | None,
           plan_seed: int | None, outputs: OutputOptions, track_state: bool) -> int:
     begin_command(paths, json_target)
@@ -89,10 +127,15 @@ def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, seeds: tuple[i
     if seeds and ctx.get_parameter_source("count") is ParameterSource.DEFAULT:
         count = 0
     suite = suite_of(paths, timeout)
-    plan = sharded_plan(count, seeds, worker_counts, shard, plan_seed)
-    config = SeedsConfig(suite=suite, plan=plan, store_dir=store_dir,
-                         confirm=ConfirmOptions(replays=replays), bisect=bisect_found,
-                         fork=not no_fork)
+    rule = confirmation_rule(confidence, replays)
+    plan = make_plan(suite, count, seeds, worker_counts, shard=shard, plan_seed=plan_seed,
+                     source=OrderSource.RANDOM if random_orders else OrderSource.PLANNED,
+                     collecting=lambda: console.print(f"Collecting the tests to plan {count} "
+                                                      "orders (--random draws seeds instead)"))
+    config = SeedsConfig(suite=suite, plan=plan.runs, store_dir=store_dir,
+                         confirm=ConfirmOptions(rule.confidence, rule.cap),
+                         bisect=bisect_found,
+                         fork=not no_fork, coverage=plan.coverage)
     observer = ConsoleObserver()
     try:
         report = run_seeds(config, observer)

@@ -21,6 +21,10 @@ class OrderingKind(TextEnum):
     REVERSED = "reversed"
     RANDOM = "random"
     EXPLICIT = "explicit"  # a replay of a recorded order
+    # An order ``isoscan seeds`` planned for pair coverage (seeds/coverage.py): run like
+    # EXPLICIT, from an order file with a seed context, but a plan column, not a replay.
+    PLANNED = "planned"
+    RECORDED = "recorded"  # an ordinary pytest run recorded outside isoscan (CI), imported
 
 
 # Last on every command line isoscan runs. A user's -x / --maxfail in addopts would cut the run
@@ -32,6 +36,12 @@ RUN_TAIL = ("--maxfail=0", "--tb=native", "-q")
 # Without a seed, pytest-randomly stays loaded but neither shuffles nor reseeds: blocking it
 # (-p no:randomly) would make a user's `--randomly-seed=...` in addopts an unknown option.
 UNSEEDED = ("-p", "randomly", "--randomly-dont-reorganize", "--randomly-dont-reset-seed")
+
+
+# On every pytest command line isoscan runs: a suite whose ini records every run (the
+# ``isoscan_record`` option, for CI) must not get isoscan's own runs in that folder; they record
+# where isoscan says, or nowhere.
+NO_INI_RECORD = ("-o", "isoscan_record=")
 
 
 def cache_args(workdir: Path) -> list[str]:
@@ -62,14 +72,15 @@ def ordering_args(ordering: Ordering, order_file: Path | None) -> list[str]:
     if ordering.kind == OrderingKind.RANDOM:
         return ["-p", "randomly", f"--randomly-seed={ordering.seed}"]
     args: list[str] = []
-    if ordering.kind == OrderingKind.EXPLICIT and ordering.seed is not None:
+    from_file = ordering.kind in (OrderingKind.EXPLICIT, OrderingKind.PLANNED)
+    if from_file and ordering.seed is not None:
         # Same per-test reseeding of `random` as the original run, without reshuffling.
         args += ["-p", "randomly", f"--randomly-seed={ordering.seed}", "--randomly-dont-reorganize"]
     else:
         args += UNSEEDED
     if ordering.kind == OrderingKind.REVERSED:
         args.append("--isoscan-reverse")
-    if ordering.kind == OrderingKind.EXPLICIT:
+    if from_file:
         if order_file is None:
             raise ValueError("an explicit ordering needs an order file")
         args.append(f"--isoscan-order={order_file}")
@@ -84,17 +95,22 @@ def pytest_argv(
     record_dir: Path | None,
     junit_path: Path | None = None,
     order_file: Path | None = None,
+    timeouts_file: Path | None = None,
 ) -> list[str]:
+    """``timeouts_file``: per-test early bounds (``timeouts.py``), with ``suite.timeout``."""
     argv = [suite.python, "-m", "pytest", *suite.paths, *suite.pytest_args]
-    argv += ["-p", "isoscan.plugin"]
+    argv += ["-p", "isoscan.plugin", *NO_INI_RECORD]
     if record_dir is not None:
-        argv.append(f"--isoscan-record={record_dir}")
+        # isoscan's own recorded runs also rewrite asserts on a second core (``prerewrite.py``).
+        argv += [f"--isoscan-record={record_dir}", "--isoscan-prerewrite"]
     if junit_path is not None:
         argv.append(f"--junitxml={junit_path}")
     argv += ordering_args(ordering, order_file)
     argv += ["-p", "xdist", "-n", str(workers)]
     if suite.timeout:
         argv += ["-p", "timeout", f"--timeout={suite.timeout:g}", "--timeout-method=signal"]
+        if timeouts_file is not None:
+            argv.append(f"--isoscan-timeouts={timeouts_file}")
     argv += RUN_TAIL
     if record_dir is not None:
         argv += cache_args(record_dir.parent)

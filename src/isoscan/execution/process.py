@@ -13,7 +13,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,15 +50,15 @@ class RecordWatcher:
                 self._read(path, self.tails.setdefault(path, _Tail()))
         return self.progress
 
-    def oldest_running(self) -> float | None:
-        starts = [t for tail in self._live_tails() for t in tail.running.values()]
-        return min(starts) if starts else None
-
-    def hung(self, seconds: float) -> list[str]:
-        """Tests that live processes have been running for longer than ``seconds``."""
+    def hung(self, seconds: float | None, per_test: Mapping[str, float] | None = None
+             ) -> list[str]:
+        """Tests that live processes have been running for longer than ``seconds``, or than
+        their own limit in ``per_test`` (a test with an early bound, ``timeouts.py``)."""
         now = time.monotonic()
+        limits = per_test or {}
         return [nodeid for tail in self._live_tails()
-                for nodeid, started in tail.running.items() if now - started > seconds]
+                for nodeid, started in tail.running.items()
+                if (limit := limits.get(nodeid, seconds)) is not None and now - started > limit]
 
     def _live_tails(self) -> list[_Tail]:
         # A crashed xdist worker never finishes its last test; xdist reports that test and
@@ -136,9 +136,11 @@ def run_pytest(
     hang_seconds: float | None,
     on_progress: Callable[[Progress], None] | None = None,
     env: dict[str, str] | None = None,
+    hang_for: Mapping[str, float] | None = None,
 ) -> ProcessResult:
     """Run pytest to completion (or until killed); output goes to ``log_path``, never a pipe,
-    so a suite that prints a lot cannot block on a full pipe."""
+    so a suite that prints a lot cannot block on a full pipe. ``hang_for``: tests whose hang
+    limit is their own, not ``hang_seconds``."""
     watcher = RecordWatcher(record_dir) if record_dir is not None else None
     started = time.monotonic()
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,7 +155,7 @@ def run_pytest(
             start_new_session=True,
         )
         try:
-            hung = _supervise(proc, watcher, hang_seconds, on_progress)
+            hung = _supervise(proc, watcher, hang_seconds, on_progress, hang_for)
         except BaseException:
             _kill_group(proc)
             raise
@@ -172,6 +174,7 @@ def _supervise(
     watcher: RecordWatcher | None,
     hang_seconds: float | None,
     on_progress: Callable[[Progress], None] | None,
+    hang_for: Mapping[str, float] | None = None,
 ) -> list[str] | None:
     """Waits for pytest; kills its process group and returns the hung tests if one runs
     past ``hang_seconds``, else returns None when pytest ends."""
@@ -189,7 +192,7 @@ def _supervise(
         progress = watcher.poll()
         if on_progress is not None:
             on_progress(progress)
-        hung = watcher.hung(hang_seconds) if hang_seconds is not None else []
+        hung = watcher.hung(hang_seconds, hang_for) if hang_seconds is not None else []
         if hung:
             _kill_group(proc)
             return hung

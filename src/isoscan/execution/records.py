@@ -68,6 +68,11 @@ class ProcessRecord:
     missing: list[str] = field(default_factory=list)
     executions: list[Execution] = field(default_factory=list)
     end_status: int | None = None
+    # Written by every process of one pytest run alike, so a folder that mixes two runs shows.
+    run: str | None = None
+    workers: int | None = None  # the run's xdist workers (0: none), as this process knew it
+    # Only the run's first process (the serial one, or the xdist controller) writes it.
+    git_head: str | None = None
 
     @property
     def order(self) -> list[str]:
@@ -125,6 +130,10 @@ def _apply(record: ProcessRecord, by_id: dict[str, Execution], event: dict[str, 
         record.role = str(event.get("role", "runner"))
         seed = event.get("seed")
         record.seed = seed if isinstance(seed, int) else None
+        run, workers, head = event.get("run"), event.get("workers"), event.get("git")
+        record.run = run if isinstance(run, str) else None
+        record.workers = workers if isinstance(workers, int) else None
+        record.git_head = head if isinstance(head, str) else None
     elif kind == COLLECTED:
         record.collected = [str(i) for i in event.get("ids", [])]
         record.missing = [str(i) for i in event.get("missing", [])]

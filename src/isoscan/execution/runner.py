@@ -11,6 +11,7 @@ from isoscan.execution import records
 from isoscan.execution.argv import Ordering, OrderingKind, Suite, pytest_argv
 from isoscan.execution.junit import CaseResult, JUnitReadError, read_junit
 from isoscan.execution.process import Progress, log_tail, run_pytest
+from isoscan.execution.timeouts import RunTimeouts, hang_limit, mark_early
 from isoscan.model.outcomes import Outcome
 from isoscan.model.status import RunStatus
 
@@ -54,12 +55,6 @@ class RunResult:
         return log_tail(self.segments[0].log, lines)
 
 
-def hang_limit(timeout: float | None) -> float | None:
-    """How long a single test may run before the watchdog kills the process group: past
-    pytest-timeout's own limit, so that one gets the first chance to fail the test cleanly."""
-    return None if not timeout else timeout * 1.5 + 5.0
-
-
 def execute_run(
     suite: Suite,
     ordering: Ordering,
@@ -70,16 +65,17 @@ def execute_run(
     junit: bool = True,
     resume: bool = True,
     explicit: list[str] | None = None,
+    timeouts: RunTimeouts | None = None,
 ) -> RunResult:
     """Run the suite once; with ``resume``, a crash or hang is followed by a fresh process that
     runs the rest of the same order (a bisect trial must not resume: the victim's result would
-    no longer follow its whole prefix)."""
+    no longer follow its whole prefix). ``timeouts``: early bounds for some tests."""
     result = RunResult(ordering=ordering, workers=workers)
     current = ordering
     remaining: list[str] | None = explicit
     while True:
         segment = run_segment(suite, current, workers, workdir, len(result.segments), remaining,
-                              on_progress, junit)
+                              on_progress, junit, timeouts)
         result.segments.append(segment)
         result.seconds += segment.seconds
         progressed = merge_segment(result, segment)
@@ -92,7 +88,7 @@ def execute_run(
             break
         # Resume with the rest of the same order, in a fresh process, same seed context.
         current = Ordering(OrderingKind.EXPLICIT, ordering.seed)
-    finish_result(result)
+    finish_result(result, timeouts)
     return result
 
 
@@ -105,6 +101,7 @@ def run_segment(
     explicit: list[str] | None,
     on_progress: Callable[[Progress], None] | None,
     junit: bool,
+    timeouts: RunTimeouts | None = None,
 ) -> Segment:
     """One pytest process of a run, in ``workdir/seg<index>``."""
     segdir = workdir / f"seg{index}"
@@ -115,10 +112,13 @@ def run_segment(
         order_file = segdir / "order.txt"
         write_order_file(order_file, explicit)
     junit_path = segdir / "junit.xml" if junit else None
+    early = timeouts.early if timeouts is not None else {}
+    timeouts_file = timeouts.write(segdir / "timeouts.json") if timeouts and early else None
     argv = pytest_argv(suite, ordering, workers, record_dir=record_dir, junit_path=junit_path,
-                       order_file=order_file)
+                       order_file=order_file, timeouts_file=timeouts_file)
     proc = run_pytest(argv, cwd=suite.cwd, log_path=segdir / "output.log", record_dir=record_dir,
-                      hang_seconds=hang_limit(suite.timeout), on_progress=on_progress)
+                      hang_seconds=hang_limit(suite.timeout), on_progress=on_progress,
+                      hang_for=timeouts.hang_limits() if timeouts and early else None)
     return Segment(
         index=index,
         argv=argv,
@@ -175,14 +175,18 @@ def merge_segment(result: RunResult, segment: Segment) -> bool:
     return len(result.results) > before
 
 
-def finish_result(result: RunResult) -> None:
+def finish_result(result: RunResult, timeouts: RunTimeouts | None = None) -> None:
+    """The run's status and exit code from its segments; a test stopped at its early bound in
+    ``timeouts`` is ``timeout-early``."""
+    if timeouts is not None:
+        mark_early(result.results, timeouts.early)
     codes = [s.exit_code for s in result.segments]
     abnormal = [c for c in codes if c not in RAN]
     result.exit_code = abnormal[0] if abnormal else max(codes, default=0)
     outcomes = {r.outcome for r in result.results.values()}
     if not result.results and abnormal:
         result.status = RunStatus.ERROR
-    elif any(s.killed_for_hang for s in result.segments) or Outcome.TIMEOUT in outcomes:
+    elif any(s.killed_for_hang for s in result.segments) or any(o.is_hang for o in outcomes):
         result.status = RunStatus.TIMEOUT
     elif abnormal or Outcome.CRASHED in outcomes:
         result.status = RunStatus.CRASHED

@@ -7,6 +7,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from isoscan.model.confidence import Confirmation
+from isoscan.model.imports import ImportDependence
+
 
 class BisectKind(str, Enum):
     """What the victim turned out to be; the JSON's ``kind``."""
@@ -15,6 +18,8 @@ class BisectKind(str, Enum):
     BRITTLE = "brittle"
     NON_DETERMINISTIC = "non-deterministic"
     PARALLEL_ONLY = "parallel-only"
+    # Passes alone in its own module, fails with the whole suite collected (model/imports.py).
+    IMPORT_TIME = "import-time"
     NOT_REPRODUCIBLE = "not-reproducible"
 
 
@@ -68,6 +73,8 @@ class ParallelAnswer:
     replays: int = 0  # concurrent replays the collision search ran (trials of its own)
     lanes_file: Path | None = None  # the concurrent replay ``isoscan replay`` reruns
     reproduced: ReplayTally | None = None  # the first culprit set's verification
+    # The stated rule's account of that verification (model/confidence.py).
+    confirmation: Confirmation | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +88,7 @@ class ParallelAnswer:
             "replays": self.replays,
             "lanes_file": str(self.lanes_file) if self.lanes_file else None,
             "reproduced": self.reproduced.to_json() if self.reproduced else None,
+            "confirmation": self.confirmation.to_json() if self.confirmation else None,
         }
 
 
@@ -102,10 +110,16 @@ class BisectResult:
     seed: int | None = None  # pytest-randomly seed context of the order it was found in
     reproduce_all: list[str] = field(default_factory=list)  # one per independent set
     parallel: ParallelAnswer | None = None  # a parallel-only victim's culprits: how and via what
+    # For a victim that fails alone with the whole suite collected: alone in its own module.
+    alone_in_module: list[str] = field(default_factory=list)
+    import_time: ImportDependence | None = None
+    # The stated rule's account of the check that the starting order reproduces.
+    confirmation: Confirmation | None = None
 
     @property
     def found(self) -> bool:
-        return bool(self.polluters or self.state_setters)
+        named = self.import_time is not None and bool(self.import_time.modules)
+        return bool(self.polluters or self.state_setters) or named
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -125,6 +139,9 @@ class BisectResult:
             "note": self.note,
             "seconds": round(self.seconds, 3),
             "parallel": self.parallel.to_json() if self.parallel is not None else None,
+            "alone_in_module": self.alone_in_module,
+            "import_time": self.import_time.to_json() if self.import_time is not None else None,
+            "confirmation": self.confirmation.to_json() if self.confirmation else None,
         }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from isoscan.errors import ExitCode
 from isoscan.model.answer import BisectResult
+from isoscan.model.coverage import PlanCoverage
 from isoscan.model.verdicts import DEFAULT_FAIL_ON, Finding, Verdict
 from isoscan.store.matrix import Matrix
 
@@ -28,6 +29,7 @@ class SeedsReport:
     run_labels: dict[int, str] = field(default_factory=dict)
     sources: list[dict[str, Any]] = field(default_factory=list)
     pairs: list[BisectResult] = field(default_factory=list)  # with --bisect
+    coverage: PlanCoverage | None = None  # a fresh run's planned orders; not kept in the store
 
     def verdict_of(self, nodeid: str) -> Verdict:
         for finding in self.findings:

@@ -24,6 +24,7 @@ class Command(TextEnum):
     EXPLAIN = "explain"
     ISOLATE = "isolate"
     REPLAY = "replay"
+    IMPORT = "import"  # ``isoscan bisect --from DIR``: an ordinary run recorded elsewhere
 
 
 class SessionStatus(TextEnum):
@@ -64,3 +65,9 @@ class RunPurpose(TextEnum):
     EXPLAIN = "explain"
     TRACK_STATE = "track-state"  # ``isoscan seeds --track-state``
     REPLAY = "replay"  # ``isoscan replay``: a collision's concurrent replay
+    # An ordinary pytest run (a CI job's) recorded by isoscan's plugin and imported from its
+    # folder (``bisect --from``): never a column of a matrix, never a default starting order.
+    RECORDED = "recorded"
+    # A fresh process that collects only some of the suite's test modules and runs one test:
+    # alone in its own module, or with the modules whose import may break it (``imports/``).
+    IMPORTS = "imports"

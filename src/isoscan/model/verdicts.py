@@ -6,11 +6,16 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
+from isoscan.model.confidence import Confirmation
+from isoscan.model.imports import ImportDependence
+
 
 class Verdict(str, Enum):
     ORDER_DEPENDENT = "order-dependent"
     BRITTLE = "brittle"
     PARALLEL_ONLY = "parallel-only"
+    # Passes alone in its own module, fails with the whole suite collected (model/imports.py).
+    IMPORT_TIME = "import-time"
     NON_DETERMINISTIC = "non-deterministic"
     FLAKY = "flaky"  # passed and failed, cause unknown (no order information to confirm)
     BROKEN = "broken"
@@ -18,7 +23,8 @@ class Verdict(str, Enum):
 
 
 # What fails the exit code unless --fail-on says otherwise.
-DEFAULT_FAIL_ON = frozenset({Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY})
+DEFAULT_FAIL_ON = frozenset({Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY,
+                             Verdict.IMPORT_TIME})
 
 
 @dataclass
@@ -41,9 +47,17 @@ class Evidence:
     passing_order: Replay | None = None
     concurrent: list[str] = field(default_factory=list)  # on other workers as it failed
     note: str = ""
+    # ``alone`` is with the whole suite collected; this, in a fresh process that collects only
+    # its own module (run for a test that fails alone): the two kinds of alone.
+    alone_in_module: list[str] = field(default_factory=list)
+    import_time: ImportDependence | None = None
+    # The stated rule's account of the replays an order verdict rests on (model/confidence.py).
+    confirmation: Confirmation | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data["import_time"] = self.import_time.to_json() if self.import_time else None
+        data["confirmation"] = self.confirmation.to_json() if self.confirmation else None
         for key in ("failing_order", "passing_order"):
             replay = data.get(key)
             if replay is not None:

@@ -13,4 +13,13 @@ CELL = {
     Outcome.NOT_RUN: ("-", "dim"),
     Outcome.CRASHED: ("C", "bold magenta"),
     Outcome.TIMEOUT: ("T", "bold magenta"),
+    Outcome.TIMEOUT_EARLY: ("t", "magenta"),
 }
+
+# How a legend names a cell, where the outcome's own value says too little.
+WORDS = {Outcome.NOT_RUN: "not run", Outcome.TIMEOUT_EARLY: "timeout, early"}
+
+
+def legend_items() -> list[tuple[str, str, str]]:
+    """(character, style, words) of every cell, in the order of ``Outcome``."""
+    return [(*CELL[outcome], WORDS.get(outcome, outcome.value)) for outcome in Outcome]

@@ -59,6 +59,7 @@ def report_document(report: SeedsReport) -> dict[str, Any]:
             }
             for pair in report.pairs
         ],
+        "plan": report.coverage.to_json() if report.coverage is not None else None,
     }
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from isoscan.errors import ExitCode, IsoscanError, UsageError
+from isoscan.model.confidence import Confirmation
+from isoscan.model.imports import ImportDependence
 from isoscan.model.outcomes import Outcome
 from isoscan.model.report import SeedsReport
 from isoscan.model.status import Command, RunPurpose, RunStatus, SessionStatus, TextEnum
@@ -36,7 +38,7 @@ JUNIT_ORDER = "junit"  # RunRow.ordering prefix of a run read from foreign JUnit
 
 # When sources disagree about a test, the first of these wins: a verdict confirmed by replays
 # beats one that could not be confirmed, and any of them beats "it never failed here".
-STRENGTH = [Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY,
+STRENGTH = [Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY, Verdict.IMPORT_TIME,
             Verdict.NON_DETERMINISTIC, Verdict.BROKEN, Verdict.FLAKY, Verdict.STABLE]
 
 
@@ -220,6 +222,9 @@ def evidence_from_json(data: Mapping[str, Any]) -> Evidence:
         passing_order=_replay(data.get("passing_order")),
         concurrent=_strs(data.get("concurrent")),
         note=str(data.get("note") or ""),
+        alone_in_module=_strs(data.get("alone_in_module")),
+        import_time=ImportDependence.from_json(data.get("import_time")),
+        confirmation=Confirmation.from_json(data.get("confirmation")),
     )
 
 

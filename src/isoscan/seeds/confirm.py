@@ -1,9 +1,16 @@
 """Confirm before judging: replay what the matrix suggests, then give each suspect a verdict.
 
 For a test that failed somewhere: run it alone; replay the exact order its own process (or
-xdist worker) ran before it where it failed, serially and with the same seed context; replay
-more where results disagree. A verdict is only given on replays that agree, so a test that
-fails at random is called non-deterministic rather than blamed on a polluter.
+xdist worker) ran before it where it failed, serially and with the same seed context; then
+replay that order and run it alone by the stated rule of ``model/confidence.py`` until the
+evidence is strong enough (``--confidence``), stopping at the first result that disagrees. A
+test that fails at random is called non-deterministic rather than blamed on a polluter, and
+each verdict carries the bound its evidence reached.
+
+A test stopped at its early bound (``execution/timeouts.py``) may only be slow there: the first
+run alone and the first replay of each order give the judged test its whole ``--timeout``, so
+a verdict that rests on a hang is confirmed once with the full timeout, and an order where the
+test merely ran past its early bound is not held against it.
 """
 
 from __future__ import annotations
@@ -11,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from isoscan.model.confidence import DEFAULT_CAP, DEFAULT_CONFIDENCE, Confirmation, Rule, Side
 from isoscan.model.outcomes import Outcome
 from isoscan.model.verdicts import Evidence, Finding, Replay, Verdict
+from isoscan.seeds.import_time import ImportTimeCheck, which_alone
 from isoscan.store.db import RunRow, Store
 from isoscan.store.matrix import Matrix
 from isoscan.trials.base import TrialRunner
@@ -20,7 +29,18 @@ from isoscan.trials.base import TrialRunner
 
 @dataclass(frozen=True)
 class ConfirmOptions:
-    replays: int = 3  # how many times each order is run before results are trusted
+    confidence: float = DEFAULT_CONFIDENCE  # --confidence
+    cap: int = DEFAULT_CAP  # --replays: results of each side at most
+
+    @property
+    def rule(self) -> Rule:
+        return Rule(self.confidence, self.cap)
+
+    @property
+    def replays(self) -> int:
+        """How many runs of each side a verdict takes when they all agree: for a check that
+        wants a fixed count (the import-time check)."""
+        return min(self.cap, max(self.rule.needed()))
 
 
 def _failed(outcome: Outcome) -> bool:
@@ -29,11 +49,12 @@ def _failed(outcome: Outcome) -> bool:
 
 class Confirmer:
     def __init__(self, store: Store, matrix: Matrix, trials: TrialRunner,
-                 options: ConfirmOptions) -> None:
+                 options: ConfirmOptions, *, imports: ImportTimeCheck | None = None) -> None:
         self.store = store
         self.matrix = matrix
         self.trials = trials
         self.options = options
+        self.imports = imports  # the second kind of alone: in its own module (import_time.py)
 
     def confirm_all(self, on_test: Callable[[int, int, str], None] | None = None,
                     on_finding: Callable[[Finding], None] | None = None) -> list[Finding]:
@@ -56,6 +77,7 @@ class Confirmer:
             passed_runs=[r.id for r in self.matrix.passed_runs(nodeid)],
         )
         verdict = self._judge(nodeid, evidence)
+        evidence.note = which_alone(verdict, evidence)
         if verdict is not Verdict.BROKEN and self._only_at_teardown(nodeid):
             teardown = ("it only ever fails at teardown: pytest reports a module, class or "
                         "session fixture's teardown error on whichever test runs last in that "
@@ -69,27 +91,44 @@ class Confirmer:
         return bool(messages) and all(m.startswith("failed on teardown") for m in messages)
 
     # --------------------------------------------------------------------------------------
-    def _alone(self, nodeid: str, evidence: Evidence, times: int) -> None:
-        for _ in range(times):
-            evidence.alone.append(self.trials.run([nodeid]).outcome_of(nodeid).value)
-            if len(set(evidence.alone)) > 1:
-                return
+    def _alone_once(self, nodeid: str, evidence: Evidence, seed: int | None = None, *,
+                    full: bool = False) -> Outcome:
+        """Alone; with the seed context of a replayed order, since pytest-randomly reseeds
+        `random` per test from seed and node id, and a test can fail under one seed in any
+        order. ``full``: with its whole --timeout, not its early bound."""
+        outcome = self.trials.run([nodeid], seed, full_timeout=[nodeid] if full else ())
+        evidence.alone.append(outcome.outcome_of(nodeid).value)
+        return outcome.outcome_of(nodeid)
 
-    def _replay(self, nodeid: str, replay: Replay, times: int) -> None:
-        for _ in range(times):
-            outcome = self.trials.run([*replay.prefix, nodeid], replay.seed).outcome_of(nodeid)
-            replay.outcomes.append(outcome.value)
-            if _mixed(replay.outcomes):
-                return
+    def _replay_once(self, nodeid: str, replay: Replay, *, full: bool = False) -> Outcome:
+        outcome = self.trials.run([*replay.prefix, nodeid], replay.seed,
+                                  full_timeout=[nodeid] if full else ()).outcome_of(nodeid)
+        replay.outcomes.append(outcome.value)
+        return outcome
 
-    def _alone_under_seed(self, nodeid: str, seed: int | None,
-                          unseeded: Outcome = Outcome.PASSED) -> Outcome:
-        """Alone, with the seed context of a replayed order: pytest-randomly reseeds `random`
-        per test from seed and node id, so a test can fail under one seed in any order. Without
-        a seed there is nothing new to learn: ``unseeded`` is what alone already showed."""
-        if seed is None:
-            return unseeded
-        return self.trials.run([nodeid], seed).outcome_of(nodeid)
+    def _settle(self, nodeid: str, evidence: Evidence, replay: Replay,
+                order: Callable[[Outcome], bool], alone: Callable[[Outcome], bool]
+                ) -> Confirmation:
+        """The rule over the order (``order`` says whether an outcome there agrees with the
+        verdict) and alone (``alone`` likewise), from the first replay and the first run
+        alone, which agreed."""
+        check = Confirmation(self.options.rule, misbehaved=1, behaved=1)
+        check.settle(lambda: order(self._replay_once(nodeid, replay)),
+                     lambda: alone(self._alone_once(nodeid, evidence, replay.seed)))
+        evidence.confirmation = check
+        return check
+
+    def _early_only(self, nodeid: str, run: RunRow) -> bool:
+        """Its failure in that run was a stop at its early bound, not a hang shown in full."""
+        return self.matrix.cell(nodeid, run.id) is Outcome.TIMEOUT_EARLY
+
+    def _hang_note(self, nodeid: str, first: Outcome, where: str) -> str:
+        if first is not Outcome.TIMEOUT:
+            return ""
+        early = self.trials.hangs.bound(nodeid)
+        later = f"; later runs stopped it at its early bound ({early:g}s)" if early else ""
+        return (f"hangs {where}: ran past the full --timeout ({self.trials.hangs.timeout:g}s) "
+                f"in its first run there{later}")
 
     def _order_in(self, run: RunRow, nodeid: str) -> Replay | None:
         found = self.store.process_order_before(run.id, nodeid)
@@ -99,87 +138,114 @@ class Confirmer:
         return Replay(run_id=run.id, process=process, prefix=prefix, seed=run.seed)
 
     def _judge(self, nodeid: str, evidence: Evidence) -> Verdict:
-        replays = self.options.replays
-        self._alone(nodeid, evidence, 1)
+        self._alone_once(nodeid, evidence, full=True)
         if not _any_ran(evidence.alone):
             # Not even collected on its own (e.g. an import error in its module).
             evidence.note = "could not be run alone"
             return Verdict.NON_DETERMINISTIC if evidence.passed_runs else Verdict.BROKEN
         if _failing(evidence.alone):
-            return self._judge_fails_alone(nodeid, evidence, replays)
-        return self._judge_passes_alone(nodeid, evidence, replays)
+            # Alone with the whole suite collected; before brittle or broken, alone in its own
+            # module too, as `pytest file::id` runs it.
+            verdict = self.imports.judge(nodeid, evidence) if self.imports else None
+            return verdict or self._judge_fails_alone(nodeid, evidence)
+        return self._judge_passes_alone(nodeid, evidence)
 
-    def _judge_fails_alone(self, nodeid: str, evidence: Evidence, replays: int) -> Verdict:
+    def _judge_fails_alone(self, nodeid: str, evidence: Evidence) -> Verdict:
+        first_alone = Outcome(evidence.alone[0])
         if not evidence.passed_runs:
-            evidence.note = "failed in every run and alone"
+            hang = self._hang_note(nodeid, first_alone, "alone")
+            evidence.note = "; ".join(filter(None, ["failed in every run and alone", hang]))
             return Verdict.BROKEN
-        self._alone(nodeid, evidence, replays - 1)
-        if _mixed(evidence.alone):
-            evidence.note = "passed and failed when run alone"
-            return Verdict.NON_DETERMINISTIC
         passing = sorted(self.matrix.passed_runs(nodeid), key=lambda r: r.workers > 0)
         for run in passing:
             replay = self._order_in(run, nodeid)
             if replay is None:
                 continue
             evidence.passing_order = replay
-            self._replay(nodeid, replay, replays)
-            if _all_passed(replay.outcomes):
-                if not self._alone_under_seed(nodeid, replay.seed, Outcome.FAILED).is_failure:
-                    evidence.note = (f"passes alone under pytest-randomly seed {replay.seed}: "
-                                     "it depends on the random seed, not on the order")
-                    return Verdict.NON_DETERMINISTIC
-                return Verdict.BRITTLE
-            evidence.note = "fails alone; the order it passed in failed on replay"
-            return Verdict.NON_DETERMINISTIC
+            if self._replay_once(nodeid, replay) is not Outcome.PASSED:
+                evidence.note = "fails alone; the order it passed in failed on replay"
+                return Verdict.NON_DETERMINISTIC
+            check = self._settle(nodeid, evidence, replay, lambda o: o is Outcome.PASSED,
+                                 lambda o: o.is_failure)
+            if check.contradicted_by is Side.ORDER:
+                evidence.note = "fails alone; the order it passed in failed on replay"
+                return Verdict.NON_DETERMINISTIC
+            if check.contradicted_by is Side.ALONE:
+                evidence.note = (f"passes alone under pytest-randomly seed {replay.seed}: it "
+                                 "depends on the random seed, not on the order"
+                                 if replay.seed is not None else
+                                 "passed and failed when run alone")
+                return Verdict.NON_DETERMINISTIC
+            evidence.note = "; ".join(filter(None, [self._hang_note(nodeid, first_alone, "alone"),
+                                                    _capped(check)]))
+            return Verdict.BRITTLE
         evidence.note = "fails alone; no recorded order to replay where it passed"
         return Verdict.NON_DETERMINISTIC
 
-    def _judge_passes_alone(self, nodeid: str, evidence: Evidence, replays: int) -> Verdict:
+    def _judge_passes_alone(self, nodeid: str, evidence: Evidence) -> Verdict:
         failing = sorted(self.matrix.failed_runs(nodeid), key=lambda r: (r.workers > 0, -r.id))
         serial_failure = any(r.workers == 0 for r in failing)
+        slow: list[int] = []  # runs where it only ran past its early bound
         for run in failing:
             replay = self._order_in(run, nodeid)
             if replay is None:
                 continue
             evidence.failing_order = replay
-            self._replay(nodeid, replay, replays)
-            if not _any_ran(replay.outcomes):
+            first = self._replay_once(nodeid, replay, full=True)
+            if not first.ran:
                 continue  # an earlier test crashed the replay: inconclusive, try another run
-            if _mixed(replay.outcomes):
+            if not first.is_failure and self._early_only(nodeid, run):
+                slow.append(run.id)  # slow there, not hung: that run does not count against it
+                continue
+            if not first.is_failure:
+                if run.workers > 0 and not serial_failure:
+                    return self._parallel_only(nodeid, evidence, run, replay)
+                evidence.note = "failed in a recorded order that passes on replay"
+                return Verdict.NON_DETERMINISTIC
+            check = self._settle(nodeid, evidence, replay, lambda o: o.is_failure,
+                                 lambda o: not o.is_failure)
+            if check.contradicted_by is Side.ORDER:
                 evidence.note = "the same order passed and failed"
                 return Verdict.NON_DETERMINISTIC
-            if _failing(replay.outcomes):
-                self._alone(nodeid, evidence, replays - 1)
-                if _mixed(evidence.alone):
-                    evidence.note = "passed and failed when run alone"
-                    return Verdict.NON_DETERMINISTIC
-                if self._alone_under_seed(nodeid, replay.seed).is_failure:
-                    evidence.note = (f"fails alone under pytest-randomly seed {replay.seed}: "
-                                     "it depends on the random seed, not on the order")
-                    return Verdict.NON_DETERMINISTIC
-                return Verdict.ORDER_DEPENDENT
-            if run.workers > 0 and not serial_failure:
-                evidence.concurrent = self.store.concurrent(run.id, nodeid)
-                evidence.note = "its worker's order replayed serially passes"
-                return Verdict.PARALLEL_ONLY
-            evidence.note = "failed in a recorded order that passes on replay"
-            return Verdict.NON_DETERMINISTIC
+            if check.contradicted_by is Side.ALONE:
+                evidence.note = (f"fails alone under pytest-randomly seed {replay.seed}: it "
+                                 "depends on the random seed, not on the order"
+                                 if replay.seed is not None else
+                                 "passed and failed when run alone")
+                return Verdict.NON_DETERMINISTIC
+            evidence.note = "; ".join(filter(None, [
+                self._hang_note(nodeid, first, "in this order"), _capped(check)]))
+            return Verdict.ORDER_DEPENDENT
+        if slow:
+            runs = ", ".join(f"#{r}" for r in slow)
+            evidence.note = (f"slow, not hung: in run(s) {runs} it ran past its early bound "
+                             "and was stopped, but it finishes within the full --timeout there")
+            return Verdict.STABLE
         evidence.note = "no recorded order to replay"
         return Verdict.NON_DETERMINISTIC
+
+    def _parallel_only(self, nodeid: str, evidence: Evidence, run: RunRow,
+                       replay: Replay) -> Verdict:
+        """Its worker's order passed serially; replayed as often as the rule runs each side
+        (the concurrent check itself is ``isoscan bisect``'s, by the same rule)."""
+        for _ in range(self.options.replays - 1):
+            if self._replay_once(nodeid, replay).is_failure:
+                evidence.note = "the same order passed and failed"
+                return Verdict.NON_DETERMINISTIC
+        evidence.concurrent = self.store.concurrent(run.id, nodeid)
+        evidence.note = "its worker's order replayed serially passes"
+        return Verdict.PARALLEL_ONLY
+
+
+def _capped(check: Confirmation) -> str:
+    if check.met:
+        return ""
+    return (f"the replays agree, but --replays {check.rule.cap} stopped them short of the "
+            f"bound asked: {check.summary()}")
 
 
 def _failing(values: list[str]) -> bool:
     return bool(values) and all(Outcome(v).is_failure for v in values)
-
-
-def _all_passed(values: list[str]) -> bool:
-    return bool(values) and all(v == Outcome.PASSED.value for v in values)
-
-
-def _mixed(values: list[str]) -> bool:
-    ran = [Outcome(v) for v in values if Outcome(v).ran and Outcome(v) is not Outcome.SKIPPED]
-    return any(o.is_failure for o in ran) and any(not o.is_failure for o in ran)
 
 
 def _any_ran(values: list[str]) -> bool:

@@ -2,8 +2,9 @@
 
 Every job builds the whole plan and keeps every N-th run starting at run K, so N jobs together
 run each planned run exactly once. That only holds if every job builds the *same* plan, so the
-random seeds of a sharded plan must not come from the system's entropy: they are listed with
-``--seed`` or drawn from ``random.Random(plan_seed)`` (``--plan-seed``, e.g. the CI run id).
+seeds of a sharded plan must not come from the system's entropy: they are listed with
+``--seed`` or drawn from ``random.Random(plan_seed)`` (``--plan-seed``, e.g. the CI run id),
+and planned orders are planned from the same plan seed (each job collects the same ids).
 """
 
 from __future__ import annotations
@@ -48,19 +49,36 @@ def shard_slice(plan: Sequence[PlannedRun], k: int, n: int) -> list[PlannedRun]:
     return list(plan[k - 1 :: n])
 
 
-def sharded_plan(count: int, seeds: Sequence[int], workers: Sequence[int], shard: str | None,
-                 plan_seed: int | None) -> list[PlannedRun]:
-    """The plan of ``isoscan seeds``, or this job's slice of it with ``--shard``."""
-    if shard is not None and count > 0 and plan_seed is None:
+def check_shard(count: int, seeds: Sequence[int], workers: Sequence[int], shard: str | None,
+                plan_seed: int | None) -> tuple[int, int] | None:
+    """``--shard`` as (K, N), checked against the plan's size, which is known before any order
+    is drawn or planned; None without ``--shard``."""
+    if shard is None:
+        return None
+    if count > 0 and plan_seed is None:
         raise UsageError(
-            "--shard with random seeds needs --plan-seed N so every job draws the same seeds "
+            "--shard with --count needs --plan-seed N so every job plans the same orders "
             "(e.g. --plan-seed $GITHUB_RUN_ID), or list the seeds with --seed and --count 0"
         )
-    plan = build_plan(plan_seeds(count, seeds, plan_seed), workers)
-    if shard is None:
-        return plan
     k, n = parse_shard(shard)
-    if n > len(plan):
-        raise UsageError(f"--shard {k}/{n}: the plan has only {len(plan)} runs, "
-                         f"so use at most {len(plan)} shards")
-    return shard_slice(plan, k, n)
+    size = (2 + len(dict.fromkeys(seeds)) + count) * len(workers)
+    if n > size:
+        raise UsageError(f"--shard {k}/{n}: the plan has only {size} runs, "
+                         f"so use at most {size} shards")
+    return k, n
+
+
+def sharded_plan(count: int, seeds: Sequence[int], workers: Sequence[int], shard: str | None,
+                 plan_seed: int | None,
+                 planned: Sequence[tuple[str, ...]] | None = None) -> list[PlannedRun]:
+    """The plan of ``isoscan seeds``, or this job's slice of it with ``--shard``. With
+    ``planned`` (``count`` orders of node ids), those run instead of pytest-randomly's
+    shuffles, each under one of the ``count`` drawn seeds as its seed context."""
+    part = check_shard(count, seeds, workers, shard, plan_seed)
+    drawn = plan_seeds(count, seeds, plan_seed)
+    if planned is None:
+        plan = build_plan(drawn, workers)
+    else:
+        explicit, contexts = drawn[: len(drawn) - count], drawn[len(drawn) - count :]
+        plan = build_plan(explicit, workers, list(zip(contexts, planned, strict=True)))
+    return plan if part is None else shard_slice(plan, *part)

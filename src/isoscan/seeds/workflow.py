@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,13 +11,17 @@ from isoscan.bisect.starting_order import StartingOrder, failed_under_xdist
 from isoscan.bisect.workflow import BisectConfig, run_bisect
 from isoscan.errors import SuiteError, pytest_reason
 from isoscan.execution.argv import Suite
+from isoscan.execution.git import git_head
 from isoscan.execution.process import Progress
 from isoscan.execution.runner import RunResult, execute_run
+from isoscan.execution.timeouts import HangBook
 from isoscan.model.answer import BisectResult
+from isoscan.model.coverage import PlanCoverage
 from isoscan.model.report import SeedsReport
 from isoscan.model.status import Command, RunPurpose, RunStatus, SessionStatus
 from isoscan.model.verdicts import Finding, Verdict
 from isoscan.seeds.confirm import Confirmer, ConfirmOptions
+from isoscan.seeds.import_time import import_time_check
 from isoscan.seeds.plan import PlannedRun
 from isoscan.store.db import Store
 from isoscan.store.matrix import load_matrix
@@ -27,7 +30,7 @@ from isoscan.trials.factory import make_trials
 
 
 class SeedsObserver(Protocol):
-    def plan(self, plan: list[PlannedRun]) -> None: ...
+    def plan(self, plan: list[PlannedRun], coverage: PlanCoverage | None) -> None: ...
     def run_started(self, index: int, planned: PlannedRun) -> None: ...
     def run_progress(self, progress: Progress) -> None: ...
     def run_finished(self, index: int, planned: PlannedRun, run_id: int,
@@ -47,15 +50,7 @@ class SeedsConfig:
     command: Command = Command.SEEDS
     bisect: bool = False  # bisect every order-dependent, brittle and parallel-only test
     fork: bool = True  # confirmation and bisect trials in forked children
-
-
-def git_head(cwd: Path) -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
-                             text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    coverage: PlanCoverage | None = None  # what planned orders cover, said before the runs
 
 
 def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
@@ -65,22 +60,27 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
     try:
         with store.recording_session(config.command, suite, git_head(suite.cwd)) as session:
             session_id = session.id
-            observer.plan(config.plan)
-            interrupted = _run_plan(store, session_id, config, observer)
+            observer.plan(config.plan, config.coverage)
+            # One for the whole session: a test that hung in one run is stopped early in the
+            # later runs and in every trial (execution/timeouts.py).
+            hangs = HangBook(suite.timeout)
+            interrupted = _run_plan(store, session_id, config, observer, hangs)
             matrix = load_matrix(store, [session_id])
             findings: list[Finding] = []
             pairs: list[BisectResult] = []
             trials = 0
             if not interrupted and matrix.suspects():
                 runner = make_trials(suite, store, session_id, RunPurpose.CONFIRM, config.fork,
-                                     on_fallback=observer.notice)
+                                     on_fallback=observer.notice, hangs=hangs)
                 def keep(finding: Finding) -> None:
                     findings.append(finding)
                     store.save_verdicts(session_id, {
                         finding.nodeid: (finding.verdict.value, finding.evidence.to_json())})
 
+                imports = import_time_check(suite, store, session_id, matrix.tests,
+                                            times=config.confirm.replays, fork=config.fork)
                 try:
-                    Confirmer(store, matrix, runner, config.confirm).confirm_all(
+                    Confirmer(store, matrix, runner, config.confirm, imports=imports).confirm_all(
                         observer.confirming, on_finding=keep)
                     if config.bisect:
                         pairs = _bisect_findings(config, store, runner, findings, matrix.tests,
@@ -89,11 +89,12 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
                 except KeyboardInterrupt:
                     interrupted = True
                 finally:
-                    trials = runner.trials
+                    trials = runner.trials + imports.trials
                     runner.close()
             session.status = SessionStatus.INTERRUPTED if interrupted else SessionStatus.DONE
         return SeedsReport(session_id, matrix, findings, time.monotonic() - started, trials,
-                           len(config.plan), interrupted, pairs=pairs)
+                           len(config.plan), interrupted, pairs=pairs,
+                           coverage=config.coverage)
     finally:
         store.close()
 
@@ -121,7 +122,8 @@ def _bisect_findings(config: SeedsConfig, store: Store, runner: TrialRunner,
                                   f"run #{replay.run_id}, process {replay.process}",
                                   run_id=replay.run_id, observed=True, confirmed=True)
         bisect_config = BisectConfig(suite=config.suite, victim=finding.nodeid,
-                                     store_dir=config.store_dir, start=start)
+                                     store_dir=config.store_dir, start=start,
+                                     rule=config.confirm.rule)
         pairs.append(run_bisect(bisect_config, store, runner, observer,
                                 collected=collected))
     return pairs
@@ -137,7 +139,7 @@ def _save_pairs(store: Store, session_id: int, findings: list[Finding],
 
 
 def _run_plan(store: Store, session_id: int, config: SeedsConfig,
-              observer: SeedsObserver) -> bool:
+              observer: SeedsObserver, hangs: HangBook) -> bool:
     """Runs the plan; True if Ctrl-C stopped it (every completed run is kept)."""
     for index, planned in enumerate(config.plan):
         try:
@@ -145,9 +147,14 @@ def _run_plan(store: Store, session_id: int, config: SeedsConfig,
             # A run finished just before Ctrl-C stays finished; one under way is interrupted.
             with store.recording_run(session_id, RunPurpose.PLAN, planned.ordering.kind,
                                      planned.ordering.seed, planned.workers) as run:
+                # A planned order runs exactly as planned; its order file stays in the run's
+                # folder, and its processes' orders are recorded like any run's.
+                order = list(planned.order) if planned.order is not None else None
                 result = execute_run(config.suite, planned.ordering, planned.workers, run.dir,
-                                     on_progress=observer.run_progress)
+                                     on_progress=observer.run_progress, explicit=order,
+                                     timeouts=hangs.timeouts())
                 run.finish(result)
+            hangs.learn(result.results.values())
             observer.run_finished(index, planned, run.id, result)
         except KeyboardInterrupt:
             return True

@@ -19,7 +19,7 @@ from isoscan.execution.argv import OrderingKind, Suite
 from isoscan.execution.junit import CaseResult
 from isoscan.execution.runner import RunResult
 from isoscan.model.answer import BisectKind
-from isoscan.model.outcomes import Outcome
+from isoscan.model.outcomes import FAILURES, Outcome
 from isoscan.model.status import Command, RunPurpose, RunStatus, SessionStatus
 
 SCHEMA_VERSION = 1
@@ -65,8 +65,11 @@ class RunRow:
 
     @property
     def label(self) -> str:
-        """How reports name the run: ``seed 42 -n 0``, ``reversed -n 2``."""
+        """How reports name the run: ``seed 42 -n 0``, ``reversed -n 2``, ``planned
+        (seed 42) -n 0`` (a planned order, under that seed context)."""
         order = f"seed {self.seed}" if self.ordering == OrderingKind.RANDOM else self.ordering
+        if self.ordering == OrderingKind.PLANNED:
+            order = f"planned (seed {self.seed})"
         return f"{order} -n {self.workers}"
 
 
@@ -274,8 +277,7 @@ class Store:
 
     def runs_with_outcome(self, nodeid: str, failed: bool) -> list[RunRow]:
         """Completed plan runs (any session) where the test failed, or passed; newest first."""
-        outcomes = ((Outcome.FAILED, Outcome.ERROR, Outcome.CRASHED, Outcome.TIMEOUT) if failed
-                    else (Outcome.PASSED,))
+        outcomes = tuple(sorted(FAILURES)) if failed else (Outcome.PASSED,)
         marks = ", ".join("?" for _ in outcomes)
         ids = [r[0] for r in self.db.execute(
             f"SELECT runs.id FROM runs JOIN results ON results.run_id = runs.id"

@@ -1,4 +1,5 @@
-"""Trials: running an exact ordered list of tests once, serially, in a fresh process.
+"""Trials: running an exact ordered list of tests once, serially, in a fresh process (or
+several lists side by side, one process each: a concurrent replay).
 
 Every confirmation replay and bisect step is a trial. Each one is stored as a run, so the
 evidence behind a verdict can be looked at afterwards. ``TrialRunner`` is the one complete
@@ -9,11 +10,12 @@ do (scan, snapshot) has a default that says "not here" (None), so callers never 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from enum import Enum
 from pathlib import Path
 
 from isoscan.execution.runner import RunResult
+from isoscan.execution.timeouts import HangBook
 from isoscan.trials.fork.protocol import ScanStop
 from isoscan.trials.fork.scan_result import ScanResult
 from isoscan.trials.lanes import Lane
@@ -28,13 +30,19 @@ class TrialMode(str, Enum):
 
 
 class TrialRunner(ABC):
-    """Runs trials; ``trials`` counts them."""
+    """Runs trials; ``trials`` counts them. ``hangs`` is what the session learnt about hangs:
+    every trial reads into it, and a test that ran past the full timeout before is stopped at
+    its early bound (``execution/timeouts.py``)."""
 
     trials: int = 0
+    hangs: HangBook
 
     @abstractmethod
-    def run(self, order: Sequence[str], seed: int | None = None) -> TrialOutcome:
-        """Runs ``order`` once, serially, in a fresh process (or fork); stores it as a run."""
+    def run(self, order: Sequence[str], seed: int | None = None, *,
+            full_timeout: Collection[str] = ()) -> TrialOutcome:
+        """Runs ``order`` once, serially, in a fresh process (or fork); stores it as a run.
+        The tests in ``full_timeout`` get the whole ``--timeout``, not their early bound: a
+        verdict resting on a hang is confirmed that way once."""
 
     @abstractmethod
     def run_concurrent(self, lanes: Sequence[Lane], seed: int | None = None) -> TrialOutcome:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from isoscan.execution.argv import Suite
+from isoscan.execution.timeouts import HangBook
 from isoscan.model.status import RunPurpose
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
@@ -13,15 +14,19 @@ from isoscan.trials.subprocess_trials import SubprocessTrials
 
 
 def make_trials(suite: Suite, store: Store, session_id: int, purpose: RunPurpose, fork: bool,
-                on_fallback: Callable[[str], None] | None = None) -> TrialRunner:
+                on_fallback: Callable[[str], None] | None = None,
+                hangs: HangBook | None = None) -> TrialRunner:
     """The trial runner a command should use: fork trials (collect once, fork per trial)
     unless ``fork`` is False (``--no-fork``) or this platform cannot fork, in which case
     ``on_fallback`` is told why. ``on_fallback`` also hears a later fallback of the fork
-    runner (threads alive after collection). End the runner with its ``close()``."""
+    runner (threads alive after collection). ``hangs``: what the session learnt about hangs
+    so far (its plan runs, or the session a bisect starts from). End the runner with its
+    ``close()``."""
     if fork:
         reason = client.fork_unavailable()  # looked up on the module, so a test can stub it
         if reason is None:
-            return client.ForkTrials(suite, store, session_id, purpose, on_fallback=on_fallback)
+            return client.ForkTrials(suite, store, session_id, purpose, on_fallback=on_fallback,
+                                     hangs=hangs)
         if on_fallback is not None:
             on_fallback(f"{reason}; each trial runs in a fresh subprocess")
-    return SubprocessTrials(suite, store, session_id, purpose)
+    return SubprocessTrials(suite, store, session_id, purpose, hangs)

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 from isoscan.errors import ExitCode, SuiteError
 from isoscan.execution.argv import Suite
 from isoscan.execution.collect import collect_ids_once
+from isoscan.execution.git import git_head
 from isoscan.model.outcomes import Outcome
 from isoscan.model.status import Command, RunPurpose, SessionStatus
-from isoscan.seeds.workflow import git_head
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialMode, TrialOutcome, TrialRunner
 from isoscan.trials.factory import make_trials

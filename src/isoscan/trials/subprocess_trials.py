@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from isoscan.errors import SuiteError
@@ -16,6 +16,7 @@ from isoscan.execution.runner import (
     merge_segment,
     run_segment,
 )
+from isoscan.execution.timeouts import HangBook
 from isoscan.model.status import RunPurpose
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
@@ -26,20 +27,23 @@ from isoscan.trials.outcome import TrialOutcome
 class SubprocessTrials(TrialRunner):
     """One pytest subprocess per trial."""
 
-    def __init__(self, suite: Suite, store: Store, session_id: int, purpose: RunPurpose
-                 ) -> None:
+    def __init__(self, suite: Suite, store: Store, session_id: int, purpose: RunPurpose,
+                 hangs: HangBook | None = None) -> None:
         self.suite = suite
         self.store = store
         self.session_id = session_id
         self.purpose = purpose
         self.trials = 0
+        self.hangs = hangs if hangs is not None else HangBook(suite.timeout)
 
-    def run(self, order: Sequence[str], seed: int | None = None) -> TrialOutcome:
+    def run(self, order: Sequence[str], seed: int | None = None, *,
+            full_timeout: Collection[str] = ()) -> TrialOutcome:
         ordering = Ordering(OrderingKind.EXPLICIT, seed)
         with self.store.recording_run(self.session_id, self.purpose, ordering.kind, seed) as run:
             result = execute_run(self.suite, ordering, 0, run.dir, junit=False, resume=False,
-                                 explicit=list(order))
+                                 explicit=list(order), timeouts=self.hangs.timeouts(full_timeout))
             run.finish(result)
+        self.hangs.learn(result.results.values())
         self.trials += 1
         return trial_outcome(list(order), result, run.id)
 
@@ -55,10 +59,11 @@ class SubprocessTrials(TrialRunner):
             paced = replace(self.suite, pytest_args=(
                 *self.suite.pytest_args, f"--isoscan-schedule={schedule}", "--isoscan-resources"))
             segments: list[Segment | None] = [None] * len(lanes)
+            timeouts = self.hangs.timeouts()
 
             def lane(index: int) -> None:
                 segments[index] = run_segment(paced, ordering, 0, run_dir, index,
-                                              list(lanes[index].tests), None, False)
+                                              list(lanes[index].tests), None, False, timeouts)
 
             threads = [threading.Thread(target=lane, args=(i,), daemon=True)
                        for i in range(len(lanes))]
@@ -73,8 +78,9 @@ class SubprocessTrials(TrialRunner):
                 result.segments.append(segment)
                 result.seconds = max(result.seconds, segment.seconds)
                 merge_segment(result, segment)
-            finish_result(result)
+            finish_result(result, timeouts)
             run.finish(result)
+        self.hangs.learn(result.results.values())
         self.trials += 1
         return trial_outcome(order, result, run.id)
 

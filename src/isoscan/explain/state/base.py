@@ -56,6 +56,9 @@ class Context:
     system_tmp: str = ""
     exclude: frozenset[str] = frozenset()
     user_state: Callable[[], dict[str, Any]] | None = None
+    # Modules outside the project whose globals are compared too: the libraries a victim
+    # imports, whose configuration another module may switch at import time.
+    modules: frozenset[str] = frozenset()
     # The victim's words; entries of the shared system temp dir are only compared if named there.
     victim_strings: Callable[[], frozenset[str]] = lambda: frozenset()
 

@@ -169,23 +169,35 @@ def _dunder(name: str) -> bool:
     return (name.startswith("__") and name.endswith("__")) or name.startswith("@")
 
 
-def project_modules(ctx: Context) -> Iterator[types.ModuleType]:
-    """Modules whose file lies under the rootdir, outside virtualenvs and site-packages."""
-    root = ctx.rootdir.rstrip(os.sep) + os.sep
+def in_project(path: str, rootdir: str) -> bool:
+    """Whether a module's file is the project's: under the rootdir, outside virtualenvs and
+    site-packages."""
+    root = rootdir.rstrip(os.sep) + os.sep
+    path = os.path.abspath(path)
+    if not path.startswith(root) or "site-packages" in path or "dist-packages" in path:
+        return False
     # Only an interpreter prefix inside the project (its venv) is left out: code may well live
     # under a system prefix (/usr/src/app with Python in /usr).
-    prefixes = tuple(p for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}
-                     if os.path.abspath(p).startswith(root))
+    prefixes = (p.rstrip(os.sep) + os.sep for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}
+                if p and os.path.abspath(p).startswith(root))
+    return not any(path.startswith(p) for p in prefixes)
+
+
+def project_modules(ctx: Context) -> Iterator[types.ModuleType]:
+    """Modules whose file lies under the rootdir, outside virtualenvs and site-packages; then
+    the modules ``ctx.modules`` names (a library whose configuration a victim reads)."""
+    found: set[str] = set()
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if not isinstance(path, str) or name == "isoscan" or name.startswith("isoscan."):
             continue
-        path = os.path.abspath(path)
-        if not path.startswith(root) or "site-packages" in path or "dist-packages" in path:
-            continue
-        if any(path.startswith(p.rstrip(os.sep) + os.sep) for p in prefixes if p):
-            continue
-        yield module
+        if in_project(path, ctx.rootdir):
+            found.add(name)
+            yield module
+    for name in sorted(ctx.modules - found):
+        watched = sys.modules.get(name)
+        if isinstance(watched, types.ModuleType):
+            yield watched
 
 
 GlobalsState = dict[tuple[str, str], Probe]

@@ -6,6 +6,7 @@ from rich.text import Text
 
 from isoscan.console import console
 from isoscan.model.answer import BisectKind, BisectResult, Mechanism, ParallelAnswer
+from isoscan.report.terminal.imports import HEAD, render_dependence
 
 
 class StepPrinter:
@@ -26,7 +27,11 @@ def render_bisect(result: BisectResult) -> None:
     elif result.kind is BisectKind.PARALLEL_ONLY and result.parallel is not None:
         head.append(_HEADS[result.parallel.mechanism], style="bold red")
     elif result.kind is BisectKind.BRITTLE:
-        head.append("brittle (fails alone)", style="bold red")
+        frame = "in its own module too" if result.alone_in_module else \
+            "with the whole suite collected"
+        head.append(f"brittle (fails alone, {frame})", style="bold red")
+    elif result.kind is BisectKind.IMPORT_TIME:
+        head.append(f"import-time ({HEAD})", style="bold red")
     else:
         head.append(result.kind.value, style="yellow")
     console.print(head)
@@ -50,6 +55,8 @@ def render_bisect(result: BisectResult) -> None:
             console.print(f"    {nodeid}", style="green")
     if result.parallel is not None:
         _render_parallel(result.parallel)
+    if result.import_time is not None:
+        render_dependence([], result.import_time)
     elif result.kind is BisectKind.PARALLEL_ONLY and result.concurrent:
         console.print(f"  {len(result.concurrent)} tests ran on other workers beside it; "
                       "none is blamed")
@@ -59,7 +66,13 @@ def render_bisect(result: BisectResult) -> None:
     if result.note:
         console.print(f"  {result.note}", style="dim")
     console.print(f"  order from: {result.source}", style="dim")
+    check = result.parallel.confirmation if result.parallel is not None else None
+    check = check or result.confirmation
+    if check is not None:  # the stated rule's account (model/confidence.py)
+        console.print(f"  rule: {check.summary()}", style="dim")
     console.print(f"  {result.trials} trials, {result.seconds:.1f}s", style="dim")
+    if result.import_time is not None:
+        return  # its two commands are shown with it
     if len(result.reproduce_all) > 1:
         console.print("Reproduce (one command per independent set):")
         for command in result.reproduce_all:

@@ -22,5 +22,7 @@ def render_isolate(report: IsolateReport) -> None:
         summary += " (interrupted)"
     console.print(summary)
     if failing:
-        console.print("A test that fails alone is broken, or brittle (it needs another test "
-                      "to run first): 'isoscan seeds' tells which.")
+        console.print("Alone here is with the whole suite collected. A test that fails so is "
+                      "broken, brittle (it needs another test to run first) or import-time "
+                      "(another test module's import breaks it; it passes alone in its own "
+                      "module): 'isoscan seeds' or 'isoscan bisect' tells which.")

@@ -6,23 +6,25 @@ from rich.table import Table
 from rich.text import Text
 
 from isoscan.console import console
-from isoscan.model.outcomes import Outcome
+from isoscan.model.imports import Alone
 from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding, Verdict
-from isoscan.report.cells import CELL
+from isoscan.report.cells import CELL, legend_items
+from isoscan.report.terminal.imports import render_import_time
 from isoscan.store.db import RunRow
 
 VERDICT_STYLE = {
     Verdict.ORDER_DEPENDENT: "bold red",
     Verdict.BRITTLE: "bold red",
     Verdict.PARALLEL_ONLY: "bold red",
+    Verdict.IMPORT_TIME: "bold red",
     Verdict.NON_DETERMINISTIC: "yellow",
     Verdict.FLAKY: "yellow",
     Verdict.BROKEN: "magenta",
     Verdict.STABLE: "green",
 }
 
-_ORDER = [Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY,
+_ORDER = [Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY, Verdict.IMPORT_TIME,
           Verdict.NON_DETERMINISTIC, Verdict.FLAKY, Verdict.BROKEN]
 
 
@@ -35,6 +37,8 @@ def render_report(report: SeedsReport) -> None:
         console.print()
         console.print(_grid(unstable, report))
         console.print(_legend(runs, report.run_labels))
+    render_import_time([(f.nodeid, f.evidence.import_time) for f in unstable
+                        if f.evidence.import_time is not None])
     if report.pairs:
         console.print()
         console.print(_pairs_table(report))
@@ -98,13 +102,17 @@ def _evidence_text(finding: Finding) -> str:
     ev = finding.evidence
     parts = []
     if ev.alone:
-        parts.append(f"alone: {'/'.join(sorted(set(ev.alone)))}")
+        parts.append(f"{Alone.SUITE.phrase}: {'/'.join(sorted(set(ev.alone)))}")
+    if ev.alone_in_module:
+        parts.append(f"{Alone.MODULE.phrase}: {'/'.join(sorted(set(ev.alone_in_module)))}")
     if ev.failing_order is not None:
         replay = ev.failing_order
         parts.append(f"after {len(replay.prefix)} tests: {'/'.join(sorted(set(replay.outcomes)))}")
     if ev.passing_order is not None:
         replay = ev.passing_order
         parts.append(f"after {len(replay.prefix)} tests: {'/'.join(sorted(set(replay.outcomes)))}")
+    if ev.confirmation is not None:
+        parts.append(f"rule: {ev.confirmation.summary()}")
     if ev.concurrent:
         shown = ", ".join(ev.concurrent[:3]) + (" …" if len(ev.concurrent) > 3 else "")
         parts.append(f"ran beside: {shown}")
@@ -134,10 +142,9 @@ def _legend(runs: list[RunRow], labels: dict[int, str]) -> Text:
     legend.append("  ".join(f"#{n} {labels.get(run.id) or run.label}"
                             for n, run in enumerate(runs, start=1)))
     legend.append("\ncells: ", style="dim")
-    for outcome in Outcome:
-        char, style = CELL[outcome]
+    for char, style, words in legend_items():
         legend.append(char, style=style)
-        legend.append(f" {outcome.value}  ")
+        legend.append(f" {words}  ")
     return legend
 
 

@@ -7,12 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from isoscan.model.imports import Alone, ImportDependence
 from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding, Verdict
 
 # The order of the terminal report: the verdicts that fail the gate by default first.
 VERDICT_ORDER = [Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY,
-                 Verdict.NON_DETERMINISTIC, Verdict.FLAKY, Verdict.BROKEN, Verdict.STABLE]
+                 Verdict.IMPORT_TIME, Verdict.NON_DETERMINISTIC, Verdict.FLAKY, Verdict.BROKEN,
+                 Verdict.STABLE]
 
 _SHOWN = 3  # candidates named before "…"
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -60,7 +62,11 @@ def blame_of(report: SeedsReport, finding: Finding) -> Blame:
         if setters:
             return Blame(f"state-setter: {', '.join(setters)}", setters)
         return _from_order(evidence.get("passing_order"), "state-setter", "passes only after",
-                           "fails alone")
+                           _fails_alone(evidence))
+    if finding.verdict is Verdict.IMPORT_TIME:
+        dependence = ImportDependence.from_json(evidence.get("import_time"))
+        if dependence is not None:
+            return Blame(dependence.text, list(dependence.modules))
     if finding.verdict is Verdict.PARALLEL_ONLY:
         groups = _groups(pair.get("polluters")) if pair else []
         if groups:
@@ -84,6 +90,26 @@ def _parallel_blame(groups: list[list[str]], parallel: object) -> Blame:
     if shared:
         text += f"; {shared[0]}"
     return Blame(text, [t for g in groups for t in g])
+
+
+def _fails_alone(evidence: Mapping[str, Any]) -> str:
+    """Which alone a brittle test fails: with the whole suite collected, and in its own module
+    too when that was checked."""
+    if _strs(evidence.get("alone_in_module")):
+        return "fails alone, in its own module too"
+    return f"fails {Alone.SUITE.phrase}"
+
+
+def import_time_lines(dependence: ImportDependence) -> list[str]:
+    """An import-time dependence as plain lines: what breaks it, where, and the two commands."""
+    lines = [f"import-time: {dependence.text}"]
+    lines += [f"  {c.statement}" for c in dependence.headline_causes() if c.statement]
+    if dependence.passes:
+        lines.append(f"passes alone in its own module: {dependence.passes}")
+    if dependence.fails:
+        lines.append(f"fails with {' and '.join(dependence.modules)} collected too: "
+                     f"{dependence.fails}")
+    return lines
 
 
 _DEFAULT_NOTE = {

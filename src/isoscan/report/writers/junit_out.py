@@ -14,10 +14,18 @@ import xml.etree.ElementTree as ET  # writing only; nothing is parsed here
 from pathlib import Path
 
 from isoscan.execution.junit import mangle
+from isoscan.model.imports import Alone, ImportDependence
 from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding
 from isoscan.report.baseline import Gate
-from isoscan.report.writers.common import blame_of, clean, evidence_of, labels, unstable_sorted
+from isoscan.report.writers.common import (
+    blame_of,
+    clean,
+    evidence_of,
+    import_time_lines,
+    labels,
+    unstable_sorted,
+)
 
 SUITE = "isoscan"
 def split_nodeid(nodeid: str) -> tuple[str, str]:
@@ -86,7 +94,13 @@ def details(report: SeedsReport, finding: Finding) -> str:
         if runs:
             lines.append(f"{title}: {', '.join(runs)}")
     if evidence.get("alone"):
-        lines.append(f"run alone: {', '.join(map(str, evidence['alone']))}")
+        lines.append(f"run {Alone.SUITE.phrase}: {', '.join(map(str, evidence['alone']))}")
+    if evidence.get("alone_in_module"):
+        lines.append(f"run {Alone.MODULE.phrase}: "
+                     f"{', '.join(map(str, evidence['alone_in_module']))}")
+    dependence = ImportDependence.from_json(evidence.get("import_time"))
+    if dependence is not None:
+        lines += import_time_lines(dependence)
     for key, title in (("failing_order", "failing order"), ("passing_order", "passing order")):
         replay = evidence.get(key)
         if isinstance(replay, dict) and isinstance(replay.get("prefix"), list):

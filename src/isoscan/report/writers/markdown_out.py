@@ -5,11 +5,19 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from isoscan.model.imports import ImportDependence
 from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding
 from isoscan.report.baseline import Gate
-from isoscan.report.cells import CELL
-from isoscan.report.writers.common import VERDICT_ORDER, blame_of, labels, unstable_sorted
+from isoscan.report.cells import CELL, legend_items
+from isoscan.report.writers.common import (
+    VERDICT_ORDER,
+    blame_of,
+    evidence_of,
+    import_time_lines,
+    labels,
+    unstable_sorted,
+)
 
 
 def code(text: str) -> str:
@@ -31,6 +39,7 @@ def markdown(report: SeedsReport, gate: Gate | None = None) -> str:
                   "| --- | --- | --- | --- | --- |"]
         lines += [_row(report, f, gate) for f in findings]
         lines.append("")
+        lines += _import_time(report, findings)
     if gate is not None:
         lines += _gate_lines(gate)
     if findings:
@@ -68,8 +77,29 @@ def _row(report: SeedsReport, finding: Finding, gate: Gate | None) -> str:
     elif gate is not None:
         status = "not gated"
     cause = blame_of(report, finding).text
+    check = finding.evidence.confirmation
+    if check is not None:  # the stated rule's bound (model/confidence.py)
+        cause += f" (rule: {check.summary()})"
     return (f"| {code(finding.nodeid)} | {finding.verdict.value} | {status} | "
             f"{failed} of {len(report.matrix.runs)} | {cell(cause)} |")
+
+
+def _import_time(report: SeedsReport, findings: list[Finding]) -> list[str]:
+    """Each import-time dependence once, with the tests it breaks and the two commands."""
+    groups: dict[str, tuple[list[str], ImportDependence]] = {}
+    for finding in findings:
+        dependence = ImportDependence.from_json(evidence_of(report, finding).get("import_time"))
+        if dependence is not None:
+            groups.setdefault(dependence.text, ([], dependence))[0].append(finding.nodeid)
+    if not groups:
+        return []
+    lines = ["**Import-time dependences** (pass alone in their own module, fail when other "
+             "test modules are collected):", ""]
+    for nodeids, dependence in groups.values():
+        lines += [f"- {', '.join(code(n) for n in nodeids)}", "", "  ```text"]
+        lines += [f"  {line}" for line in import_time_lines(dependence)]
+        lines += ["  ```", ""]
+    return lines
 
 
 def _gate_lines(gate: Gate) -> list[str]:
@@ -99,7 +129,7 @@ def _matrix(report: SeedsReport, findings: list[Finding]) -> list[str]:
         cells = "".join(CELL[report.matrix.cell(finding.nodeid, run.id)][0]
                         for run in report.matrix.runs)
         lines.append(f"{number:>{width}}  {cells}  {finding.nodeid}")
-    lines += ["", "cells: . passed  F failed  E error  C crashed  T timeout  s skipped  - not run"]
+    lines += ["", "cells: " + "  ".join(f"{char} {words}" for char, _, words in legend_items())]
     lines += [f"run #{n}: {name}" for n, name in enumerate(names, start=1)]
     lines += ["```", "", "</details>"]
     return lines

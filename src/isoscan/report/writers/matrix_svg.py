@@ -27,12 +27,14 @@ COLOURS = {
     Outcome.ERROR: "#a40e26",
     Outcome.CRASHED: "#8250df",
     Outcome.TIMEOUT: "#6639ba",
+    Outcome.TIMEOUT_EARLY: "#a475f9",
     Outcome.SKIPPED: "#d4a72c",
     Outcome.NOT_RUN: "#d0d7de",
 }
 VERDICT_COLOURS = {
     Verdict.ORDER_DEPENDENT: "#cf222e", Verdict.BRITTLE: "#cf222e",
-    Verdict.PARALLEL_ONLY: "#cf222e", Verdict.NON_DETERMINISTIC: "#9a6700",
+    Verdict.PARALLEL_ONLY: "#cf222e", Verdict.IMPORT_TIME: "#cf222e",
+    Verdict.NON_DETERMINISTIC: "#9a6700",
     Verdict.FLAKY: "#9a6700", Verdict.BROKEN: "#8250df", Verdict.STABLE: "#1a7f37",
 }
 

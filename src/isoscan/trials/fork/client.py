@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -29,6 +29,7 @@ from typing import Any, NoReturn
 from isoscan.errors import PYTEST_REASONS, SuiteError
 from isoscan.execution import records
 from isoscan.execution.argv import (
+    NO_INI_RECORD,
     RUN_TAIL,
     Ordering,
     OrderingKind,
@@ -50,10 +51,10 @@ from isoscan.execution.runner import (
     RunResult,
     Segment,
     finish_result,
-    hang_limit,
     merge_segment,
     write_order_file,
 )
+from isoscan.execution.timeouts import HangBook, RunTimeouts, hang_limit
 from isoscan.model.status import RunPurpose, RunStatus
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialMode, TrialRunner
@@ -102,7 +103,7 @@ def server_argv(suite: Suite, requests_fd: int, events_fd: int, workdir: Path) -
     its own seed context or none."""
     argv = [suite.python, "-m", "pytest", *suite.paths, *suite.pytest_args]
     # The snapshot plugin is inert until a request asks for a snapshot (``isoscan explain``).
-    argv += ["-p", "isoscan.plugin", "-p", SNAPSHOT_PLUGIN, "-p", SERVER_PLUGIN,
+    argv += ["-p", "isoscan.plugin", *NO_INI_RECORD, "-p", SNAPSHOT_PLUGIN, "-p", SERVER_PLUGIN,
              f"--isoscan-forkserver={requests_fd},{events_fd}", f"--isoscan-scratch={workdir}"]
     argv += ["-p", "randomly", "--randomly-seed=0", "--randomly-dont-reorganize"]
     argv += ["-p", "xdist", "-n", "0"]
@@ -278,13 +279,15 @@ class ForkTrials(TrialRunner):
     """
 
     def __init__(self, suite: Suite, store: Store, session_id: int, purpose: RunPurpose, *,
-                 on_fallback: Callable[[str], None] | None = None) -> None:
+                 on_fallback: Callable[[str], None] | None = None,
+                 hangs: HangBook | None = None) -> None:
         self.suite = suite
         self.store = store
         self.session_id = session_id
         self.purpose = purpose
         self.trials = 0
         self.hang_seconds = hang_limit(suite.timeout)
+        self.hangs = hangs if hangs is not None else HangBook(suite.timeout)
         self.on_fallback = on_fallback
         self.fallback_reason: str | None = None
         self._fallback: SubprocessTrials | None = None
@@ -294,13 +297,15 @@ class ForkTrials(TrialRunner):
         self.prerewritten = 0  # test files rewritten on a second core while the server started
 
     # TrialRunner ----------------------------------------------------------------------------
-    def run(self, order: Sequence[str], seed: int | None = None) -> TrialOutcome:
+    def run(self, order: Sequence[str], seed: int | None = None, *,
+            full_timeout: Collection[str] = ()) -> TrialOutcome:
         server = self._started()
         if server is None:
-            return self._run_fallback(order, seed)
+            return self._run_fallback(order, seed, full_timeout)
         wanted = list(order)
-        outcome = self._stored(wanted, seed,
-                               lambda run_dir: self._execute(server, wanted, seed, run_dir))
+        timeouts = self.hangs.timeouts(full_timeout)
+        outcome = self._stored(wanted, seed, lambda run_dir: self._execute(
+            server, wanted, seed, run_dir, timeouts=timeouts))
         self.trials += 1
         return outcome
 
@@ -320,14 +325,15 @@ class ForkTrials(TrialRunner):
             return None
         order = [*tests, victim]
         asked: list[TrialRequest] = []
+        timeouts = self.hangs.timeouts()
 
         def as_scan(request: TrialRequest) -> TrialRequest:
             asked.append(replace(request, scan=True, stop=stop, checkpoints=checkpoints,
-                                 hang_seconds=self.hang_seconds))
+                                 hang_seconds=hang_limit(timeouts.of(victim))))
             return asked[-1]
 
         outcome = self._stored(order, seed, lambda run_dir: self._execute(
-            server, order, seed, run_dir, adjust=as_scan))
+            server, order, seed, run_dir, adjust=as_scan, timeouts=timeouts))
         self.trials += 1
         checks = read_checks(asked[0], victim, outcome, len(order) - 1) if asked else []
         return ScanResult(outcome, checks)
@@ -342,14 +348,16 @@ class ForkTrials(TrialRunner):
             self.trials += 1
             return outcome
         order = [test for lane in lanes for test in lane.tests]
+        timeouts = self.hangs.timeouts()
 
         def execute(run_dir: Path) -> RunResult:
             orders = write_lane_orders(run_dir, lanes)
             request = TrialRequest(self.trials, orders[0], lane_records(orders[0]),
                                    lane_log(orders[0]), seed, jobs=len(lanes),
                                    lanes=tuple(orders), schedule=write_schedule(run_dir, lanes),
-                                   resources=True)
-            exits = self._supervise(server, request, total=len(lanes))
+                                   resources=True, timeouts=_timeouts_file(run_dir, timeouts))
+            exits = self._supervise(server, request, total=len(lanes),
+                                    hang_for=timeouts.hang_limits())
             ordering = Ordering(OrderingKind.EXPLICIT, seed)
             result = RunResult(ordering=ordering, workers=len(lanes))
             for child in sorted(exits, key=lambda c: c.index):
@@ -360,7 +368,7 @@ class ForkTrials(TrialRunner):
                 result.segments.append(segment)
                 result.seconds = max(result.seconds, segment.seconds)
                 merge_segment(result, segment)
-            finish_result(result)
+            finish_result(result, timeouts)
             return result
 
         outcome = self._stored(order, seed, execute, workers=len(lanes))
@@ -541,13 +549,15 @@ class ForkTrials(TrialRunner):
             f"the suite has {len(threads)} thread(s) running after collection ({shown}); "
             "forking would lose them, so each trial runs in a fresh subprocess"
         )
-        self._fallback = SubprocessTrials(self.suite, self.store, self.session_id, self.purpose)
+        self._fallback = SubprocessTrials(self.suite, self.store, self.session_id, self.purpose,
+                                          self.hangs)
         if self.on_fallback is not None:
             self.on_fallback(self.fallback_reason)
 
-    def _run_fallback(self, order: Sequence[str], seed: int | None) -> TrialOutcome:
+    def _run_fallback(self, order: Sequence[str], seed: int | None,
+                      full_timeout: Collection[str] = ()) -> TrialOutcome:
         assert self._fallback is not None
-        outcome = self._fallback.run(order, seed)
+        outcome = self._fallback.run(order, seed, full_timeout=full_timeout)
         self.trials += 1
         return outcome
 
@@ -557,26 +567,31 @@ class ForkTrials(TrialRunner):
                                       workers) as run:
             result = execute(run.dir)
             run.finish(result)
+        self.hangs.learn(result.results.values())
         return trial_outcome(order, result, run.id)
 
     def _execute(self, server: ServerProcess, order: list[str], seed: int | None,
                  run_dir: Path, *,
-                 adjust: Callable[[TrialRequest], TrialRequest] | None = None) -> RunResult:
+                 adjust: Callable[[TrialRequest], TrialRequest] | None = None,
+                 timeouts: RunTimeouts | None = None) -> RunResult:
         files = _TrialFiles.create(run_dir, order)
         ordering = Ordering(OrderingKind.EXPLICIT, seed)
+        limits = _timeouts_file(files.segdir, timeouts)
         argv = pytest_argv(self.suite, ordering, 0, record_dir=files.records,
-                           order_file=files.order)
-        request = TrialRequest(self.trials, files.order, files.records, files.log, seed)
+                           order_file=files.order, timeouts_file=limits)
+        request = TrialRequest(self.trials, files.order, files.records, files.log, seed,
+                               timeouts=limits)
         if adjust is not None:  # a scan's or a snapshot's request
             request = adjust(request)
-        (child,) = self._supervise(server, request)
+        hang_for = timeouts.hang_limits() if timeouts is not None else None
+        (child,) = self._supervise(server, request, hang_for=hang_for)
         segment = child.segment(request, argv)
         result = RunResult(ordering=ordering, workers=0, segments=[segment],
                            seconds=segment.seconds)
         # The same merge as a subprocess trial: a started, unfinished test is crashed or
         # timeout, the rest of the order not-run.
         merge_segment(result, segment)
-        finish_result(result)
+        finish_result(result, timeouts)
         return result
 
     def _alone_result(self, request: TrialRequest, order: list[str], seed: int | None,
@@ -597,9 +612,11 @@ class ForkTrials(TrialRunner):
         return result
 
     def _supervise(self, server: ServerProcess, request: TrialRequest, total: int = 1,
-                   on_exit: Callable[[int, int], None] | None = None) -> list[ChildExit]:
-        """Sends the request and follows its children until the server says done."""
-        children = _Children(request, total, self.hang_seconds)
+                   on_exit: Callable[[int, int], None] | None = None,
+                   hang_for: Mapping[str, float] | None = None) -> list[ChildExit]:
+        """Sends the request and follows its children until the server says done;
+        ``hang_for``: tests with a hang limit of their own (an early bound)."""
+        children = _Children(request, total, self.hang_seconds, hang_for)
         self._send(server, children)
         self._follow(server, children, on_exit)
         return children.exits
@@ -636,6 +653,13 @@ class ForkTrials(TrialRunner):
             children.kill_all()
             self._end(graceful=False, interrupted=True)
             raise
+
+
+def _timeouts_file(folder: Path, timeouts: RunTimeouts | None) -> Path | None:
+    """The early bounds of a trial, written where its files are; None when there are none."""
+    if timeouts is None or not timeouts.early:
+        return None
+    return timeouts.write(folder / "timeouts.json")
 
 
 def combined_exit_code(codes: list[int]) -> int:
@@ -725,10 +749,12 @@ class _Children:
 
     WATCH_AFTER = 1.0
 
-    def __init__(self, request: TrialRequest, total: int, hang_seconds: float | None) -> None:
+    def __init__(self, request: TrialRequest, total: int, hang_seconds: float | None,
+                 hang_for: Mapping[str, float] | None = None) -> None:
         self.request = request
         self.total = total
         self.hang_seconds = hang_seconds
+        self.hang_for = hang_for
         self.running: dict[int, tuple[int, float, RecordWatcher]] = {}
         self.killed: set[int] = set()
         self.exits: list[ChildExit] = []
@@ -759,15 +785,16 @@ class _Children:
             if pid in self.killed or now - started < self.WATCH_AFTER:
                 continue
             watcher.poll()
-            oldest = watcher.oldest_running()
+            hung = bool(watcher.hung(self.hang_seconds, self.hang_for))
+            oldest = None
             if self.shared is not None:
                 if not shared_read:
                     self.shared.poll()
                     shared_read = True
                 own = self.shared.running.get(index)
                 if own is not None and pid_alive(pid):
-                    oldest = own if oldest is None else min(oldest, own)
-            if oldest is not None and now - oldest > self.hang_seconds:
+                    oldest = own
+            if hung or (oldest is not None and now - oldest > self.hang_seconds):
                 kill_group(pid)
                 self.killed.add(pid)
 

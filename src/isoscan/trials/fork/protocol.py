@@ -59,6 +59,8 @@ class TrialRequest:
     lanes: tuple[Path, ...] = ()
     schedule: Path | None = None
     resources: bool = False  # children record what each test touches (audit hooks)
+    # Per-test early bounds (``execution/timeouts.py``): the child marks those tests.
+    timeouts: Path | None = None
 
     def encode(self) -> bytes:
         body = {
@@ -77,6 +79,7 @@ class TrialRequest:
             "lanes": [str(lane) for lane in self.lanes],
             "schedule": str(self.schedule) if self.schedule is not None else None,
             "resources": self.resources,
+            "timeouts": str(self.timeouts) if self.timeouts is not None else None,
         }
         return (json.dumps(body, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -100,6 +103,7 @@ class TrialRequest:
             lanes=tuple(Path(lane) for lane in body.get("lanes", ())),
             schedule=Path(plan) if (plan := body.get("schedule")) else None,
             resources=bool(body.get("resources", False)),
+            timeouts=Path(limits) if (limits := body.get("timeouts")) else None,
         )
 
 

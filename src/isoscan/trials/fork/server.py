@@ -40,6 +40,8 @@ from isoscan.execution import prerewrite
 from isoscan.execution.process import kill_group
 from isoscan.execution.records import read_order_file
 from isoscan.execution.schedule import Schedule
+from isoscan.execution.timeout_marks import apply_timeouts
+from isoscan.execution.timeouts import read_timeouts
 from isoscan.plugin import PACER, Orderer, Pacer, Recorder
 from isoscan.trials.fork.protocol import (
     CHILD_INDEX,
@@ -249,7 +251,9 @@ class ForkServer:
         redirect_output(lane_log(request.lanes[index]) if request.lanes else request.log)
         set_seed_context(session, request.seed, self.reset_seed)
         items = self._start_session(session, request, wanted, index)
-        self._pace(request)
+        if request.timeouts is not None:  # early bounds for tests that hung before
+            apply_timeouts(items, read_timeouts(request.timeouts))
+        self._pace(request, items)
         if request.snapshot is not None:
             status = snapshot_in_fork(session, self.items, request.snapshot)
         elif request.scan:
@@ -261,12 +265,13 @@ class ForkServer:
             status = run_items(session, items)
         return self._finish(session, status)
 
-    def _pace(self, request: TrialRequest) -> None:
+    def _pace(self, request: TrialRequest, items: list[pytest.Item]) -> None:
         """A lane of a concurrent replay: its timetable, and what its tests touch."""
         assert self.pacer is not None and self.recorder is not None
         self.pacer.schedule = Schedule.read(request.schedule) if request.schedule else None
         self.pacer.start = None
         self.recorder.track_resources = request.resources
+        self.pacer.ready_without_tests(items)
 
     def _finish(self, session: pytest.Session, status: int) -> int:
         return finish_session(session, status, self.sessionfinish)

@@ -1,0 +1,228 @@
+"""Share of planted victims that `isoscan seeds --count N` can find with planned orders and
+with pytest-randomly seeds (`--random`), on generated suites where cleaners hide the victims.
+
+What is real and what is simulated:
+- real: the orders. Planned orders come from isoscan's planner (`seeds/coverage.py`, the code
+  `isoscan seeds` runs) on the generated suite's node ids. Random orders are pytest-randomly
+  5.1's own shuffle, reproduced exactly (modules sorted by crc32 of "seed::module", classes
+  and tests inside them by crc32 of "seed::name"), for the seeds `--random --plan-seed S`
+  draws. Both plans include the collected and the reversed order, as `seeds` always runs.
+- simulated: pytest. No test runs; an oracle walks each order serially with one flag per
+  polluter: a polluter sets it, one of its cleaners clears it, a victim run while it is set
+  fails. A victim counts as found when it fails in at least one order of the plan; isoscan's
+  confirmation would then judge it order-dependent (tests/test_planned_orders.py checks that
+  end to end with real pytest runs). xdist is not simulated: every order runs serially.
+
+Suites (fresh per repetition, 5-10 modules of 2-6 tests, a few in classes), one polluter each
+unless said:
+- polluter-module cleaner: a cleaner sits next to the polluter in its module; 6 victims
+  anywhere else;
+- victim-module cleaner: the victims' module also holds a cleaner; 3 victims there, 3 more
+  elsewhere;
+- between-modules cleaner: a module of its own holds a cleaner; 6 victims elsewhere;
+- mixed: all three cleaners for one polluter, plus a second polluter with a cleaner beside it
+  and its own 3 victims.
+
+For --count 5, 10 and 20, over 20 repetitions (suite seed and plan seed 1…20), prints the share
+of planted victims found by each plan, and checks the goals: planned ≥ random at every budget,
+and every victim of a single polluter found once --count reaches the number of modules.
+Run: `python benchmarks/planned_vs_random.py` (a few seconds; no pytest process is started).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import groupby
+
+from isoscan.seeds.coverage import plan_orders
+from isoscan.seeds.grouping import module_of, split_nodeid
+from isoscan.seeds.shard import plan_seeds
+
+BUDGETS = (5, 10, 20)
+REPETITIONS = 20
+
+
+@dataclass
+class Suite:
+    ids: list[str]
+    modules: int
+    # polluter -> (its cleaners, its victims)
+    bugs: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
+
+    @property
+    def victims(self) -> int:
+        return sum(len(v) for _, v in self.bugs.values())
+
+
+def modules_of(rng: random.Random, smallest: int = 2, fewest: int = 5) -> list[list[str]]:
+    """fewest-10 modules of smallest-6 tests; a third of the modules hold their tests in a
+    class."""
+    modules = []
+    for m in range(rng.randint(fewest, 10)):
+        prefix = f"tests/test_m{m}.py::" + ("TestThings::" if rng.random() < 0.33 else "")
+        modules.append([f"{prefix}test_{t}" for t in range(rng.randint(smallest, 6))])
+    return modules
+
+
+def pick(rng: random.Random, tests: list[str], k: int, taken: set[str]) -> set[str]:
+    chosen = set(rng.sample([t for t in tests if t not in taken], k))
+    taken |= chosen
+    return chosen
+
+
+def outside(modules: list[list[str]], *excluded: list[str]) -> list[str]:
+    return [t for m in modules if not any(m is e for e in excluded) for t in m]
+
+
+def polluter_module_cleaner(rng: random.Random) -> Suite:
+    modules = modules_of(rng)
+    home = rng.choice(modules)
+    taken: set[str] = set()
+    polluter = pick(rng, home, 1, taken).pop()
+    cleaners = pick(rng, home, 1, taken)
+    suite = Suite([t for m in modules for t in m], len(modules))
+    suite.bugs[polluter] = (cleaners, pick(rng, outside(modules, home), 6, taken))
+    return suite
+
+
+def victim_module_cleaner(rng: random.Random) -> Suite:
+    modules = modules_of(rng)
+    home, target = rng.sample(modules, 2)
+    taken: set[str] = set()
+    polluter = pick(rng, home, 1, taken).pop()
+    cleaners = pick(rng, target, 1, taken)
+    victims = pick(rng, target, min(3, len(target) - 1), taken)
+    victims |= pick(rng, outside(modules, home, target), 3, taken)
+    suite = Suite([t for m in modules for t in m], len(modules))
+    suite.bugs[polluter] = (cleaners, victims)
+    return suite
+
+
+def between_modules_cleaner(rng: random.Random) -> Suite:
+    modules = modules_of(rng)
+    home, between = rng.sample(modules, 2)
+    taken: set[str] = set()
+    polluter = pick(rng, home, 1, taken).pop()
+    cleaners = pick(rng, between, 1, taken)
+    suite = Suite([t for m in modules for t in m], len(modules))
+    suite.bugs[polluter] = (cleaners, pick(rng, outside(modules, home, between), 6, taken))
+    return suite
+
+
+def mixed(rng: random.Random) -> Suite:
+    modules = modules_of(rng, smallest=3, fewest=6)
+    home, target, between, home2 = rng.sample(modules, 4)
+    taken: set[str] = set()
+    polluter = pick(rng, home, 1, taken).pop()
+    cleaners = pick(rng, home, 1, taken) | pick(rng, target, 1, taken) | \
+        pick(rng, between, 1, taken)
+    victims = pick(rng, target, 1, taken) | pick(rng, outside(modules, home, between), 3, taken)
+    polluter2 = pick(rng, home2, 1, taken).pop()
+    cleaners2 = pick(rng, home2, 1, taken)
+    victims2 = pick(rng, outside(modules, home2), 3, taken)
+    suite = Suite([t for m in modules for t in m], len(modules))
+    suite.bugs[polluter] = (cleaners, victims)
+    suite.bugs[polluter2] = (cleaners2, victims2)
+    return suite
+
+
+SCENARIOS: dict[str, Callable[[random.Random], Suite]] = {
+    "polluter-module cleaner": polluter_module_cleaner,
+    "victim-module cleaner": victim_module_cleaner,
+    "between-modules cleaner": between_modules_cleaner,
+    "mixed (2 polluters)": mixed,
+}
+
+
+def crc32(text: str) -> int:
+    return zlib.crc32(text.encode(errors="surrogatepass"))
+
+
+def randomly_order(ids: list[str], seed: int) -> list[str]:
+    """pytest-randomly 5.1's `_reorganize_items`: modules by crc32("seed::module name"), in
+    each module its classes (and its class-less tests as one group) by crc32 of
+    "seed::module.Class" (or "seed::None"), tests inside by crc32("seed::nodeid")."""
+    def cls(nodeid: str) -> str | None:
+        parts = split_nodeid(nodeid)
+        return "::".join(parts[:-1]) if len(parts) > 2 else None
+
+    modules = []
+    for module, tests in groupby(ids, module_of):
+        classes = []
+        for klass, members in groupby(tests, cls):
+            key = (crc32(f"{seed}::None") if klass is None else
+                   crc32(f"{seed}::{klass.replace('/', '.').replace('.py::', '.')}"))
+            classes.append((key, sorted(members, key=lambda t: crc32(f"{seed}::{t}"))))
+        classes.sort(key=lambda c: c[0])
+        name = module.removesuffix(".py").replace("/", ".")
+        modules.append((crc32(f"{seed}::{name}"), [t for _, ts in classes for t in ts]))
+    modules.sort(key=lambda m: m[0])
+    return [t for _, ts in modules for t in ts]
+
+
+def found(suite: Suite, orders: list[list[str]]) -> set[str]:
+    """The oracle: victims that fail in some order, each polluter's flag walked serially."""
+    failed: set[str] = set()
+    for order in orders:
+        for polluter, (cleaners, victims) in suite.bugs.items():
+            dirty = False
+            for test in order:
+                if test == polluter:
+                    dirty = True
+                elif test in cleaners:
+                    dirty = False
+                elif dirty and test in victims:
+                    failed.add(test)
+    return failed
+
+
+def main() -> int:
+    repetitions = int(sys.argv[1]) if len(sys.argv) > 1 else REPETITIONS
+    started = time.perf_counter()
+    rows = []
+    goals = True
+    for name, make in SCENARIOS.items():
+        for budget in BUDGETS:
+            planted = planned_found = random_found = 0
+            full_planned = full_random = full_reps = 0
+            for rep in range(1, repetitions + 1):
+                suite = make(random.Random(f"{name}:{rep}"))
+                base = [suite.ids, suite.ids[::-1]]
+                planned = base + plan_orders(suite.ids, budget, rep)
+                shuffled = base + [randomly_order(suite.ids, s)
+                                   for s in plan_seeds(budget, [], rep)]
+                hit_planned = len(found(suite, planned))
+                hit_random = len(found(suite, shuffled))
+                planted += suite.victims
+                planned_found += hit_planned
+                random_found += hit_random
+                if budget >= suite.modules:
+                    full_reps += 1
+                    full_planned += hit_planned == suite.victims
+                    full_random += hit_random == suite.victims
+            share_p, share_r = planned_found / planted, random_found / planted
+            single = not name.startswith("mixed")
+            full = f"{full_planned}/{full_reps}" if full_reps else "-"
+            full_r = f"{full_random}/{full_reps}" if full_reps else "-"
+            rows.append((name, budget, share_p, share_r, full, full_r))
+            goals &= share_p >= share_r
+            if single and full_reps:
+                goals &= full_planned == full_reps
+    print(f"{'suite':<26}{'--count':>8}{'planned':>10}{'random':>9}"
+          f"{'all found, count>=modules':>28}")
+    for name, budget, share_p, share_r, full, full_r in rows:
+        print(f"{name:<26}{budget:>8}{share_p:>10.0%}{share_r:>9.0%}"
+              f"{f'planned {full}, random {full_r}':>28}")
+    print(f"{repetitions} repetitions per row; {time.perf_counter() - started:.1f} s")
+    print("goals met: planned >= random at every budget; every victim of a single polluter "
+          "once --count >= modules" if goals else "goals NOT met")
+    return 0 if goals else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""What recording an ordinary pytest run costs: the same 2,000-test suite run with plain pytest
+and with isoscan's recorder (``-p isoscan.plugin --isoscan-record=DIR``, as the CI examples run
+it), serially and with ``-n 2``, in interleaved pairs.
+
+Each pair runs both commands back to back, which one first alternating from pair to pair, so
+that a slow spell of the machine hits both; a pair's ratio is recorded / plain, and the result
+is the median ratio of the pairs. Both commands write JUnit XML, as a CI job does.
+
+Wall time is what the goal is about (<= 2 %), and on a shared machine it is also what other
+tenants move most; so the CPU time of the pytest processes (user + system, workers included)
+is measured alongside, from the same runs: it moves far less with the machine's load.
+
+Run: ``python benchmarks/record_overhead.py [--pairs 7] [--workers 0,2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+FILES = 40
+PER_FILE = 50  # 40 files x 50 tests = 2,000 tests
+
+
+def write_suite(root: Path) -> None:
+    """Tests of the usual kinds: plain asserts, a fixture, parametrized cases, a class, and
+    a little work each (a dict, a sort, a string), all passing."""
+    tests = root / "tests"
+    tests.mkdir(parents=True)
+    (root / "pytest.ini").write_text("[pytest]\n")
+    for number in range(FILES):
+        body = textwrap.dedent(f"""
+            import pytest
+
+
+            @pytest.fixture
+            def table():
+                return {{f"key{{i}}": i * {number} for i in range(50)}}
+
+
+            @pytest.mark.parametrize("n", range(10))
+            def test_sorted_{number}(n):
+                assert sorted(range(n, 0, -1)) == list(range(1, n + 1))
+
+
+            class TestTable{number}:
+        """)
+        for i in range(PER_FILE - 10 - 20):
+            body += (f"    def test_lookup_{i}(self, table):\n"
+                     f"        assert table['key{i % 50}'] == {i % 50} * {number}\n\n")
+        for i in range(20):
+            body += (f"def test_text_{i}():\n"
+                     f"    assert ','.join(str(x) for x in range({i})).count(',') == "
+                     f"max({i} - 1, 0)\n\n\n")
+        (tests / f"test_module_{number:02d}.py").write_text(body)
+
+
+def command(workers: int, junit: Path, record: Path | None) -> list[str]:
+    argv = [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
+            f"--junitxml={junit}"]
+    if workers:
+        argv += ["-n", str(workers)]
+    if record is not None:
+        argv += ["-p", "isoscan.plugin", f"--isoscan-record={record}"]
+    return argv
+
+
+Times = tuple[float, float]  # wall seconds, CPU seconds
+
+
+def timed(argv: list[str], cwd: Path) -> Times:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"pytest failed ({done.returncode}):\n{done.stdout[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
+
+
+def measure(root: Path, workers: int, pairs: int) -> tuple[list[Times], list[Times]]:
+    junit = root / "junit.xml"
+    record = root / "record"
+    plain_times: list[Times] = []
+    recorded_times: list[Times] = []
+
+    def plain() -> Times:
+        return timed(command(workers, junit, None), root)
+
+    def recorded() -> Times:
+        shutil.rmtree(record, ignore_errors=True)  # one run per folder, as in CI
+        return timed(command(workers, junit, record), root)
+
+    plain()
+    recorded()  # warm-up: page cache, imports
+    for pair in range(pairs):
+        if pair % 2 == 0:
+            plain_times.append(plain())
+            recorded_times.append(recorded())
+        else:
+            recorded_times.append(recorded())
+            plain_times.append(plain())
+    events = sum(len(p.read_text().splitlines()) for p in record.glob("*.jsonl"))
+    print(f"  -n {workers}: the last recorded run wrote {events} events in "
+          f"{len(list(record.glob('*.jsonl')))} files")
+    return plain_times, recorded_times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=7, help="interleaved pairs per mode (>= 5)")
+    parser.add_argument("--workers", default="0,2", help="worker counts to measure, e.g. 0,2")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="isoscan-record-bench-"))
+    try:
+        write_suite(work)
+        print(f"suite: {FILES * PER_FILE} tests in {FILES} files; {args.pairs} interleaved pairs "
+              f"per mode; PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')}")
+        rows = []
+        for workers in (int(w) for w in args.workers.split(",")):
+            plain, recorded = measure(work, workers, args.pairs)
+            for kind, at in (("wall", 0), ("CPU", 1)):
+                ratios = [r[at] / p[at] for p, r in zip(plain, recorded, strict=True)]
+                rows.append((f"-n {workers} {kind}", statistics.median(p[at] for p in plain),
+                             statistics.median(r[at] for r in recorded),
+                             statistics.median(ratios), min(ratios), max(ratios)))
+        print(f"{'':<10} {'plain':>8} {'recorded':>9} {'recorded/plain':>15}  "
+              "(median of the pairs' ratios; their range)")
+        for label, plain_s, recorded_s, ratio, low, high in rows:
+            print(f"{label:<10} {plain_s:7.2f}s {recorded_s:8.2f}s {ratio:15.3f}  "
+                  f"({low:.3f}-{high:.3f})")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,248 @@
+"""Naming the import that breaks a test: which module's import-time code changes what state.
+
+Two ``--collect-only`` pytest processes load the import tracer (``import_trace.py``): the first
+collects the victim's own module alone and lists the project files it imports; the second
+collects it first and then the modules that break it, and snapshots process state (the state
+kinds of ``isoscan explain``) around every other project module's own code. Each change is
+blamed on the module whose code made it, ranked by what the victim's source mentions (as
+``explain`` ranks), and pointed at the module-level statement that most likely made it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from isoscan.execution.argv import Ordering, OrderingKind, Suite, cache_args, pytest_argv
+from isoscan.execution.process import run_pytest
+from isoscan.explain.state import snapshot as s
+from isoscan.explain.state.base import Change, clip
+from isoscan.explain.workflow import Vocabulary, rank
+from isoscan.model.imports import ImportCause
+
+PLUGIN = "isoscan.explain.import_trace"
+MAX_CAUSES = 10
+# The whole run's diff, used only when no module's own code made a change, keeps only what a
+# test reads: descriptors, threads and pytest's own logging handlers come from pytest itself.
+_FALLBACK_KINDS = frozenset({s.ENV, s.CWD, s.UMASK, s.SYS_PATH, s.SYS_ARGV, s.RECURSION,
+                             s.SOCKET_TIMEOUT, s.TIMEZONE, s.LOCALE, s.GLOBAL, s.FILE,
+                             s.WARNINGS, s.SIGNAL, s.ASYNCIO})
+# Words a module-level statement that changes each kind of state is likely to contain, when it
+# does not name the changed key or attribute itself (a computed key, a path built at run time).
+_KIND_WORDS = {s.ENV: ("environ", "putenv", "setdefault"), s.SYS_PATH: ("path", "syspath"),
+               s.CWD: ("chdir",), s.LOGGING: ("logging", "basicConfig", "dictConfig",
+                                              "addHandler", "setLevel"),
+               s.WARNINGS: ("filterwarnings", "simplefilter"), s.LOCALE: ("setlocale",),
+               s.TIMEZONE: ("tzset", "TZ"), s.SIGNAL: ("signal",),
+               s.RECURSION: ("setrecursionlimit",), s.SOCKET_TIMEOUT: ("setdefaulttimeout",)}
+
+
+@dataclass(frozen=True)
+class Traced:
+    """One change, with the module whose code made it and the chain of imports to it."""
+
+    change: Change
+    module: str
+    chain: tuple[str, ...]
+
+
+def name_import_causes(alone: Suite, beside: Suite, victim: str, modules: Sequence[str],
+                       root: Path, workdir: Path) -> tuple[list[ImportCause], str]:
+    """The changes the import of ``modules`` (collected beside the victim's own module) makes,
+    ranked, each named as "importing FILE rebinds lib.network"; and a note when they could not
+    be traced. ``alone`` collects the victim's own module only, ``beside`` it first and then
+    ``modules``; both already carry the rootdir."""
+    victim_file = root / victim.split("::", 1)[0]
+    watch = sorted(imported_names(victim_file))
+    first = _trace(alone, victim, workdir / "alone", watch, None)
+    if first is None:
+        return [], "the import trace of its own module did not run"
+    second = _trace(beside, victim, workdir / "beside", watch, list(first.get("imported", [])))
+    if second is None:
+        return [], "the import trace with those modules collected did not run"
+    traced = [Traced(Change.from_json(c), str(seg["module"]), tuple(seg.get("chain", ())))
+              for seg in second.get("segments", []) for c in seg.get("changes", [])]
+    if not traced:
+        traced = _outside_modules(first, second, modules)
+    vocabulary = Vocabulary.from_json(second.get("vocabulary") or first.get("vocabulary") or {})
+    by_change = {id(t.change): t for t in traced}
+    causes = []
+    for ranked in rank([t.change for t in traced], vocabulary):
+        found = by_change[id(ranked.change)]
+        causes.append(_cause(found, _via(found.chain, modules), root))
+    return causes[:MAX_CAUSES], "" if causes else \
+        "no change to process state was seen while those modules were imported"
+
+
+def imported_names(path: Path) -> set[str]:
+    """The modules a file imports at module level, and their parent packages: the libraries
+    whose configuration its tests read."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+    for node in _module_level(tree.body):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    parents = {".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 1)}
+    return {n for n in names | parents if not n.startswith(("isoscan", "_pytest", "pytest"))}
+
+
+def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements that run when a module is imported, nested blocks (if, try, with) included."""
+    for node in body:
+        yield node
+        if isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+            for block in ("body", "orelse", "finalbody"):
+                yield from _module_level(getattr(node, block, []))
+            for handler in getattr(node, "handlers", []):
+                yield from _module_level(handler.body)
+
+
+def _trace(suite: Suite, victim: str, workdir: Path, watch: list[str],
+           known: list[str] | None) -> dict[str, Any] | None:
+    workdir.mkdir(parents=True, exist_ok=True)
+    output = workdir / "trace.json"
+    output.unlink(missing_ok=True)
+    spec = workdir / "trace-spec.json"
+    spec.write_text(json.dumps({"output": str(output), "victim": victim,
+                                "tmpdir": str(workdir / "tmp"), "exclude": [str(workdir)],
+                                "watch": watch, "known": known}, ensure_ascii=False),
+                    encoding="utf-8")
+    argv = pytest_argv(suite, Ordering(OrderingKind.COLLECTED), 0, record_dir=None)
+    argv += [*cache_args(workdir), "-p", PLUGIN, f"--isoscan-import-trace={spec}",
+             "--collect-only"]
+    run_pytest(argv, cwd=suite.cwd, log_path=workdir / "output.log", record_dir=None,
+               hang_seconds=None)
+    try:
+        document = json.loads(output.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _outside_modules(first: dict[str, Any], second: dict[str, Any], modules: Sequence[str]
+                     ) -> list[Traced]:
+    """What changed over the whole second run and not over the first, though no module's own
+    code did it (a conftest hook, pytest inserting a test folder into ``sys.path``): blamed on
+    collecting the first of ``modules``."""
+    def keyed(document: dict[str, Any]) -> dict[tuple[str, str, str], Change]:
+        changes = (Change.from_json(c) for c in document.get("overall", []))
+        return {(c.kind, c.name, c.change): c for c in changes if c.kind in _FALLBACK_KINDS}
+
+    alone, beside = keyed(first), keyed(second)
+    module = modules[0] if modules else ""
+    return [Traced(change, module, (module,)) for key, change in beside.items()
+            if key not in alone]
+
+
+def _via(chain: Sequence[str], modules: Sequence[str]) -> str:
+    """The collected test module an import chain belongs to: its first module, or the module
+    under the folder of the conftest that started it."""
+    head = chain[0] if chain else ""
+    if head in modules:
+        return head
+    folder = head.rpartition("/")[0]
+    under = [m for m in modules if not folder or m.startswith(f"{folder}/")]
+    return under[0] if under else (modules[0] if modules else head)
+
+
+def _cause(traced: Traced, via: str, root: Path) -> ImportCause:
+    change = traced.change
+    statement = _statement(root, traced.module, change) if traced.module.endswith(".py") \
+        else None
+    return ImportCause(module=traced.module, via=via, kind=change.kind, name=change.name,
+                       change=change.change, action=action(change), summary=change.line,
+                       statement=statement, hint=_hint(change))
+
+
+def action(change: Change) -> str:
+    """What a module's import does, as the verb phrase of "importing FILE …"."""
+    name = change.name
+    if change.kind == s.GLOBAL:
+        verb = {"rebound": "rebinds", "mutated": "mutates", "added": "sets",
+                "removed": "deletes"}.get(change.change, "changes")
+        return f"{verb} {name}"
+    if change.kind == s.ENV:
+        return f"unsets env {name}" if change.change == "removed" else f"sets env {name}"
+    if change.kind == s.SYS_PATH and name:
+        return f"removes {name} from sys.path" if change.change == "removed" else \
+            f"adds {name} to sys.path"
+    return f"changes {change.line}"
+
+
+def _hint(change: Change) -> str:
+    how = {s.GLOBAL: f"monkeypatch.setattr on {change.name}",
+           s.ENV: f'monkeypatch.setenv("{change.name}", ...)',
+           s.SYS_PATH: "monkeypatch.syspath_prepend (or pytest's pythonpath ini option)",
+           s.CWD: "monkeypatch.chdir"}.get(change.kind, "a fixture that undoes it after its yield")
+    return (f"do not change it at import time: every test collected in the same process sees "
+            f"it, whether it runs or not; make the change in a fixture with {how}, used by the "
+            "tests that need it")
+
+
+def _statement(root: Path, module: str, change: Change) -> str | None:
+    """``FILE:LINE: source`` of the module-level statement that most likely made ``change``:
+    the first naming one of its terms, else the first using a call typical of its kind."""
+    path = root / module
+    try:
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source)
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None
+    terms = set(change.terms)
+    kind_words = set(_KIND_WORDS.get(change.kind, ()))
+    statements = [n for n in _module_level(tree.body)
+                  if not isinstance(n, (ast.If, ast.Try, ast.With, ast.For, ast.While,
+                                        ast.Import, ast.ImportFrom))]
+    for wanted in (terms, kind_words):
+        for node in statements:
+            if wanted & _words(node):
+                line = source.splitlines()[node.lineno - 1].strip()
+                return f"{module}:{node.lineno}: {clip(line, 100)}"
+    return None
+
+
+def _words(node: ast.stmt) -> set[str]:
+    """Names, attribute chains (``lib.network``) and short strings of the code a statement runs
+    at import: a function's decorators and defaults, not its body."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        parts: list[ast.AST] = [*node.decorator_list, *node.args.defaults]
+    elif isinstance(node, ast.ClassDef):
+        parts = [*node.decorator_list, *node.bases, *node.body]
+    else:
+        parts = [node]
+    words: set[str] = set()
+    for part in parts:
+        for sub in ast.walk(part):
+            if isinstance(sub, ast.Name):
+                words.add(sub.id)
+            elif isinstance(sub, ast.Attribute):
+                words.add(sub.attr)
+                dotted = _dotted(sub)
+                if dotted:
+                    words.add(dotted)
+            elif isinstance(sub, ast.Constant) and isinstance(sub.value, str) \
+                    and len(sub.value) <= 300:
+                words.add(sub.value)
+    return words
+
+
+def _dotted(node: ast.Attribute) -> str | None:
+    parts = [node.attr]
+    value: ast.expr = node.value
+    while isinstance(value, ast.Attribute):
+        parts.append(value.attr)
+        value = value.value
+    if not isinstance(value, ast.Name):
+        return None
+    parts.append(value.id)
+    return ".".join(reversed(parts))
