@@ -26,11 +26,13 @@ unless said:
 For --count 5, 10 and 20, over 20 repetitions (suite seed and plan seed 1…20), prints the share
 of planted victims found by each plan, and checks the goals: planned ≥ random at every budget,
 and every victim of a single polluter found once --count reaches the number of modules.
-Run: `python benchmarks/planned_vs_random.py` (a few seconds; no pytest process is started).
+Run: `python benchmarks/planned_vs_random.py [--repetitions N]` (seconds; no pytest process
+is started). Exit 1 when a goal is not met.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import sys
 import time
@@ -181,47 +183,66 @@ def found(suite: Suite, orders: list[list[str]]) -> set[str]:
     return failed
 
 
+@dataclass
+class Row:
+    suite: str
+    budget: int
+    planted: int = 0
+    planned: int = 0  # victims found
+    random: int = 0
+    suites_within: int = 0  # suites with no more modules than --count
+    all_planned: int = 0  # ...in which the plan found every victim
+    all_random: int = 0
+
+    def share(self, found: int) -> str:
+        return f"{found / self.planted:.0%}"
+
+
+def measure_row(name: str, make: Callable[[random.Random], Suite], budget: int,
+                repetitions: int) -> Row:
+    row = Row(name, budget)
+    for rep in range(1, repetitions + 1):
+        suite = make(random.Random(f"{name}:{rep}"))
+        base = [suite.ids, suite.ids[::-1]]
+        planned = len(found(suite, base + plan_orders(suite.ids, budget, rep)))
+        shuffled = len(found(suite, base + [randomly_order(suite.ids, seed)
+                                            for seed in plan_seeds(budget, [], rep)]))
+        row.planted += suite.victims
+        row.planned += planned
+        row.random += shuffled
+        if budget >= suite.modules:
+            row.suites_within += 1
+            row.all_planned += planned == suite.victims
+            row.all_random += shuffled == suite.victims
+    return row
+
+
 def main() -> int:
-    repetitions = int(sys.argv[1]) if len(sys.argv) > 1 else REPETITIONS
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repetitions", type=int, default=REPETITIONS)
+    repetitions = parser.parse_args().repetitions
     started = time.perf_counter()
-    rows = []
-    goals = True
-    for name, make in SCENARIOS.items():
-        for budget in BUDGETS:
-            planted = planned_found = random_found = 0
-            full_planned = full_random = full_reps = 0
-            for rep in range(1, repetitions + 1):
-                suite = make(random.Random(f"{name}:{rep}"))
-                base = [suite.ids, suite.ids[::-1]]
-                planned = base + plan_orders(suite.ids, budget, rep)
-                shuffled = base + [randomly_order(suite.ids, s)
-                                   for s in plan_seeds(budget, [], rep)]
-                hit_planned = len(found(suite, planned))
-                hit_random = len(found(suite, shuffled))
-                planted += suite.victims
-                planned_found += hit_planned
-                random_found += hit_random
-                if budget >= suite.modules:
-                    full_reps += 1
-                    full_planned += hit_planned == suite.victims
-                    full_random += hit_random == suite.victims
-            share_p, share_r = planned_found / planted, random_found / planted
-            single = not name.startswith("mixed")
-            full = f"{full_planned}/{full_reps}" if full_reps else "-"
-            full_r = f"{full_random}/{full_reps}" if full_reps else "-"
-            rows.append((name, budget, share_p, share_r, full, full_r))
-            goals &= share_p >= share_r
-            if single and full_reps:
-                goals &= full_planned == full_reps
-    print(f"{'suite':<26}{'--count':>8}{'planned':>10}{'random':>9}"
-          f"{'all found, count>=modules':>28}")
-    for name, budget, share_p, share_r, full, full_r in rows:
-        print(f"{name:<26}{budget:>8}{share_p:>10.0%}{share_r:>9.0%}"
-              f"{f'planned {full}, random {full_r}':>28}")
-    print(f"{repetitions} repetitions per row; {time.perf_counter() - started:.1f} s")
-    print("goals met: planned >= random at every budget; every victim of a single polluter "
-          "once --count >= modules" if goals else "goals NOT met")
-    return 0 if goals else 1
+    rows = [measure_row(name, make, budget, repetitions)
+            for name, make in SCENARIOS.items() for budget in BUDGETS]
+    print("| suite | --count | planned | random | every victim found, suites with at most "
+          "--count modules: planned / random |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        within = (f"{row.all_planned}/{row.suites_within} / {row.all_random}/"
+                  f"{row.suites_within}" if row.suites_within else "none")
+        print(f"| {row.suite} | {row.budget} | {row.share(row.planned)} | "
+              f"{row.share(row.random)} | {within} |")
+    print(f"\n{repetitions} repetitions per row, {time.perf_counter() - started:.1f} s.")
+    behind = [f"{r.suite} --count {r.budget} ({r.share(r.planned)} < {r.share(r.random)})"
+              for r in rows if r.planned < r.random]
+    missed = [f"{r.suite} --count {r.budget} ({r.all_planned}/{r.suites_within})"
+              for r in rows if not r.suite.startswith("mixed")
+              and r.all_planned < r.suites_within]
+    print("planned >= random at every budget: "
+          + ("met" if not behind else "NOT met: " + "; ".join(behind)))
+    print("every victim of a single polluter once --count >= modules: "
+          + ("met" if not missed else "NOT met: " + "; ".join(missed)))
+    return 0 if not behind and not missed else 1
 
 
 if __name__ == "__main__":

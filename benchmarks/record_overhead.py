@@ -8,7 +8,10 @@ is the median ratio of the pairs. Both commands write JUnit XML, as a CI job doe
 
 Wall time is what the goal is about (<= 2 %), and on a shared machine it is also what other
 tenants move most; so the CPU time of the pytest processes (user + system, workers included)
-is measured alongside, from the same runs: it moves far less with the machine's load.
+is measured alongside, from the same runs. Last, one more recorded run times the recorder
+itself: a plugin loaded before isoscan's wraps each of the Recorder's hooks with a clock, and
+each process writes the seconds spent in them (the cost of recording, less pluggy's call of
+those hooks and the import of the plugin), set against the plain run's median wall time.
 
 Run: ``python benchmarks/record_overhead.py [--pairs 7] [--workers 0,2]``.
 """
@@ -64,11 +67,46 @@ def write_suite(root: Path) -> None:
         (tests / f"test_module_{number:02d}.py").write_text(body)
 
 
-def command(workers: int, junit: Path, record: Path | None) -> list[str]:
+# Loaded with -p before isoscan's plugin registers its Recorder: each hook of the Recorder is
+# timed (wall and CPU of the thread), and each process writes its totals when it exits.
+CLOCK = """
+import atexit, functools, os, time
+from pathlib import Path
+from isoscan.plugin import Recorder
+
+TOTAL = [0.0, 0.0]
+HOOKS = ("pytest_sessionstart", "pytest_collection_finish", "pytest_runtest_setup",
+         "pytest_runtest_logstart", "pytest_runtest_logreport", "pytest_runtest_logfinish",
+         "pytest_sessionfinish", "pytest_configure_node")
+
+def clocked(method):
+    @functools.wraps(method)  # keeps pluggy's tryfirst/trylast marks
+    def timed(*args, **kwargs):
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            TOTAL[0] += time.perf_counter() - wall
+            TOTAL[1] += time.thread_time() - cpu
+    return timed
+
+for name in HOOKS:
+    setattr(Recorder, name, clocked(getattr(Recorder, name)))
+
+@atexit.register
+def _report():
+    out = Path(os.environ["RECORDER_CLOCK_DIR"]) / f"{os.getpid()}.txt"
+    out.write_text(f"{TOTAL[0]} {TOTAL[1]}")
+"""
+
+
+def command(workers: int, junit: Path, record: Path | None, clock: bool = False) -> list[str]:
     argv = [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
             f"--junitxml={junit}"]
     if workers:
         argv += ["-n", str(workers)]
+    if clock:
+        argv += ["-p", "recorder_clock"]
     if record is not None:
         argv += ["-p", "isoscan.plugin", f"--isoscan-record={record}"]
     return argv
@@ -117,6 +155,24 @@ def measure(root: Path, workers: int, pairs: int) -> tuple[list[Times], list[Tim
     return plain_times, recorded_times
 
 
+def recorder_seconds(root: Path, workers: int) -> tuple[float, float]:
+    """Seconds spent in the Recorder's hooks (wall, CPU), per process: summed for a serial
+    run; under xdist, summed over the workers and divided by their number, as they run side
+    by side."""
+    clocks = root / "clocks"
+    shutil.rmtree(clocks, ignore_errors=True)
+    clocks.mkdir()
+    shutil.rmtree(root / "record", ignore_errors=True)
+    argv = command(workers, root / "junit.xml", root / "record", clock=True)
+    env = {**os.environ, "RECORDER_CLOCK_DIR": str(clocks), "PYTHONPATH": str(root)}
+    done = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"pytest failed ({done.returncode}):\n{done.stdout[-2000:]}")
+    totals = [tuple(float(x) for x in p.read_text().split()) for p in clocks.glob("*.txt")]
+    share = max(workers, 1)
+    return sum(t[0] for t in totals) / share, sum(t[1] for t in totals) / share
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=7, help="interleaved pairs per mode (>= 5)")
@@ -125,11 +181,15 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="isoscan-record-bench-"))
     try:
         write_suite(work)
+        (work / "recorder_clock.py").write_text(CLOCK)
         print(f"suite: {FILES * PER_FILE} tests in {FILES} files; {args.pairs} interleaved pairs "
               f"per mode; PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')}")
         rows = []
+        inside = []
         for workers in (int(w) for w in args.workers.split(",")):
             plain, recorded = measure(work, workers, args.pairs)
+            wall, cpu = recorder_seconds(work, workers)
+            inside.append((workers, wall, cpu, statistics.median(p[0] for p in plain)))
             for kind, at in (("wall", 0), ("CPU", 1)):
                 ratios = [r[at] / p[at] for p, r in zip(plain, recorded, strict=True)]
                 rows.append((f"-n {workers} {kind}", statistics.median(p[at] for p in plain),
@@ -140,6 +200,11 @@ def main() -> int:
         for label, plain_s, recorded_s, ratio, low, high in rows:
             print(f"{label:<10} {plain_s:7.2f}s {recorded_s:8.2f}s {ratio:15.3f}  "
                   f"({low:.3f}-{high:.3f})")
+        print("time in the Recorder's hooks, one more recorded run (per process; under xdist "
+              "the workers' mean):")
+        for workers, wall, cpu, plain_wall in inside:
+            print(f"-n {workers:<3} {wall * 1000:6.0f} ms wall, {cpu * 1000:6.0f} ms CPU: "
+                  f"{wall / plain_wall:.2%} of the plain run's median wall time")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -1,5 +1,7 @@
 """`isoscan seeds --count 10 --workers 0,2` on examples/demo against the same 24 runs done with
 plain pytest (same orders, same seeds, same worker counts, same per-test timeout), in one run.
+Planned orders reach plain pytest through isoscan's plugin (`--isoscan-order`, the run's own
+order file), the only way pytest takes a given order.
 
 Plain pytest gets no recording, no crash resume (a crash ends its run early), no confirmation
 and no verdicts; the ratio is what all of that costs. Run: `python benchmarks/seeds_vs_plain.py`.
@@ -39,6 +41,11 @@ def main() -> int:
                     "-p", "timeout", f"--timeout={TIMEOUT}", "-n", str(run["workers"])]
             if run["order"] == "random":
                 argv += ["-p", "randomly", f"--randomly-seed={run['seed']}"]
+            elif run["order"] == "planned":
+                # The planned order from its order file in the store, under its seed context.
+                order_file = root / ".isoscan" / "runs" / str(run["id"]) / "seg0" / "order.txt"
+                argv += ["-p", "isoscan.plugin", f"--isoscan-order={order_file}", "-p", "randomly",
+                         f"--randomly-seed={run['seed']}", "--randomly-dont-reorganize"]
             else:
                 argv += ["-p", "no:randomly"]
             if run["order"] == "reversed":

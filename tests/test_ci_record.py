@@ -237,6 +237,16 @@ def test_a_record_that_cannot_be_used_is_one_line_and_writes_nothing(
     assert not store.exists()
 
 
+def test_from_takes_no_other_starting_order(recorded: Recorded, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "store"
+    code, _ = bisect_from(recorded.record, LEDGER_VICTIM, store, "--run", "1")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and "leave out --run and --order-file" in err[0], err
+    assert not store.exists()
+
+
 def test_a_cut_loses_only_the_outcome_of_the_test_it_cuts(recorded: Recorded,
                                                           tmp_path: Path) -> None:
     """A file cut short inside a test's finish: the tests that finished before it keep their

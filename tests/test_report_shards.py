@@ -117,11 +117,14 @@ def test_shards_split_the_plan_and_share_seeds(ci: dict[str, Any]) -> None:
     for k, job in ci["jobs"].items():
         assert job.returncode in (0, 1), (k, job.stdout, job.stderr)
     runs = [(r["order"], r["seed"]) for k in (1, 2) for r in read(root / f"shard-{k}.json")["runs"]]
-    # Both jobs drew the same two seeds from the run id; together they ran the plan once.
-    expected = build_plan(plan_seeds(2, [], int(RUN_ID)), [0])
+    # Both jobs planned the same two orders, under the same two seeds, from the run id;
+    # together they ran the plan once.
+    expected = sharded_plan(2, [], [0], None, int(RUN_ID), planned=[(), ()])
     assert sorted(runs, key=str) == sorted(
         [(p.ordering.kind, p.ordering.seed) for p in expected], key=str)
     assert len(set(runs)) == 4
+    plans = [read(root / f"shard-{k}.json")["plan"] for k in (1, 2)]
+    assert plans[0] == plans[1] and plans[0]["plan_seed"] == int(RUN_ID)
     # seeds writes the same outputs as report: the shard that ran the collected order has
     # the victim as a failing JUnit case and in its job summary.
     found = [k for k in (1, 2) if VICTIM in (root / f"summary-{k}.md").read_text()]

@@ -17,7 +17,6 @@ import pytest
 
 from isoscan.execution import records
 from isoscan.execution.schedule import Schedule, common_start, wait_until
-from isoscan.trials.fork.protocol import write_all
 
 if TYPE_CHECKING:
     from isoscan.resources import ResourceTracker
@@ -280,7 +279,6 @@ class Recorder:
             name = f"{self.worker}-{os.getpid()}{records.SUFFIX}"
             self.stream = AppendFile(self.directory / name)
         self.stream.write(line)
-        self.stream.flush()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -407,10 +405,10 @@ class Recorder:
 
 
 class LineSink(Protocol):
-    """Where the Recorder writes its event lines (a fork server's child writes elsewhere)."""
+    """Where the Recorder writes its event lines (a fork server's child writes elsewhere):
+    each ``write`` must reach the file before it returns, as nothing is ever flushed."""
 
     def write(self, text: str, /) -> int: ...
-    def flush(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -423,11 +421,10 @@ class AppendFile:
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
 
     def write(self, text: str) -> int:
-        write_all(self.fd, text.encode("utf-8"))
+        data = text.encode("utf-8")
+        while data:  # one call writes all of it to a file, short of a full disk
+            data = data[os.write(self.fd, data):]
         return len(text)
-
-    def flush(self) -> None:
-        pass  # nothing is buffered
 
     def close(self) -> None:
         os.close(self.fd)

@@ -61,7 +61,9 @@ def in_own_module(check: OwnModuleCheck | None, victim: str, collected: Sequence
     observer.step(trials, dependence.text)
     answer = BisectResult(victim, BisectKind.IMPORT_TIME, alone_in_module=result.outcomes,
                           import_time=dependence, note=dependence.note,
-                          source="its own module, and the suite's other test modules")
+                          source=f"{checker.trials} fresh pytest processes (not counted as "
+                                 "trials), each collecting its own module and some of the "
+                                 "suite's other test modules")
     answer.reproduce = dependence.fails or None
     answer.reproduce_all = [c for c in (dependence.passes, dependence.fails) if c]
     return answer

@@ -38,6 +38,7 @@ from isoscan.model.answer import (
     SharedResource,
 )
 from isoscan.model.confidence import Confirmation, Decision, Rule
+from isoscan.model.outcomes import Outcome
 from isoscan.resources import Resource, Shared, describe_shared, fix_hints, shared_resources
 from isoscan.store.db import ExecutionRow, Store
 from isoscan.trials.base import TrialRunner
@@ -134,6 +135,7 @@ class CollisionSearch:
         self.observer = observer
         self.rule = Rule((rule or Rule()).confidence, VERIFY_CAP)
         self.quiet_passes = 0  # replays with nothing beside it, all passed: the rule's alone side
+        self.stopped_early = False  # the victim was stopped at its early bound in a replay
         suspects = line.beside()
         self.suspects = list(dict.fromkeys(e.nodeid for e in suspects))
         own = [e for e in line.own_before() if e.nodeid not in self.suspects]
@@ -175,14 +177,18 @@ class CollisionSearch:
                            f"failed {failed} of {tries}")
         return tally
 
-    def fails(self, subset: Sequence[str]) -> bool:
-        """One concurrent replay beside ``subset``: whether the victim failed."""
-        outcome = self.trials.run_concurrent(self.lanes(subset), self.seed)
+    def fails(self, subset: Sequence[str], *, full: bool = False) -> bool:
+        """One concurrent replay beside ``subset``: whether the victim failed. ``full``: with
+        the victim's whole --timeout, not its early bound."""
+        victim = self.line.victim
+        outcome = self.trials.run_concurrent(self.lanes(subset), self.seed,
+                                             full_timeout=[victim] if full else ())
         self._remember(outcome)
-        result = outcome.outcome_of(self.line.victim)
+        result = outcome.outcome_of(victim)
         if not result.ran:
             raise Inconclusive(f"the victim did not run in a concurrent replay "
                                f"(pytest exit {outcome.exit_code})")
+        self.stopped_early |= result is Outcome.TIMEOUT_EARLY
         return result.is_failure
 
     def verify(self, culprits: Sequence[str]) -> Confirmation:
@@ -264,6 +270,15 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
         result.note = ("no culprit set survived verification (timing noise); no test is "
                        "blamed")
         return result, search
+    if search.stopped_early:  # the answer rests on a hang: once with its whole --timeout
+        hung = search.fails(result.polluters[0], full=True)
+        observer.step(trials.trials, f"with its full --timeout beside them: "
+                      f"{'failed' if hung else 'passed'}")
+        if not hung:
+            result.polluters = []
+            result.note = ("it only ran past its early bound beside them (slow, not hung): "
+                           "with the full --timeout it passes; no test is blamed")
+            return result, search
     # Once more with nothing beside it: a victim that fails at random must not slip through
     # on one lucky first check; these replays count on the rule's alone side too.
     again = search.tally([], "with nothing beside it, again")

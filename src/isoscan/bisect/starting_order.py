@@ -137,6 +137,23 @@ def failed_under_xdist(store: Store, victim: str, run_ids: list[int]) -> Startin
     return None
 
 
+def other_xdist_failures(store: Store, victim: str, start: StartingOrder
+                         ) -> list[StartingOrder]:
+    """The other runs of ``start``'s session in which the victim failed on an xdist worker,
+    newest first."""
+    run = store.run(start.run_id) if start.run_id is not None else None
+    if run is None:
+        return []
+    found = []
+    for other in store.runs_with_outcome(victim, failed=True):
+        if other.id == run.id or other.session_id != run.session_id or other.workers == 0:
+            continue
+        again = start_in_run(store, other, victim, failed=True)
+        if again is not None and again.observed:
+            found.append(again)
+    return found
+
+
 def cold_starts(collected: list[str], victim: str) -> list[StartingOrder]:
     others = [t for t in collected if t != victim]
     return [StartingOrder(others, None, "cold start: the whole collected suite before it"),

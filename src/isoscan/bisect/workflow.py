@@ -27,6 +27,7 @@ from isoscan.bisect.starting_order import (
     cold_starts,
     explicit_start,
     faults_left_out,
+    other_xdist_failures,
 )
 from isoscan.execution.argv import Ordering, OrderingKind, Suite, reproduce_command
 from isoscan.execution.collect import collect_ids, require_collected
@@ -72,6 +73,7 @@ class BisectConfig:
 MAX_SETS = 8  # independent polluter sets looked for before stopping
 CLEANER_GROUP = 64  # cleaners are looked for in groups of at most this many tests
 SCAN_MIN = 16  # a shorter starting order is replayed whole, not scanned
+MORE_XDIST_RUNS = 2  # other failing xdist runs a parallel-only search is tried from
 
 
 def run_bisect(config: BisectConfig, store: Store, trials: TrialRunner,
@@ -132,7 +134,8 @@ def _bisect(config: BisectConfig, store: Store, trials: TrialRunner, observer: B
     # Alone under the failing order's seed: pytest-randomly reseeds `random` per test from the
     # seed and the node id, so a victim may fail under one seed whatever runs before it.
     seed = start.seed if start else None
-    alone = Probe(trials, victim, seed, observer).outcome([])
+    # With its whole --timeout: a victim only slow alone must not pass for one hanging there.
+    alone = Probe(trials, victim, seed, observer).outcome([], full=True)
     observer.step(trials.trials, f"victim {Alone.SUITE.phrase}: {alone.value}")
     if alone.is_failure:
         return in_own_module(own_module, victim, collected, seed, observer, trials.trials,
@@ -174,8 +177,27 @@ def _victim(config: BisectConfig, store: Store, explicit: StartingOrder | None,
 def _parallel_only(config: BisectConfig, store: Store, start: StartingOrder,
                    trials: TrialRunner, observer: BisectObserver,
                    collected: list[str]) -> BisectResult:
-    """A victim whose own worker's order passes: first a leftover from another worker (a
-    serial replay of every worker's tests by start time), then a collision in time."""
+    """A victim whose own worker's order passes. When the run it starts from gives no verified
+    answer and the bisect chose that run itself, the other runs of the same session where it
+    failed under xdist are tried too (newest first): how reliably a concurrent replay
+    reproduces a collision depends on the timing recorded in the run it replays."""
+    result = _parallel_from(config, store, start, trials, observer, collected)
+    if config.run_id is not None or result.polluters or result.kind is not BisectKind.PARALLEL_ONLY:
+        return result
+    for other in other_xdist_failures(store, config.victim, start)[:MORE_XDIST_RUNS]:
+        observer.step(trials.trials, f"nothing verified from run #{start.run_id}; trying "
+                      f"run #{other.run_id}, where it failed under xdist too")
+        again = _parallel_from(config, store, other, trials, observer, collected)
+        if again.polluters or again.kind is not BisectKind.PARALLEL_ONLY:
+            return again
+    return result
+
+
+def _parallel_from(config: BisectConfig, store: Store, start: StartingOrder,
+                   trials: TrialRunner, observer: BisectObserver,
+                   collected: list[str]) -> BisectResult:
+    """From one xdist run: first a leftover from another worker (a serial replay of every
+    worker's tests by start time), then a collision in time."""
     victim = config.victim
     line = timeline(store, start.run_id, victim)
     if line is None:

@@ -34,8 +34,9 @@ HELP = """Shrink the order in which VICTIM failed to the minimal, verified pollu
 The order comes from the latest stored run where VICTIM failed (its own process's
 or xdist worker's order up to it), from --run ID, from --order-file (one node id
 per line), or from --from DIR: an ordinary pytest run recorded elsewhere, e.g. in
-CI, with `pytest -p isoscan.plugin --isoscan-record=DIR` (serial or xdist; its
-seed and worker count are replayed too). With none stored, the whole collected
+CI, with `pytest -p isoscan.plugin --isoscan-record=DIR`, serial or xdist (its
+seed, and under xdist every worker's recorded times, go with the order; see
+docs/ci.md). With none stored, the whole collected
 suite before it, then the reversed suite, are tried. Trials run VICTIM alone with
 the whole suite collected; if it fails that way, it is also run alone in its own
 module, as `pytest FILE::TEST` runs it. Passing there, it has an import-time

@@ -7,13 +7,15 @@ from pathlib import Path
 import click
 
 from isoscan.bisect.replay import TIMES, load_lanes, replay
+from isoscan.cli.exit_codes import exit_codes_help
 from isoscan.cli.options import store_option
 from isoscan.console import console
+from isoscan.errors import ExitCode
 from isoscan.model.status import Command, RunPurpose, SessionStatus
 from isoscan.store.db import Store
 from isoscan.trials.factory import make_trials
 
-HELP = f"""Run LANES_FILE's tests side by side again and count how often the victim fails.
+HELP = """Run LANES_FILE's tests side by side again and count how often the victim fails.
 
 \b
 isoscan bisect writes a lanes file for every collision it verifies (a
@@ -23,15 +25,12 @@ in one process and each other worker's tests in a process of their own,
 every test at its recorded offset from the victim, from the folder the
 suite ran in.
 
-\b
-Exit codes:
-  0    the victim passed every replay: not reproduced here
-  1    the victim failed in at least one replay: reproduced
-  2    usage error (a missing or damaged lanes file)
-  3    the suite could not run
-  130  interrupted
-(--times defaults to {TIMES}.)
-"""
+""" + exit_codes_help(
+    "the victim passed every replay: not reproduced here",
+    "the victim failed in at least one replay: reproduced",
+    usage="usage error (a missing or damaged lanes file)",
+    kept="every finished replay is kept in the store",
+)
 
 
 @click.command("replay", help=HELP, short_help="Rerun a parallel-only answer's collision.")
@@ -42,20 +41,20 @@ Exit codes:
 @click.option("--no-fork", is_flag=True,
               help="Run each lane as a fresh pytest subprocess instead of a fork of one "
                    "collected session.")
-def replay_command(lanes_file: Path, times: int, store_dir: Path, no_fork: bool) -> int:
+def replay_command(lanes_file: Path, times: int, store_dir: Path, no_fork: bool) -> ExitCode:
     plan = load_lanes(lanes_file)
     store = Store(store_dir)
     try:
-        session_id = store.begin_suite_session(Command.REPLAY, plan.suite)
-        runner = make_trials(plan.suite, store, session_id, RunPurpose.REPLAY, not no_fork)
-        try:
-            tally = replay(plan, runner, times)
-        finally:
-            runner.close()
-        store.end_session(session_id,
-                          SessionStatus.FOUND if tally.failed else SessionStatus.NOTHING)
+        with store.recording_session(Command.REPLAY, plan.suite) as session:
+            runner = make_trials(plan.suite, store, session.id, RunPurpose.REPLAY, not no_fork)
+            try:
+                tally = replay(plan, runner, times)
+            finally:
+                runner.close()
+            session.status = SessionStatus.FOUND if tally.failed else SessionStatus.NOTHING
     finally:
         store.close()
+    beside = ", ".join(t for lane in plan.lanes[1:] for t in lane.tests)
     console.print(f"{plan.victim}: failed in {tally.failed} of {tally.tries} concurrent "
-                  f"replays beside {', '.join(t for lane in plan.lanes[1:] for t in lane.tests)}")
-    return 1 if tally.failed else 0
+                  f"replays beside {beside}")
+    return ExitCode.FOUND if tally.failed else ExitCode.OK

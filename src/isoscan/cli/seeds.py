@@ -35,9 +35,11 @@ HELP = """Rerun the suite under many orders and worker counts; classify every un
 The plan is the collected order, the reversed order and --count planned orders,
 each at every worker count of --workers (0 = plain pytest, no xdist). Planned
 orders run as many not-yet-run pairs of tests back to back as they can (modules
-kept whole), so a polluter lands right before its victim whatever cleaners the
-suite has; the plan says what it covers before the runs start. --random draws
+kept whole): a polluter right before its victim shows it whatever cleaners the
+suite has. The plan says what it covers before the runs start. --random draws
 pytest-randomly seeds instead. pytest-randomly still reseeds `random` per test.
+
+\b
 Every test that failed somewhere is then run alone and its failing order replayed
 serially before it gets a verdict: order-dependent, brittle, parallel-only,
 import-time, non-deterministic, broken or stable.

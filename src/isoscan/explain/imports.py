@@ -33,7 +33,7 @@ _FALLBACK_KINDS = frozenset({s.ENV, s.CWD, s.UMASK, s.SYS_PATH, s.SYS_ARGV, s.RE
                              s.WARNINGS, s.SIGNAL, s.ASYNCIO})
 # Words a module-level statement that changes each kind of state is likely to contain, when it
 # does not name the changed key or attribute itself (a computed key, a path built at run time).
-_KIND_WORDS = {s.ENV: ("environ", "putenv", "setdefault"), s.SYS_PATH: ("path", "syspath"),
+_KIND_WORDS = {s.ENV: ("environ", "putenv"), s.SYS_PATH: ("sys.path",),
                s.CWD: ("chdir",), s.LOGGING: ("logging", "basicConfig", "dictConfig",
                                               "addHandler", "setLevel"),
                s.WARNINGS: ("filterwarnings", "simplefilter"), s.LOCALE: ("setlocale",),

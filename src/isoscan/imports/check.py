@@ -79,6 +79,7 @@ class ImportChecker:
         return ImportCheck(outcomes, shows, whole, self._dependence(victim, seed))
 
     def _dependence(self, victim: str, seed: int | None) -> ImportDependence:
+        # After the runs alone: a frame that had to fall back to the module's path says so.
         frame = self.runs.frame(victim)
         pool = [m for m in frame.order if m != frame.module]
         fails = self._breaks(victim, seed)
@@ -100,7 +101,6 @@ class ImportChecker:
                 frame.suite(self.suite), frame.suite(self.suite, modules, victim_first=True),
                 victim, modules, frame.root, self.workdir / _slug(victim))
             self.known[frame.module] = (modules, causes)
-        frame = self.runs.frame(victim)  # the id may have been replaced by its module's path
         return ImportDependence(modules, causes, passes=frame.command(self.suite, seed=seed),
                                 fails=frame.command(self.suite, modules, seed=seed), note=note)
 

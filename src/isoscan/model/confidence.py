@@ -156,12 +156,15 @@ class Confirmation:
         return self.decision
 
     def summary(self) -> str:
-        """``failed 4 of 4 in its order, passed 4 of 4 alone: bound 0.78% <= 1%``-like, in the
-        words of the side names; callers say what misbehaving means."""
-        verdict = {Decision.CONFIRMED: "<=", Decision.CAPPED: ">"}.get(self.decision, "vs")
-        return (f"{self.misbehaved} of {self.order_runs} in its order, {self.behaved} of "
-                f"{self.alone_runs} alone; bound {_percent(self.bound)} {verdict} "
-                f"{_percent(self.rule.alpha)}")
+        """``4 of 4 in its order, 4 of 4 alone; bound 0.78%, within the 1% asked``: how many
+        results of each side agreed with the verdict, and the bound they reached."""
+        counts = (f"{self.misbehaved} of {self.order_runs} in its order, {self.behaved} of "
+                  f"{self.alone_runs} alone")
+        if self.decision is Decision.CONTRADICTED:
+            return f"{counts}; a result disagreed"
+        reached = "within" if self.met else "short of"
+        return (f"{counts}; bound {_percent(self.bound)}, {reached} the "
+                f"{_percent(self.rule.alpha)} asked")
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -167,14 +167,10 @@ class Confirmer:
                 return Verdict.NON_DETERMINISTIC
             check = self._settle(nodeid, evidence, replay, lambda o: o is Outcome.PASSED,
                                  lambda o: o.is_failure)
-            if check.contradicted_by is Side.ORDER:
-                evidence.note = "fails alone; the order it passed in failed on replay"
-                return Verdict.NON_DETERMINISTIC
-            if check.contradicted_by is Side.ALONE:
-                evidence.note = (f"passes alone under pytest-randomly seed {replay.seed}: it "
-                                 "depends on the random seed, not on the order"
-                                 if replay.seed is not None else
-                                 "passed and failed when run alone")
+            why = _disagreement(check, replay.seed, "passes",
+                                "fails alone; the order it passed in failed on replay")
+            if why:
+                evidence.note = why
                 return Verdict.NON_DETERMINISTIC
             evidence.note = "; ".join(filter(None, [self._hang_note(nodeid, first_alone, "alone"),
                                                     _capped(check)]))
@@ -204,14 +200,9 @@ class Confirmer:
                 return Verdict.NON_DETERMINISTIC
             check = self._settle(nodeid, evidence, replay, lambda o: o.is_failure,
                                  lambda o: not o.is_failure)
-            if check.contradicted_by is Side.ORDER:
-                evidence.note = "the same order passed and failed"
-                return Verdict.NON_DETERMINISTIC
-            if check.contradicted_by is Side.ALONE:
-                evidence.note = (f"fails alone under pytest-randomly seed {replay.seed}: it "
-                                 "depends on the random seed, not on the order"
-                                 if replay.seed is not None else
-                                 "passed and failed when run alone")
+            why = _disagreement(check, replay.seed, "fails", "the same order passed and failed")
+            if why:
+                evidence.note = why
                 return Verdict.NON_DETERMINISTIC
             evidence.note = "; ".join(filter(None, [
                 self._hang_note(nodeid, first, "in this order"), _capped(check)]))
@@ -235,6 +226,21 @@ class Confirmer:
         evidence.concurrent = self.store.concurrent(run.id, nodeid)
         evidence.note = "its worker's order replayed serially passes"
         return Verdict.PARALLEL_ONLY
+
+
+def _disagreement(check: Confirmation, seed: int | None, alone_verb: str, in_order: str
+                  ) -> str:
+    """Why the rule's replays disagreed ("" when they did not): in the order, or alone, where
+    a run under the order's seed that went the other way means the seed decides, not the
+    order (pytest-randomly reseeds `random` per test from seed and node id)."""
+    if check.contradicted_by is Side.ORDER:
+        return in_order
+    if check.contradicted_by is not Side.ALONE:
+        return ""
+    if seed is None:
+        return "passed and failed when run alone"
+    return (f"{alone_verb} alone under pytest-randomly seed {seed}: it depends on the random "
+            "seed, not on the order")
 
 
 def _capped(check: Confirmation) -> str:

@@ -8,21 +8,29 @@ keeping each module, and each class inside it, contiguous as pytest-randomly doe
 - the children of every group (the modules of the suite, the classes and tests of a module)
   follow the rows of a Williams design, a Latin square in which every ordered pair of
   children is adjacent exactly once over the rows: n rows for n children (n + 1 when n is
-  odd, with a placeholder child dropped from every row). Any k rows cover k · (n - 1)
-  distinct pairs, the most k orders can;
+  odd, with a placeholder child dropped from every row). Any k rows of it run k · (n - 1)
+  new pairs, the most k orders can;
 - the labelling puts the collected order at row 0, and in a Williams design row r + n/2 is
   row r reversed, so the collected and the reversed runs every plan starts with are two of
-  the rows: the planned orders are the others;
-- where two groups meet, the test that ends one and the test that starts the next form a
-  pair across the boundary. Each order picks, group by group, the unused row whose first
-  test makes a pair not run yet with the test before it (looking through nested classes);
-- once a group has used every row, a new round starts under a fresh random labelling, so
-  later orders keep adding boundary pairs.
+  the rows: the planned orders are the others, and M modules need M orders (M + 1 if odd);
+- which unused row each order takes is the greedy part. A module's row is chosen for what
+  it adds where the module runs: the pair across the boundary with the test before it (and,
+  looking through nested classes, which rows can start with a new one); the modules its
+  last test newly has after it and its first test before it (a polluter that ends its
+  module is past every cleaner beside it, a victim that starts one is before them); and
+  the modules it newly has on the same side under a row and under that row's reverse (then
+  any single cleaner beside the polluter, or the victim, is on the right side in one of
+  them). The module order is chosen among a few unused rows for the best of those sums,
+  plus the new (A, B, C) with C outside the stretch from A to B (a cleaner in C then
+  cannot hide A's victims in B);
+- once a module or class has run every row, every ordered pair inside it has run back to
+  back: from then on any of its rows can be taken again, whichever does most for the
+  boundaries. The module orders start a new round under a fresh random labelling.
 
 Every choice is deterministic given the collected ids and the plan seed, so CI jobs sharing
 ``--plan-seed`` plan the same orders. The planner keeps the pairs it has covered (at most one
-per adjacent position of each order) and never enumerates all pairs, so 10,000 tests plan in
-about a second.
+per adjacent position of each order) and bit sets of modules per test, never all pairs, so
+10,000 tests plan in about a second.
 """
 
 from __future__ import annotations
@@ -38,9 +46,8 @@ PLACEHOLDER = -1  # the extra child of an odd-sized design, dropped from every r
 # Module orders weighed per planned order, each at O(tests): 8 up to 2,000 tests, fewer above,
 # 1 (the next in the round's shuffled order) past 8,000, so planning stays near a second.
 MODULE_ORDER_CHOICES = 8
-import os
-WEIGHT = float(os.environ.get('W', '1'))
 WEIGHING_BUDGET = 16_000
+APART_MODULES = 40  # (A, B, C) module triples are tracked up to this many modules (M³ bits)
 
 
 def williams_sequence(size: int) -> list[int]:
@@ -58,7 +65,9 @@ def williams_sequence(size: int) -> list[int]:
 
 
 class Design:
-    """The rows one group's children are run in, a round at a time."""
+    """The rows one group's children are run in. ``relabel``: after the first round, a new
+    round of rows under a fresh labelling (the module orders); otherwise every row stays
+    available (a module's or a class's children)."""
 
     def __init__(self, children: int, rng: random.Random, relabel: bool = False) -> None:
         self.children = children
@@ -110,13 +119,15 @@ class Design:
                 + (after & ran[1] & ~self.both_after).bit_count())
 
     def record(self, row: int, before: int, after: int) -> None:
-        ran = self.ran.get(row, (0, 0))
-        before, after = before | ran[0], after | ran[1]
+        """This row ran with these modules before and after the group (a row taken again
+        after the first round adds to what it had)."""
+        earlier = self.ran.get(row, (0, 0))
+        before, after = before | earlier[0], after | earlier[1]
         self.ran[row] = (before, after)
-        ran = self.ran.get(self.reverse(row))
-        if ran is not None:
-            self.both_before |= before & ran[0]
-            self.both_after |= after & ran[1]
+        reverse = self.ran.get(self.reverse(row))
+        if reverse is not None:
+            self.both_before |= before & reverse[0]
+            self.both_after |= after & reverse[1]
 
     def first(self, row: int) -> int:
         """The child a row starts with (its first symbol, or the second after a placeholder)."""
@@ -175,10 +186,15 @@ class Planner:
         # before every cleaner beside it.
         self.tail = [0] * self.count
         self.head = [0] * self.count
+        # Per module pair (A, B), the modules seen outside the stretch from A to B, as bits.
+        self.apart = [0] * (len(self.modules) ** 2 if len(self.modules) <= APART_MODULES else 0)
         straight = list(range(self.count))
         for order in (straight, straight[::-1]):
             self._cover(order)
             self._reach(order)
+        modules = list(range(len(self.modules)))
+        self._apart(modules, record=True)
+        self._apart(modules[::-1], record=True)
 
     def next_order(self) -> list[int]:
         order: list[int] = []
@@ -192,27 +208,31 @@ class Planner:
             rows = design.candidates()[:choices]
             best = rows[0] if len(rows) == 1 else max(rows, key=self._module_row_gain)
             sequence = design.row(best)
-            self._closeness(sequence, record=True)
+            self._apart(sequence, record=True)
             for m, place in self._places(sequence):
                 self._emit(self.modules[m], order, place)
         self._cover(order)
         self._reach(order)
         return order
 
-    def _closeness(self, sequence: list[int], record: bool) -> float:
+    def _apart(self, sequence: list[int], record: bool) -> int:
+        """New (A, B, C): module A runs before module B and C is not between them, so a
+        cleaner in C cannot hide A's victims in B. Counted (and kept, M³ bits) only up to
+        APART_MODULES modules; above, 0."""
         size = len(self.modules)
-        if not hasattr(self, "near"):
-            self.near = [0.0] * (size * size)
-        gain = 0.0
+        if size > APART_MODULES:
+            return 0
+        gain = 0
         for i, a in enumerate(sequence):
-            for d, b in enumerate(sequence[i + 1:], start=1):
-                v = 1.0 / d
-                k = a * size + b
-                if v > self.near[k]:
-                    gain += v - self.near[k]
+            outside = self.everything & ~(1 << a)
+            for b in sequence[i + 1 :]:
+                outside &= ~(1 << b)
+                new = outside & ~self.apart[a * size + b]
+                if new:
+                    gain += new.bit_count()
                     if record:
-                        self.near[k] = v
-        return gain * WEIGHT
+                        self.apart[a * size + b] |= new
+        return gain
 
     def _places(self, sequence: list[int]) -> list[tuple[int, Place]]:
         after = self.everything
@@ -227,7 +247,7 @@ class Planner:
     def _module_row_gain(self, row: int) -> int:
         design = self._design(self.root)
         sequence = design.peek(row)
-        total = self._closeness(sequence, record=False)
+        total = self._apart(sequence, record=False)
         for m, place in self._places(sequence):
             node = _through(self.modules[m])
             if not isinstance(node, Group):

@@ -45,9 +45,11 @@ class TrialRunner(ABC):
         verdict resting on a hang is confirmed that way once."""
 
     @abstractmethod
-    def run_concurrent(self, lanes: Sequence[Lane], seed: int | None = None) -> TrialOutcome:
+    def run_concurrent(self, lanes: Sequence[Lane], seed: int | None = None, *,
+                       full_timeout: Collection[str] = ()) -> TrialOutcome:
         """Runs every lane at once, each in a process of its own, each test held back until
-        its time in the lanes' timetable; records what each test touches. One stored run."""
+        its time in the lanes' timetable; records what each test touches. One stored run.
+        ``full_timeout`` as for ``run``."""
 
     @property
     def mode(self) -> TrialMode:

@@ -48,7 +48,8 @@ class SubprocessTrials(TrialRunner):
         return trial_outcome(list(order), result, run.id)
 
 
-    def run_concurrent(self, lanes: Sequence[Lane], seed: int | None = None) -> TrialOutcome:
+    def run_concurrent(self, lanes: Sequence[Lane], seed: int | None = None, *,
+                       full_timeout: Collection[str] = ()) -> TrialOutcome:
         """One pytest subprocess per lane, started together, paced by the lanes' timetable."""
         order = [test for lane in lanes for test in lane.tests]
         ordering = Ordering(OrderingKind.EXPLICIT, seed)
@@ -59,7 +60,7 @@ class SubprocessTrials(TrialRunner):
             paced = replace(self.suite, pytest_args=(
                 *self.suite.pytest_args, f"--isoscan-schedule={schedule}", "--isoscan-resources"))
             segments: list[Segment | None] = [None] * len(lanes)
-            timeouts = self.hangs.timeouts()
+            timeouts = self.hangs.timeouts(full_timeout)
 
             def lane(index: int) -> None:
                 segments[index] = run_segment(paced, ordering, 0, run_dir, index,

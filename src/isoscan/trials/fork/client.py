@@ -338,17 +338,18 @@ class ForkTrials(TrialRunner):
         checks = read_checks(asked[0], victim, outcome, len(order) - 1) if asked else []
         return ScanResult(outcome, checks)
 
-    def run_concurrent(self, lanes: Sequence[Lane], seed: int | None = None) -> TrialOutcome:
+    def run_concurrent(self, lanes: Sequence[Lane], seed: int | None = None, *,
+                       full_timeout: Collection[str] = ()) -> TrialOutcome:
         """Each lane in a fork of its own, all forked at once and paced by the lanes'
         timetable; one stored run whose segments are the lanes."""
         server = self._started()
         if server is None:
             assert self._fallback is not None
-            outcome = self._fallback.run_concurrent(lanes, seed)
+            outcome = self._fallback.run_concurrent(lanes, seed, full_timeout=full_timeout)
             self.trials += 1
             return outcome
         order = [test for lane in lanes for test in lane.tests]
-        timeouts = self.hangs.timeouts()
+        timeouts = self.hangs.timeouts(full_timeout)
 
         def execute(run_dir: Path) -> RunResult:
             orders = write_lane_orders(run_dir, lanes)
