@@ -11,7 +11,8 @@ checkout ("after") and for an older checkout ("before", ``--before DIR``: e.g. m
   this checkout also runs it with ``--random``, which draws the very same seeds: the same
   plan as before);
 - ``isoscan bisect VICTIM`` (no ``--timeout``: each version's own default) of every victim,
-  wall time and answer.
+  wall time and answer; and of the ordinary victim from run #1 (``--run 1``: the collected
+  order, serially), where the hang ran before it.
 
 Then the stated rule itself: 100 seeded simulations of the test failing half the time, judged
 by the rule, and the exact chance that it gets an order verdict.
@@ -41,6 +42,10 @@ VICTIM = "tests/test_c_victim.py::test_victim"
 CRASH = "tests/test_e_crash.py::test_crashes_when_armed"
 COIN = "tests/test_f_coin.py::test_coin"
 JUDGED = (HANG, VICTIM, CRASH, COIN)
+# The collected order, serially (the plan's first run in both versions): the hang, armed by
+# its polluter, runs before the victim there.
+BISECTS: list[tuple[str, list[str]]] = [(victim, []) for victim in JUDGED]
+BISECTS.append((VICTIM, ["--run", "1"]))
 SEEDS_ARGS = ["seeds", "tests", "--count", "6", "--plan-seed", "15", "--workers", "0,2",
               "--timeout", "60"]
 
@@ -99,7 +104,7 @@ class Side:
     seeds_seconds: float = 0.0
     same_plan_seconds: float | None = None  # with --random: the older version's very plan
     verdicts: dict[str, str] = field(default_factory=dict)
-    bisects: dict[str, tuple[float, str]] = field(default_factory=dict)
+    bisects: dict[str, tuple[float, str]] = field(default_factory=dict)  # by label
 
 
 def write_suite(root: Path) -> None:
@@ -147,13 +152,18 @@ def measure(name: str, source: Path | None, workdir: Path) -> Side:
         verdicts = {t["nodeid"]: t["verdict"] for t in drawn.get("tests", [])
                     if t["nodeid"] in JUDGED}
         print(f"{name}: seeds --random {seconds:.0f}s, verdicts {verdicts}", flush=True)
-    for victim in JUDGED:
-        seconds, output, code = isoscan(env, root, ["bisect", victim, "--json", "bisect.json"])
+    for victim, extra in BISECTS:
+        seconds, output, code = isoscan(env, root, ["bisect", victim, *extra, "--json",
+                                                    "bisect.json"])
         answer = json.loads((root / "bisect.json").read_text()) if code in (0, 1) else {}
         found = answer.get("polluters") or answer.get("kind") or f"exit {code}"
-        side.bisects[victim] = (seconds, json.dumps(found))
-        print(f"{name}: bisect {victim.rsplit('::', 1)[1]} {seconds:.0f}s: {found}", flush=True)
+        side.bisects[_label(victim, extra)] = (seconds, json.dumps(found))
+        print(f"{name}: bisect {_label(victim, extra)} {seconds:.0f}s: {found}", flush=True)
     return side
+
+
+def _label(victim: str, extra: list[str]) -> str:
+    return " ".join([victim.rsplit("::", 1)[1], *extra])
 
 
 def judged(fails: random.Random, rule: Rule) -> bool:
@@ -200,9 +210,10 @@ def main() -> None:
         print("| the same, the older version's plan (`--random` here) | "
               + " | ".join(f"{s.same_plan_seconds:.0f} s" if s.same_plan_seconds is not None
                            else f"{s.seeds_seconds:.0f} s" for s in sides) + " |")
-        for victim in JUDGED:
-            print(f"| `bisect {victim.rsplit('::', 1)[1]}` | "
-                  + " | ".join(f"{s.bisects[victim][0]:.0f} s: {s.bisects[victim][1]}"
+        for victim, extra in BISECTS:
+            label = _label(victim, extra)
+            print(f"| `bisect {label}` | "
+                  + " | ".join(f"{s.bisects[label][0]:.0f} s: {s.bisects[label][1]}"
                                for s in sides) + " |")
         for victim in JUDGED:
             print(f"| verdict of {victim.rsplit('::', 1)[1]} | "

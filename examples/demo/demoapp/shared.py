@@ -18,7 +18,8 @@ BUSY_TIMEOUT = 10.0
 
 def shared_dir() -> Path:
     """The shared folder, created on demand (safe when two workers create it at once)."""
-    SHARED_DIR.mkdir(parents=True, exist_ok=True)
+    if not SHARED_DIR.is_dir():  # only the first test creates it, not every test
+        SHARED_DIR.mkdir(parents=True, exist_ok=True)
     return SHARED_DIR
 
 

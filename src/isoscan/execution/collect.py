@@ -12,7 +12,9 @@ from isoscan.execution.argv import Ordering, OrderingKind, Suite, pytest_argv
 from isoscan.execution.process import log_tail, run_pytest
 
 
-def collect_ids(suite: Suite, workdir: Path) -> list[str]:
+def collect_ids(suite: Suite, workdir: Path, *, past_errors: bool = False) -> list[str]:
+    """The collected node ids. ``past_errors``: also when pytest went past collection errors
+    (``--continue-on-collection-errors``, exit code 1), as a run of the suite would."""
     record_dir = workdir / "records"
     argv = pytest_argv(suite, Ordering(OrderingKind.COLLECTED), 0, record_dir=record_dir)
     argv.append("--collect-only")
@@ -20,7 +22,7 @@ def collect_ids(suite: Suite, workdir: Path) -> list[str]:
     result = run_pytest(argv, cwd=suite.cwd, log_path=log, record_dir=record_dir,
                         hang_seconds=None)
     for process in records.read_record_dir(record_dir):
-        if process.collected is not None and result.exit_code == 0:
+        if process.collected is not None and result.exit_code in ((0, 1) if past_errors else (0,)):
             return process.collected
     tail = log_tail(log)
     if result.exit_code == 5:
@@ -29,10 +31,10 @@ def collect_ids(suite: Suite, workdir: Path) -> list[str]:
                      f"({pytest_reason(result.exit_code)})", tail)
 
 
-def collect_ids_once(suite: Suite) -> list[str]:
+def collect_ids_once(suite: Suite, *, past_errors: bool = False) -> list[str]:
     """``collect_ids`` in a scratch folder removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="isoscan-collect-") as tmp:
-        return collect_ids(suite, Path(tmp))
+        return collect_ids(suite, Path(tmp), past_errors=past_errors)
 
 
 def require_collected(nodeid: str, collected: list[str], where: str = "") -> None:
