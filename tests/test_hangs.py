@@ -165,3 +165,40 @@ def test_a_slow_but_finishing_test_is_never_called_hung(
             " WHERE results.nodeid = ? AND runs.purpose = 'confirm'",
             ("tests/test_b_setup.py::test_makes_it_slow", "tests/test_a_warm.py::test_warms_up")))
     assert replays and all(o == "passed" and 3.0 <= d < TIMEOUT for o, d in replays)
+
+
+POLLUTES_THEN_HANGS = {
+    "tests/test_a_arm.py": "import state\n\ndef test_arms():\n    state.FLAGS['armed'] = True\n",
+    "tests/test_b_both.py": """
+import threading
+import state
+
+def test_pollutes_then_hangs():
+    state.FLAGS["polluted"] = True
+    if state.FLAGS.get("armed"):
+        threading.Event().wait()
+""",
+    "tests/test_c_victim.py": HANG_BEHIND_A_POLLUTER["tests/test_c_victim.py"],
+}
+
+
+def test_a_hung_test_left_out_is_put_back_when_the_victim_needs_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The test that hung before the victim is its polluter: without it the victim passes, so
+    the order goes back to what it was, and the polluter is found in it."""
+    root = write(tmp_path / "suite", POLLUTES_THEN_HANGS)
+    monkeypatch.chdir(root)
+    run_cli(["seeds", "tests", "--count", "0", "--timeout", f"{TIMEOUT:g}"])
+    capsys.readouterr()
+    answer_file = tmp_path / "bisect.json"
+    assert run_cli(["bisect", VICTIM, "--no-explain", "--json", str(answer_file)]) == 0
+    steps = capsys.readouterr().out
+    answer = read_json(answer_file)
+    both = "tests/test_b_both.py::test_pollutes_then_hangs"
+    assert answer["polluters"] == [[both]]
+    assert answer["left_out"] == []
+    # First without it (the victim passed), then the order as it ran.
+    put_back = steps.index("does not reproduce")
+    assert "without 1 test(s) that crashed or hung there" in steps[:put_back]
+    assert "starting order: run #1" in steps[put_back:] and ", 2 tests" in steps[put_back:]

@@ -4,10 +4,10 @@ and what they share, from a real ``pytest -n 2`` run.
 The suites put ``--dist loadfile`` in their ini and have two test files, so that each file
 goes to a worker of its own and both start at the same moment: the failing xdist run is then
 reliable, and what is tested is isoscan's search, not xdist's scheduling. Every answer is
-checked by its exact culprit. Concurrent replays are timing-based: isoscan's own rule (fails
-in >= 1 of 4 replays beside the culprits, passes 4 of 4 beside everything else and alone) is
-what the answers rest on; the planted tests hold their resource for hundreds of milliseconds,
-far longer than the scheduling jitter.
+checked by its exact culprit. Concurrent replays are timing-based: isoscan's stated rule
+(replays beside the culprits and alone until the bound of --confidence is reached; passes 4 of
+4 beside everything else) is what the answers rest on; the planted tests hold their resource
+for hundreds of milliseconds, far longer than the scheduling jitter.
 """
 
 from __future__ import annotations
@@ -320,8 +320,9 @@ def test_watcher_never_sees_a_mark():
 def test_a_merely_non_deterministic_victim_is_never_blamed(tmp_path: Path) -> None:
     """A victim that fails half the time at random, whatever runs beside it: the collision
     search calls it non-deterministic or not reproducible and blames no test. (isoscan's
-    rule lets a 50% coin through only if it passes 4 of 4 alone AND 4 of 4 beside the rest
-    after shrinking: about 1 in 4,096.)"""
+    rule lets a 50% coin through only if it passes 4 of 4 alone before the search, fails
+    beside the culprits often enough for the bound, and passes 4 of 4 alone after it: about
+    1 in 2,000.)"""
     root = suite_with(tmp_path, {
         "tests/test_coin.py": "import os, time\n\ndef test_coin():\n    time.sleep(0.2)\n"
                               "    assert os.urandom(1)[0] < 128\n",

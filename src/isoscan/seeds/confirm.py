@@ -123,12 +123,14 @@ class Confirmer:
         return self.matrix.cell(nodeid, run.id) is Outcome.TIMEOUT_EARLY
 
     def _hang_note(self, nodeid: str, first: Outcome, where: str) -> str:
-        if first is not Outcome.TIMEOUT:
+        """Says that a verdict rests on a hang, shown once with the full --timeout."""
+        timeout = self.trials.hangs.timeout
+        if first is not Outcome.TIMEOUT or timeout is None:  # (a timeout mark of the suite's)
             return ""
         early = self.trials.hangs.bound(nodeid)
         later = f"; later runs stopped it at its early bound ({early:g}s)" if early else ""
-        return (f"hangs {where}: ran past the full --timeout ({self.trials.hangs.timeout:g}s) "
-                f"in its first run there{later}")
+        return (f"hangs {where}: ran past the full --timeout ({timeout:g}s) in its first run "
+                f"there{later}")
 
     def _order_in(self, run: RunRow, nodeid: str) -> Replay | None:
         found = self.store.process_order_before(run.id, nodeid)

@@ -59,7 +59,7 @@ def which_alone(verdict: Verdict, evidence: Evidence) -> str:
         return note
     if verdict is Verdict.BRITTLE and not note:
         note = "fails alone"
-    if "alone" not in note or Alone.SUITE.phrase in note:
+    if "alone" not in note or Alone.SUITE.phrase in note or Alone.MODULE.phrase in note:
         return note
     frame = Alone.SUITE.phrase.removeprefix("alone ")
     in_module = [Outcome(o) for o in evidence.alone_in_module]
