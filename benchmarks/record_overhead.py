@@ -13,13 +13,18 @@ itself: a plugin loaded before isoscan's wraps each of the Recorder's hooks with
 each process writes the seconds spent in them (the cost of recording, less pluggy's call of
 those hooks and the import of the plugin), set against the plain run's median wall time.
 
-Run: ``python benchmarks/record_overhead.py [--pairs 7] [--workers 0,2]``.
+With ``--instructions`` (needs valgrind), each mode also runs once more per command under
+valgrind's cachegrind, which counts the instructions every process executed (xdist workers
+and git included): a count that other tenants of the machine do not move.
+
+Run: ``python benchmarks/record_overhead.py [--pairs 7] [--workers 0,2] [--instructions]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -173,10 +178,25 @@ def recorder_seconds(root: Path, workers: int) -> tuple[float, float]:
     return sum(t[0] for t in totals) / share, sum(t[1] for t in totals) / share
 
 
+def instructions(root: Path, workers: int, record: bool) -> int:
+    """Instructions executed by the run's processes, counted by valgrind (cachegrind)."""
+    shutil.rmtree(root / "record", ignore_errors=True)
+    argv = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+            "--trace-children=yes",
+            *command(workers, root / "junit.xml", root / "record" if record else None)]
+    done = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=False)
+    counts = re.findall(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if done.returncode != 0 or not counts:
+        raise SystemExit(f"valgrind run failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return sum(int(count.replace(",", "")) for count in counts)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=7, help="interleaved pairs per mode (>= 5)")
     parser.add_argument("--workers", default="0,2", help="worker counts to measure, e.g. 0,2")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions under valgrind (a few minutes a mode)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="isoscan-record-bench-"))
     try:
@@ -205,6 +225,13 @@ def main() -> int:
         for workers, wall, cpu, plain_wall in inside:
             print(f"-n {workers:<3} {wall * 1000:6.0f} ms wall, {cpu * 1000:6.0f} ms CPU: "
                   f"{wall / plain_wall:.2%} of the plain run's median wall time")
+        if args.instructions:
+            print("instructions executed (valgrind; every process of the run):")
+            for workers in (int(w) for w in args.workers.split(",")):
+                plain_count = instructions(work, workers, record=False)
+                recorded_count = instructions(work, workers, record=True)
+                print(f"-n {workers:<3} plain {plain_count / 1e9:6.2f} G, recorded "
+                      f"{recorded_count / 1e9:6.2f} G: {recorded_count / plain_count:.4f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

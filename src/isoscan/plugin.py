@@ -2,6 +2,10 @@
 
 Loaded with ``-p isoscan.plugin``; inert unless one of its ``--isoscan-*`` options is given.
 It imports nothing heavy because it loads into every pytest process and xdist worker.
+
+PYTEST_DONT_REWRITE: pytest would rewrite the asserts of a ``-p`` plugin (it has none) by
+parsing and compiling it again in every process that has no rewritten copy cached yet, as in
+every fresh CI job.
 """
 
 from __future__ import annotations
@@ -45,6 +49,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="",
         help="as --isoscan-record: the folder to record every run into, relative to the ini "
              "file's folder (the command line option wins; empty: no recording)",
+    )
+    group.addoption(
+        "--isoscan-junit-ids",
+        action="store_true",
+        default=False,
+        help="internal to isoscan: with --isoscan-record, give each test's JUnit XML entry a "
+             "property isoscan_nodeid, its exact node id",
     )
     group.addoption(
         "--isoscan-prerewrite",
@@ -248,6 +259,9 @@ class Recorder:
         self.messages: dict[str, str] = {}
         self.active = True
         self.track_resources = False
+        # Only isoscan's own runs, which read their JUnit XML back: a run that is only
+        # recorded (a CI job's) keeps its JUnit XML exactly as pytest writes it.
+        self.junit_ids = bool(config.getoption("isoscan_junit_ids"))
         self._tracker: ResourceTracker | None = None
         self._item: pytest.Item | None = None
         self._ignored_dir: Path | None = None
@@ -361,7 +375,7 @@ class Recorder:
         if not self.active:
             return
         nodeid = report.nodeid
-        if report.when == "teardown":
+        if self.junit_ids and report.when == "teardown":
             # Carries the exact node id into the JUnit XML (which takes the properties of the
             # teardown report), where classname/name lose it; on the report only, so the test
             # never sees it in its own ``user_properties``.

@@ -104,7 +104,8 @@ def pytest_argv(
         # isoscan's own recorded runs also rewrite asserts on a second core (``prerewrite.py``).
         argv += [f"--isoscan-record={record_dir}", "--isoscan-prerewrite"]
     if junit_path is not None:
-        argv.append(f"--junitxml={junit_path}")
+        # Exact node ids in the JUnit XML isoscan reads back (classname/name lose them).
+        argv += [f"--junitxml={junit_path}", "--isoscan-junit-ids"]
     argv += ordering_args(ordering, order_file)
     argv += ["-p", "xdist", "-n", str(workers)]
     if suite.timeout:

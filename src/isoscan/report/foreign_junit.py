@@ -16,7 +16,7 @@ from xml.etree.ElementTree import Element  # only the type; parsing goes through
 import defusedxml.ElementTree as safe_etree
 
 from isoscan.execution.junit import CaseResult, JUnitReadError, read_junit
-from isoscan.execution.records import NODEID_PROPERTY
+from isoscan.execution.records import NODEID_PROPERTY, read_record_dir
 from isoscan.store.db import DB_NAME
 
 # Surefire's rerunFailingTestsCount: the test failed, then passed on a rerun within one run.
@@ -93,8 +93,11 @@ def read_run(run: JUnitRun) -> tuple[ReadRun | None, list[str]]:
     rerun_passed: set[str] = set()
     seeds: set[int] = set()
     for path in run.files:
+        known, recorded_seed = recorded_beside(path)
+        if recorded_seed is not None:
+            seeds.add(recorded_seed)
         try:
-            found = {tidy_nodeid(k): _renamed(v) for k, v in read_junit(path).items()}
+            found = {tidy_nodeid(k): _renamed(v) for k, v in read_junit(path, known).items()}
         except JUnitReadError as exc:
             errors.append(_plain(exc.message, path))
             continue
@@ -112,6 +115,19 @@ def read_run(run: JUnitRun) -> tuple[ReadRun | None, list[str]]:
     seed = seeds.pop() if len(seeds) == 1 else None
     label = run.label if seed is None else f"{run.label} (seed {seed})"
     return ReadRun(label, path, results, rerun_passed & set(results), seed), errors
+
+
+def recorded_beside(path: Path) -> tuple[list[str], int | None]:
+    """The node ids and pytest-randomly seed that isoscan's records beside a JUnit file name
+    (``pytest -p isoscan.plugin --isoscan-record=DIR --junitxml=DIR/junit.xml``): the file's
+    classname/name pairs map back to exact node ids through them."""
+    try:
+        processes = read_record_dir(path.parent)
+    except (KeyError, TypeError, ValueError):  # a damaged record: the JUnit XML still reads
+        return [], None
+    ids = list(dict.fromkeys(i for p in processes for i in (p.collected or ())))
+    seeds = {p.seed for p in processes if p.seed is not None}
+    return ids, seeds.pop() if len(seeds) == 1 else None
 
 
 def _plain(message: str, path: Path) -> str:
