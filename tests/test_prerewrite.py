@@ -203,8 +203,8 @@ def _collected_events(records: Path) -> list[dict[str, object]]:
 def test_a_recorded_run_takes_the_helpers_code_and_reports_as_plain_pytest(
         tmp_path: Path) -> None:
     """``isoscan seeds`` runs pytest with ``-p isoscan.plugin --isoscan-record
-    --isoscan-prerewrite``: that process starts the helper too. Every file comes from it (the conftest waits for it), and the run
-    reports exactly what plain pytest reports."""
+    --isoscan-prerewrite``: that process starts the helper too. Every file comes from it (the
+    conftest waits for it), and the run reports exactly what plain pytest reports."""
     root = tmp_path / "suite"
     write(root, {"pytest.ini": "[pytest]\n", "conftest.py": WAIT_FOR_HELPER,
                  **{f"tests/test_m{n}.py": ASSERTS.format(n=n) for n in range(3)}})

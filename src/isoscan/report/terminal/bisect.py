@@ -55,7 +55,7 @@ def render_bisect(result: BisectResult) -> None:
             console.print(f"    {nodeid}", style="green")
     if result.parallel is not None:
         _render_parallel(result.parallel)
-    if result.import_time is not None:
+    elif result.import_time is not None:
         render_dependence([], result.import_time)
     elif result.kind is BisectKind.PARALLEL_ONLY and result.concurrent:
         console.print(f"  {len(result.concurrent)} tests ran on other workers beside it; "
