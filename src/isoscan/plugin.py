@@ -2,10 +2,6 @@
 
 Loaded with ``-p isoscan.plugin``; inert unless one of its ``--isoscan-*`` options is given.
 It imports nothing heavy because it loads into every pytest process and xdist worker.
-
-PYTEST_DONT_REWRITE: pytest would rewrite the asserts of a ``-p`` plugin (it has none) by
-parsing and compiling it again in every process that has no rewritten copy cached yet, as in
-every fresh CI job.
 """
 
 from __future__ import annotations
