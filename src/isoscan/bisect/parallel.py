@@ -217,13 +217,7 @@ class CollisionSearch:
         return self.tally(subset, f"beside {_count(subset)}").failed > 0
 
     def _remember(self, outcome: TrialOutcome) -> None:
-        for nodeid, entries in outcome.touched.items():
-            seen = self.touched.setdefault(nodeid, set())
-            for entry in entries:
-                try:
-                    seen.add(Resource.from_json(entry))
-                except ValueError:
-                    continue
+        remember_touched(self.touched, outcome)
 
 
 def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialRunner,
@@ -330,18 +324,21 @@ def leftover_answer(trials: TrialRunner, line: Timeline, sets: list[list[str]],
     order = [*sets[0], line.victim]
     outcome = trials.run_concurrent([Lane(tuple(order), tuple(0.0 for _ in order))], seed)
     touched: dict[str, set[Resource]] = {}
-    for nodeid, entries in outcome.touched.items():
-        touched[nodeid] = {Resource.from_json(e) for e in entries if _valid(e)}
+    remember_touched(touched, outcome)
     _add_shared(answer, sets, line.victim, touched, cwd, line.worker)
     return answer
 
 
-def _valid(entry: list[str]) -> bool:
-    try:
-        Resource.from_json(entry)
-    except ValueError:
-        return False
-    return True
+def remember_touched(touched: dict[str, set[Resource]], outcome: TrialOutcome) -> None:
+    """Adds what each test of a trial touched; an entry a newer or older isoscan wrote in a
+    form this one cannot read is skipped."""
+    for nodeid, entries in outcome.touched.items():
+        seen = touched.setdefault(nodeid, set())
+        for entry in entries:
+            try:
+                seen.add(Resource.from_json(entry))
+            except ValueError:
+                continue
 
 
 def _add_shared(answer: ParallelAnswer, sets: list[list[str]], victim: str,

@@ -46,10 +46,20 @@ too, it is brittle: isoscan looks for the state-setter that makes it pass
 instead. Without PATHS or pytest args, those of the latest `isoscan seeds`
 session in the store are reused.
 
+\b
+A victim that failed only under xdist (its own worker's order replayed
+serially passes) is parallel-only: isoscan replays every worker's tests
+serially by start time (a leftover from another worker), then replays it
+side by side with the tests other workers ran beside it, at their recorded
+offsets, and names the culprit, its worker and the files, databases, ports or
+declared resources they share; `isoscan replay FILE` reruns that collision
+(see docs/parallel.md).
+
 """ + exit_codes_help(
-    "polluter(s), state-setter or the import that breaks it found and verified",
+    "polluter(s), state-setter, culprit on another worker or the import\n"
+    "that breaks it found and verified",
     "nothing to blame: passes in the given order, non-deterministic,\n"
-    "parallel-only or not reproducible",
+    "a parallel-only failure that does not reproduce, or not reproducible",
     usage=USAGE_IDS + ";\na --from DIR that cannot be used: no records, two runs mixed,\n"
     "VICTIM passed in it or its outcome was lost (the record stops while\n"
     "it ran), another commit, ids not collected here")
