@@ -14,8 +14,11 @@ from collections.abc import Callable, Collection, Sequence
 from enum import Enum
 from pathlib import Path
 
+from isoscan.execution.argv import Suite
 from isoscan.execution.runner import RunResult
 from isoscan.execution.timeouts import HangBook
+from isoscan.model.status import RunPurpose
+from isoscan.store.db import Store
 from isoscan.trials.fork.protocol import ScanStop
 from isoscan.trials.fork.scan_result import ScanResult
 from isoscan.trials.lanes import Lane
@@ -34,8 +37,14 @@ class TrialRunner(ABC):
     every trial reads into it, and a test that ran past the full timeout before is stopped at
     its early bound (``execution/timeouts.py``)."""
 
-    trials: int = 0
-    hangs: HangBook
+    def __init__(self, suite: Suite, store: Store, session_id: int, purpose: RunPurpose,
+                 hangs: HangBook | None = None) -> None:
+        self.suite = suite
+        self.store = store
+        self.session_id = session_id
+        self.purpose = purpose
+        self.trials = 0
+        self.hangs = hangs if hangs is not None else HangBook(suite.timeout)
 
     @abstractmethod
     def run(self, order: Sequence[str], seed: int | None = None, *,

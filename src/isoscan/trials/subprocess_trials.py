@@ -29,12 +29,7 @@ class SubprocessTrials(TrialRunner):
 
     def __init__(self, suite: Suite, store: Store, session_id: int, purpose: RunPurpose,
                  hangs: HangBook | None = None) -> None:
-        self.suite = suite
-        self.store = store
-        self.session_id = session_id
-        self.purpose = purpose
-        self.trials = 0
-        self.hangs = hangs if hangs is not None else HangBook(suite.timeout)
+        super().__init__(suite, store, session_id, purpose, hangs)
 
     def run(self, order: Sequence[str], seed: int | None = None, *,
             full_timeout: Collection[str] = ()) -> TrialOutcome:

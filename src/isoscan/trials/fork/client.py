@@ -281,13 +281,8 @@ class ForkTrials(TrialRunner):
     def __init__(self, suite: Suite, store: Store, session_id: int, purpose: RunPurpose, *,
                  on_fallback: Callable[[str], None] | None = None,
                  hangs: HangBook | None = None) -> None:
-        self.suite = suite
-        self.store = store
-        self.session_id = session_id
-        self.purpose = purpose
-        self.trials = 0
+        super().__init__(suite, store, session_id, purpose, hangs)
         self.hang_seconds = hang_limit(suite.timeout)
-        self.hangs = hangs if hangs is not None else HangBook(suite.timeout)
         self.on_fallback = on_fallback
         self.fallback_reason: str | None = None
         self._fallback: SubprocessTrials | None = None
