@@ -364,8 +364,9 @@ class _Quiet:
 
 def _xdist_run_where_it_failed(store: Store, session: int, suite: Suite, victim: str) -> int:
     """A stored ``-n 2`` run in which the coin came down failing (each run: 1 in 2)."""
-    from isoscan.execution.argv import Ordering, OrderingKind
+    from isoscan.execution.argv import Ordering
     from isoscan.execution.runner import execute_run
+    from isoscan.model.status import OrderingKind
 
     for _ in range(30):
         run_id, run_dir = store.start_run(session, RunPurpose.PLAN, OrderingKind.COLLECTED,

@@ -18,7 +18,7 @@ from isoscan.execution.argv import Suite
 from isoscan.model.outcomes import Outcome
 from isoscan.store.db import Store
 from isoscan.trials.fork.client import ForkTrials
-from isoscan.trials.fork.protocol import ScanStop
+from isoscan.trials.scan import ScanStop
 
 STATE = "FLAGS = {}\n"
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from isoscan.bisect.search import Shrinker
+from isoscan.search.shrink import Shrinker
 
 POOL = [f"t{i}" for i in range(100)]
 

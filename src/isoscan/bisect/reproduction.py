@@ -4,13 +4,12 @@ first result that disagrees (the same rule ``isoscan seeds`` gives its verdicts 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from isoscan.bisect.probe import BisectObserver
 from isoscan.model.confidence import Confirmation, Decision, Rule, Side
+from isoscan.search.shrink import Holds
 from isoscan.trials.base import TrialRunner
-
-Holds = Callable[[Sequence[str]], bool]
 
 
 def check_order(prefix: Sequence[str], holds: Holds, rule: Rule, trials: TrialRunner,

@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -21,7 +21,6 @@ from isoscan.bisect.parallel import find_collision, leftover_answer, save_lanes,
 from isoscan.bisect.probe import BisectObserver, Inconclusive, Probe
 from isoscan.bisect.replay import replay_command
 from isoscan.bisect.reproduction import check_order
-from isoscan.bisect.search import Shrinker
 from isoscan.bisect.starting_order import (
     StartingOrder,
     cold_starts,
@@ -29,7 +28,7 @@ from isoscan.bisect.starting_order import (
     faults_left_out,
     other_xdist_failures,
 )
-from isoscan.execution.argv import Ordering, OrderingKind, Suite, reproduce_command
+from isoscan.execution.argv import Ordering, Suite, reproduce_command
 from isoscan.execution.collect import collect_ids, require_collected
 from isoscan.execution.recorded_run import RecordedRun
 from isoscan.execution.runner import write_order_file
@@ -37,12 +36,12 @@ from isoscan.model.answer import BisectKind, BisectResult
 from isoscan.model.confidence import Rule
 from isoscan.model.imports import Alone
 from isoscan.model.outcomes import Outcome
+from isoscan.model.status import OrderingKind
+from isoscan.search.shrink import MAX_SETS, Holds, Shrinker
 from isoscan.store.db import Store
 from isoscan.store.recorded import import_recorded
 from isoscan.trials.base import TrialRunner
-from isoscan.trials.fork.protocol import ScanStop
-
-Holds = Callable[[Sequence[str]], bool]
+from isoscan.trials.scan import ScanStop
 
 
 class Reproduction(str, Enum):
@@ -70,7 +69,6 @@ class BisectConfig:
     recorded: RecordedRun | None = None
 
 
-MAX_SETS = 8  # independent polluter sets looked for before stopping
 CLEANER_GROUP = 64  # cleaners are looked for in groups of at most this many tests
 SCAN_MIN = 16  # a shorter starting order is replayed whole, not scanned
 MORE_XDIST_RUNS = 2  # other failing xdist runs a parallel-only search is tried from

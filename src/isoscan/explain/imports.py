@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from isoscan.execution.argv import Ordering, OrderingKind, Suite, cache_args, pytest_argv
+from isoscan.execution.argv import Ordering, Suite, cache_args, pytest_argv
 from isoscan.execution.process import run_pytest
 from isoscan.explain.state import snapshot as s
 from isoscan.explain.state.base import Change, clip
 from isoscan.explain.workflow import Vocabulary, rank
 from isoscan.model.imports import ImportCause
+from isoscan.model.status import OrderingKind
 
 PLUGIN = "isoscan.explain.import_trace"
 MAX_CAUSES = 10

@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from isoscan.bisect.search import Shrinker
 from isoscan.execution.argv import Suite
 from isoscan.explain.imports import name_import_causes
 from isoscan.imports.runs import ModuleRuns
 from isoscan.model.imports import ImportCause, ImportDependence, ModuleAlone
 from isoscan.model.outcomes import Outcome
+from isoscan.search.shrink import Shrinker
 from isoscan.store.db import Store
 
 

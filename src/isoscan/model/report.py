@@ -11,8 +11,8 @@ from typing import Any
 from isoscan.errors import ExitCode
 from isoscan.model.answer import BisectResult
 from isoscan.model.coverage import PlanCoverage
+from isoscan.model.matrix import Matrix
 from isoscan.model.verdicts import DEFAULT_FAIL_ON, Finding, Verdict
-from isoscan.store.matrix import Matrix
 
 
 @dataclass

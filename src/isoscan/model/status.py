@@ -1,4 +1,5 @@
-"""The kinds the store records as text: commands, session and run statuses, run purposes.
+"""The kinds the store records as text: commands, session and run statuses, run purposes,
+orderings.
 
 Each is a ``str`` Enum, so SQLite and JSON hold the same plain strings as before (stores
 written by an older isoscan read the same), and a value read back compares equal to its member.
@@ -71,3 +72,16 @@ class RunPurpose(TextEnum):
     # A fresh process that collects only some of the suite's test modules and runs one test:
     # alone in its own module, or with the modules whose import may break it (``imports/``).
     IMPORTS = "imports"
+
+
+class OrderingKind(TextEnum):
+    """How a run orders the tests; stored as ``runs.ordering``."""
+
+    COLLECTED = "collected"
+    REVERSED = "reversed"
+    RANDOM = "random"
+    EXPLICIT = "explicit"  # a replay of a recorded order
+    # An order ``isoscan seeds`` planned for pair coverage (seeds/coverage.py): run like
+    # EXPLICIT, from an order file with a seed context, but a plan column, not a replay.
+    PLANNED = "planned"
+    RECORDED = "recorded"  # an ordinary pytest run recorded outside isoscan (CI), imported

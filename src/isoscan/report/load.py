@@ -18,13 +18,15 @@ from typing import Any
 from isoscan.errors import ExitCode, IsoscanError, UsageError
 from isoscan.model.confidence import Confirmation
 from isoscan.model.imports import ImportDependence
+from isoscan.model.matrix import Matrix
 from isoscan.model.outcomes import Outcome
 from isoscan.model.report import SeedsReport
+from isoscan.model.rows import RunRow, SessionRow
 from isoscan.model.status import Command, RunPurpose, RunStatus, SessionStatus, TextEnum
 from isoscan.model.verdicts import Evidence, Finding, Replay, Verdict
 from isoscan.report.foreign_junit import JUnitRun, ReadRun, is_store, read_run, scan_folder
-from isoscan.store.db import DB_NAME, RunRow, SessionRow, Store
-from isoscan.store.matrix import Matrix, load_matrix
+from isoscan.store.db import DB_NAME, Store
+from isoscan.store.matrix import load_matrix
 
 
 class SourceKind(TextEnum):

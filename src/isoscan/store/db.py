@@ -15,12 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from isoscan.execution.argv import OrderingKind, Suite
+from isoscan.execution.argv import Suite
 from isoscan.execution.junit import CaseResult
 from isoscan.execution.runner import RunResult
 from isoscan.model.answer import BisectKind
 from isoscan.model.outcomes import FAILURES, Outcome
-from isoscan.model.status import Command, RunPurpose, RunStatus, SessionStatus
+from isoscan.model.rows import ExecutionRow, RunRow, SessionRow
+from isoscan.model.status import Command, OrderingKind, RunPurpose, RunStatus, SessionStatus
 
 SCHEMA_VERSION = 1
 DB_NAME = "isoscan.db"
@@ -48,54 +49,6 @@ CREATE TABLE IF NOT EXISTS verdicts(
     session_id INTEGER NOT NULL REFERENCES sessions(id), nodeid TEXT NOT NULL,
     verdict TEXT NOT NULL, evidence TEXT NOT NULL, PRIMARY KEY(session_id, nodeid));
 """
-
-
-@dataclass(frozen=True)
-class RunRow:
-    id: int
-    session_id: int
-    purpose: str
-    ordering: str
-    seed: int | None
-    workers: int
-    status: str
-    exit_code: int | None
-    seconds: float | None
-    dir: Path
-
-    @property
-    def label(self) -> str:
-        """How reports name the run: ``seed 42 -n 0``, ``reversed -n 2``, ``planned
-        (seed 42) -n 0`` (a planned order, under that seed context)."""
-        order = f"seed {self.seed}" if self.ordering == OrderingKind.RANDOM else self.ordering
-        if self.ordering == OrderingKind.PLANNED:
-            order = f"planned (seed {self.seed})"
-        return f"{order} -n {self.workers}"
-
-
-@dataclass(frozen=True)
-class ExecutionRow:
-    process: str
-    worker: str
-    segment: int
-    seq: int
-    nodeid: str
-    started: float | None
-    finished: float | None
-    outcome: str | None
-
-
-@dataclass(frozen=True)
-class SessionRow:
-    id: int
-    command: str
-    cwd: str
-    paths: list[str]
-    pytest_args: list[str]
-    timeout: float | None
-    started: float
-    status: str
-    git_head: str | None
 
 
 @dataclass

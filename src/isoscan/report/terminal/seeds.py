@@ -8,10 +8,10 @@ from rich.text import Text
 from isoscan.console import console
 from isoscan.model.imports import Alone
 from isoscan.model.report import SeedsReport
+from isoscan.model.rows import RunRow
 from isoscan.model.verdicts import Finding, Verdict
 from isoscan.report.cells import CELL, legend_items
 from isoscan.report.terminal.imports import render_import_time
-from isoscan.store.db import RunRow
 
 VERDICT_STYLE = {
     Verdict.ORDER_DEPENDENT: "bold red",

@@ -24,21 +24,15 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from isoscan.trials.scan import ScanStop
 
 READY = "ready"
 STARTED = "started"
 EXITED = "exited"
 DONE = "done"
-
-class ScanStop(str, Enum):
-    """Which victim outcome ends a scan early."""
-
-    FAILS = "fails"  # once the victim fails at a checkpoint (a victim's polluters)
-    PASSES = "passes"  # ... once it passes (a brittle test's state-setters)
-
 
 @dataclass(frozen=True)
 class TrialRequest:

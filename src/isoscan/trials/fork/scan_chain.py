@@ -33,7 +33,8 @@ from typing import IO
 
 import pytest
 
-from isoscan.trials.fork.protocol import ScanStop, TrialRequest, checkpoint_dir, scan_log
+from isoscan.trials.fork.protocol import TrialRequest, checkpoint_dir, scan_log
+from isoscan.trials.scan import ScanStop
 
 RunItems = Callable[..., int]  # forkserver.run_items(session, items, after=None)
 Finish = Callable[[pytest.Session, int], int]

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-Predicate = Callable[[list[str]], bool]
+MAX_SETS = 8  # independent culprit sets a search looks for before it stops
+
+# Whether the victim misbehaves after exactly these tests (in this order): a fresh trial.
+Holds = Callable[[Sequence[str]], bool]
 
 
 class Shrinker:
-    def __init__(self, pool: Sequence[str], predicate: Predicate) -> None:
+    def __init__(self, pool: Sequence[str], predicate: Holds) -> None:
         self.position = {nodeid: i for i, nodeid in enumerate(pool)}
         self.predicate = predicate
         self.cache: dict[tuple[str, ...], bool] = {}
