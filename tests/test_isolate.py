@@ -15,8 +15,8 @@ import pytest
 
 from isoscan.cli import main
 from isoscan.execution.argv import Suite
+from isoscan.isolate.workflow import IsolateConfig, no_observer, run_isolate
 from isoscan.model.outcomes import Outcome
-from isoscan.trials.isolate import IsolateConfig, no_observer, run_isolate
 
 SUITE = {
     "test_a_setter.py": """
