@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 
 from isoscan.execution.argv import Suite
-from isoscan.imports.frame import Frame, find_rootdir, modules_in_order
+from isoscan.import_time.frame import Frame, find_rootdir, modules_in_order
 
 WEIRD = "tests/a/test_keys.py::TestKeys::test_key[na\\xefve/key::1 x]"
 ORDER = ("tests/a/test_keys.py", "tests/b/test_other.py", "tests/c/test_more.py")

@@ -34,7 +34,7 @@ from isoscan.execution.recorded_run import RecordedRun
 from isoscan.execution.runner import write_order_file
 from isoscan.model.answer import BisectKind, BisectResult
 from isoscan.model.confidence import Rule
-from isoscan.model.imports import Alone
+from isoscan.model.import_time import Alone
 from isoscan.model.outcomes import Outcome
 from isoscan.model.status import OrderingKind
 from isoscan.search.shrink import MAX_SETS, Holds, Shrinker

@@ -70,7 +70,7 @@ class RunPurpose(TextEnum):
     # folder (``bisect --from``): never a column of a matrix, never a default starting order.
     RECORDED = "recorded"
     # A fresh process that collects only some of the suite's test modules and runs one test:
-    # alone in its own module, or with the modules whose import may break it (``imports/``).
+    # alone in its own module, or with the modules whose import may break it (``import_time/``).
     IMPORTS = "imports"
 
 

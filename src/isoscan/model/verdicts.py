@@ -7,14 +7,14 @@ from enum import Enum
 from typing import Any
 
 from isoscan.model.confidence import Confirmation
-from isoscan.model.imports import ImportDependence
+from isoscan.model.import_time import ImportDependence
 
 
 class Verdict(str, Enum):
     ORDER_DEPENDENT = "order-dependent"
     BRITTLE = "brittle"
     PARALLEL_ONLY = "parallel-only"
-    # Passes alone in its own module, fails with the whole suite collected (model/imports.py).
+    # Passes alone in its own module, fails with the whole suite collected (model/import_time.py).
     IMPORT_TIME = "import-time"
     NON_DETERMINISTIC = "non-deterministic"
     FLAKY = "flaky"  # passed and failed, cause unknown (no order information to confirm)

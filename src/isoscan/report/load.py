@@ -17,7 +17,7 @@ from typing import Any
 
 from isoscan.errors import ExitCode, IsoscanError, UsageError
 from isoscan.model.confidence import Confirmation
-from isoscan.model.imports import ImportDependence
+from isoscan.model.import_time import ImportDependence
 from isoscan.model.matrix import Matrix
 from isoscan.model.outcomes import Outcome
 from isoscan.model.report import SeedsReport

@@ -6,12 +6,12 @@ from rich.table import Table
 from rich.text import Text
 
 from isoscan.console import console
-from isoscan.model.imports import Alone
+from isoscan.model.import_time import Alone
 from isoscan.model.report import SeedsReport
 from isoscan.model.rows import RunRow
 from isoscan.model.verdicts import Finding, Verdict
 from isoscan.report.cells import CELL, legend_items
-from isoscan.report.terminal.imports import render_import_time
+from isoscan.report.terminal.import_time import render_import_time
 
 VERDICT_STYLE = {
     Verdict.ORDER_DEPENDENT: "bold red",

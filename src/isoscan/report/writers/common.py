@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from isoscan.model.imports import Alone, ImportDependence
+from isoscan.model.import_time import Alone, ImportDependence
 from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding, Verdict
 

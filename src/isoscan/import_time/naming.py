@@ -1,6 +1,6 @@
 """Naming the import that breaks a test: which module's import-time code changes what state.
 
-Two ``--collect-only`` pytest processes load the import tracer (``import_trace.py``): the first
+Two ``--collect-only`` pytest processes load the import tracer (``trace.py``): the first
 collects the victim's own module alone and lists the project files it imports; the second
 collects it first and then the modules that break it, and snapshots process state (the state
 kinds of ``isoscan explain``) around every other project module's own code. Each change is
@@ -22,10 +22,10 @@ from isoscan.execution.process import run_pytest
 from isoscan.explain.state import snapshot as s
 from isoscan.explain.state.base import Change, clip
 from isoscan.explain.workflow import Vocabulary, rank
-from isoscan.model.imports import ImportCause
+from isoscan.model.import_time import ImportCause
 from isoscan.model.status import OrderingKind
 
-PLUGIN = "isoscan.explain.import_trace"
+PLUGIN = "isoscan.import_time.trace"
 MAX_CAUSES = 10
 # The whole run's diff, used only when no module's own code made a change, keeps only what a
 # test reads: descriptors, threads and pytest's own logging handlers come from pytest itself.

@@ -1,6 +1,6 @@
 """isoscan's import tracer: which module's import changes process state, and how.
 
-Loaded with ``-p isoscan.explain.import_trace`` in a ``--collect-only`` run; inert unless
+Loaded with ``-p isoscan.import_time.trace`` in a ``--collect-only`` run; inert unless
 ``--isoscan-import-trace SPEC`` is given. SPEC is a JSON file::
 
     {"output": FILE, "victim": NODEID, "tmpdir": DIR, "exclude": [DIR…],

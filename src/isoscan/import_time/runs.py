@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from isoscan.execution.argv import Suite
-from isoscan.imports.frame import Frame, find_rootdir, modules_in_order
+from isoscan.import_time.frame import Frame, find_rootdir, modules_in_order
 from isoscan.model.outcomes import Outcome
 from isoscan.model.status import RunPurpose
 from isoscan.store.db import Store

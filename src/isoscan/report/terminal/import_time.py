@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from isoscan.console import console
-from isoscan.model.imports import ImportDependence
+from isoscan.model.import_time import ImportDependence
 
 HEAD = "passes alone in its own module, fails when other test modules are collected"
 

@@ -6,7 +6,7 @@ process that collects the whole suite, its failure comes from collecting other t
 import-time dependence. The fewest modules whose collection breaks it are found by the same
 shrinking as bisect's (``bisect/search.py``), each trial a fresh process collecting the victim's
 module and a subset, running only the victim; the import that changes state is then named
-(``explain/imports.py``).
+(``import_time/naming.py``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from isoscan.execution.argv import Suite
-from isoscan.explain.imports import name_import_causes
-from isoscan.imports.runs import ModuleRuns
-from isoscan.model.imports import ImportCause, ImportDependence, ModuleAlone
+from isoscan.import_time.naming import name_import_causes
+from isoscan.import_time.runs import ModuleRuns
+from isoscan.model.import_time import ImportCause, ImportDependence, ModuleAlone
 from isoscan.model.outcomes import Outcome
 from isoscan.search.shrink import Shrinker
 from isoscan.store.db import Store
