@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from suitegen import fillers, read_json, run_cli, write
 
-from isoscan.bisect.workflow import MAX_SETS
+from isoscan.search.shrink import MAX_SETS
 
 # pykicad: a test that swaps pyparsing's grammar makes dozens of later tests fail 40 frames deep
 # inside pyparsing's 7,000 lines.

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from isoscan.bisect.workflow import repro_path
+from isoscan.bisect.repro_files import repro_path
 from isoscan.errors import IsoscanError
 from isoscan.execution.argv import Suite
 from isoscan.model.answer import BisectResult, Mechanism

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import click
 
+from isoscan.bisect.context import BisectConfig
 from isoscan.bisect.explained import explain_answer
 from isoscan.bisect.import_time import OwnModuleCheck
 from isoscan.bisect.inherit import hangs_of, inherited
-from isoscan.bisect.workflow import BisectConfig, run_bisect
+from isoscan.bisect.workflow import run_bisect
 from isoscan.cli.exit_codes import USAGE_IDS, exit_codes_help
 from isoscan.cli.options import (
     begin_command,

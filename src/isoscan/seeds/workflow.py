@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from isoscan.bisect.context import BisectConfig
 from isoscan.bisect.starting_order import StartingOrder, failed_under_xdist
-from isoscan.bisect.workflow import BisectConfig, run_bisect
+from isoscan.bisect.workflow import run_bisect
 from isoscan.errors import SuiteError, pytest_reason
 from isoscan.execution.argv import Suite
 from isoscan.execution.git import git_head

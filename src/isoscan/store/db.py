@@ -22,6 +22,7 @@ from isoscan.model.answer import BisectKind
 from isoscan.model.outcomes import FAILURES, Outcome
 from isoscan.model.rows import ExecutionRow, RunRow, SessionRow
 from isoscan.model.status import Command, OrderingKind, RunPurpose, RunStatus, SessionStatus
+from isoscan.model.verdicts import Verdict
 
 SCHEMA_VERSION = 1
 DB_NAME = "isoscan.db"
@@ -294,11 +295,11 @@ class Store:
                 [(session_id, n, v, json.dumps(e)) for n, (v, e) in verdicts.items()],
             )
 
-    def latest_verdict(self, nodeid: str) -> tuple[str, int] | None:
+    def latest_verdict(self, nodeid: str) -> tuple[Verdict, int] | None:
         """The newest verdict any session gave this test, and that session's id."""
         row = self.db.execute("SELECT verdict, session_id FROM verdicts WHERE nodeid = ?"
                               " ORDER BY session_id DESC LIMIT 1", (nodeid,)).fetchone()
-        return (str(row[0]), int(row[1])) if row else None
+        return (Verdict(row[0]), int(row[1])) if row else None
 
     def verdicts(self, session_id: int) -> dict[str, tuple[str, dict[str, object]]]:
         return {
