@@ -144,6 +144,21 @@ class Store:
         return SessionRow(row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]), row[5],
                           row[6], row[7], row[8])
 
+    def latest_seeds_session(self) -> SessionRow | None:
+        """The newest ``seeds`` session that finished (done, or interrupted with its runs kept)."""
+        row = self.db.execute(
+            "SELECT id FROM sessions WHERE command = ? AND status IN (?, ?)"
+            " ORDER BY id DESC LIMIT 1",
+            (Command.SEEDS, SessionStatus.DONE, SessionStatus.INTERRUPTED)).fetchone()
+        return self.session(int(row[0])) if row else None
+
+    def session_seconds(self, session: SessionRow) -> float:
+        """How long the session ran (until now's last write, for one that never finished)."""
+        row = self.db.execute("SELECT finished FROM sessions WHERE id = ?",
+                              (session.id,)).fetchone()
+        finished = row[0] if row and row[0] is not None else session.started
+        return max(0.0, float(finished) - session.started)
+
     def latest_session(self, command: Command | None = None) -> SessionRow | None:
         query = "SELECT id FROM sessions"
         args: tuple[str, ...] = ()
