@@ -23,7 +23,7 @@ from isoscan.cli.options import (
 )
 from isoscan.errors import ExitCode, UsageError
 from isoscan.execution.recorded_run import read_for_victim
-from isoscan.model.status import Command, RunPurpose
+from isoscan.model.status import Command, RunPurpose, SessionStatus
 from isoscan.report.json_doc import write_json
 from isoscan.report.terminal.bisect import StepPrinter, render_bisect
 from isoscan.store.db import Store
@@ -129,7 +129,7 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
                 on_fallback=printer.notice, hangs=hangs_of(store, taken.session, suite.timeout))))
             own_module = OwnModuleCheck(suite, store, session.id, fork=not no_fork)
             result = run_bisect(config, store, trials, printer, own_module=own_module)
-            session.status = result.kind
+            session.status = SessionStatus.answered(result.kind)
         render_bisect(result)
         # Before the trials close: the fork server's collected session serves it too.
         explanation = explain_answer(suite, result, store_dir, trials, printer.notice) \
@@ -142,4 +142,4 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
         document["explanation"] = explanation.to_json()
     if json_target:
         write_json(document, json_target)
-    return ExitCode.OK if result.found else ExitCode.NOTHING
+    return ExitCode.OK if result.found else ExitCode.ATTENTION

@@ -71,5 +71,5 @@ def explain_command(polluter: str, victim: str, paths: tuple[str, ...], also: tu
     render_explanation(explanation)
     if json_target:
         write_json(explanation.to_json(), json_target)
-    return ExitCode.OK if explanation.found else ExitCode.NOTHING
+    return ExitCode.OK if explanation.found else ExitCode.ATTENTION
 

@@ -68,7 +68,7 @@ class IsolateReport:
         return [r for r in self.results if r.outcome is Outcome.NOT_RUN]
 
     def exit_code(self) -> ExitCode:
-        return ExitCode.FOUND if self.fail_alone else ExitCode.OK
+        return ExitCode.ATTENTION if self.fail_alone else ExitCode.OK
 
 
 class IsolateObserver(Protocol):

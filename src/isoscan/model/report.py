@@ -52,4 +52,5 @@ class SeedsReport:
         return len(self.matrix.tests) - len(self.unstable) - len(self.unconfirmed)
 
     def exit_code(self, fail_on: Collection[Verdict] = DEFAULT_FAIL_ON) -> ExitCode:
-        return ExitCode.FOUND if any(f.verdict in fail_on for f in self.findings) else ExitCode.OK
+        failing = any(f.verdict in fail_on for f in self.findings)
+        return ExitCode.ATTENTION if failing else ExitCode.OK

@@ -6,18 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from isoscan.model.status import OrderingKind
+from isoscan.model.outcomes import Outcome
+from isoscan.model.status import Command, OrderingKind, RunPurpose, RunStatus, SessionStatus
 
 
 @dataclass(frozen=True)
 class RunRow:
     id: int
     session_id: int
-    purpose: str
-    ordering: str
+    purpose: RunPurpose
+    ordering: str  # an OrderingKind; a report's foreign JUnit run: 'junit FILE'
     seed: int | None
     workers: int
-    status: str
+    status: RunStatus
     exit_code: int | None
     seconds: float | None
     dir: Path
@@ -41,17 +42,17 @@ class ExecutionRow:
     nodeid: str
     started: float | None
     finished: float | None
-    outcome: str | None
+    outcome: Outcome | None
 
 
 @dataclass(frozen=True)
 class SessionRow:
     id: int
-    command: str
+    command: Command
     cwd: str
     paths: list[str]
     pytest_args: list[str]
     timeout: float | None
     started: float
-    status: str
+    status: SessionStatus
     git_head: str | None

@@ -29,8 +29,8 @@ class Command(TextEnum):
 
 
 class SessionStatus(TextEnum):
-    """``sessions.status``. ``isoscan bisect`` ends its session with its answer's kind
-    (``BisectKind``) instead of one of these."""
+    """``sessions.status``: how a session ended. ``isoscan bisect`` ends its session with its
+    answer's kind: one member per ``BisectKind``, spelled alike (``answered``)."""
 
     RUNNING = "running"
     DONE = "done"
@@ -38,6 +38,18 @@ class SessionStatus(TextEnum):
     FAILED = "failed"  # ended by an error
     FOUND = "found"  # isoscan explain: a state change was found
     NOTHING = "nothing"  # isoscan explain: nothing found
+    # isoscan bisect's answers (model/answer.py's BisectKind, value for value)
+    VICTIM = "victim"
+    BRITTLE = "brittle"
+    NON_DETERMINISTIC = "non-deterministic"
+    PARALLEL_ONLY = "parallel-only"
+    IMPORT_TIME = "import-time"
+    NOT_REPRODUCIBLE = "not-reproducible"
+
+    @classmethod
+    def answered(cls, kind: str) -> SessionStatus:
+        """The status a bisect session ends with when its answer is of ``kind``."""
+        return cls(kind)
 
 
 class RunStatus(TextEnum):

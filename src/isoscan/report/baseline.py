@@ -113,7 +113,7 @@ class Gate:
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.FOUND if self.new else ExitCode.OK
+        return ExitCode.ATTENTION if self.new else ExitCode.OK
 
     @property
     def passed(self) -> bool:

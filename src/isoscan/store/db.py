@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from isoscan.execution.argv import Suite
 from isoscan.execution.junit import CaseResult
+from isoscan.execution.records import parse_outcome
 from isoscan.execution.runner import RunResult
-from isoscan.model.answer import BisectKind
 from isoscan.model.outcomes import FAILURES, Outcome
 from isoscan.model.rows import ExecutionRow, RunRow, SessionRow
 from isoscan.model.status import Command, OrderingKind, RunPurpose, RunStatus, SessionStatus
@@ -57,7 +58,7 @@ class RecordingSession:
     """The session of a ``Store.recording_session`` block; set ``status`` to how it ended."""
 
     id: int
-    status: SessionStatus | BisectKind = SessionStatus.DONE
+    status: SessionStatus = SessionStatus.DONE
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class Store:
         return self.begin_session(command, suite.cwd, list(suite.paths), list(suite.pytest_args),
                                   suite.timeout, git_head)
 
-    def end_session(self, session_id: int, status: SessionStatus | BisectKind) -> None:
+    def end_session(self, session_id: int, status: SessionStatus) -> None:
         with self._tx() as db:
             db.execute("UPDATE sessions SET finished = ?, status = ? WHERE id = ?",
                        (time.time(), status, session_id))
@@ -141,8 +142,8 @@ class Store:
             " FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if row is None:
             return None
-        return SessionRow(row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]), row[5],
-                          row[6], row[7], row[8])
+        return SessionRow(row[0], Command(row[1]), row[2], json.loads(row[3]),
+                          json.loads(row[4]), row[5], row[6], SessionStatus(row[7]), row[8])
 
     def latest_seeds_session(self) -> SessionRow | None:
         """The newest ``seeds`` session that finished (done, or interrupted with its runs kept)."""
@@ -232,8 +233,7 @@ class Store:
         if purpose is not None:
             query += " AND purpose = ?"
             args += (purpose,)
-        return [RunRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], Path(r[9]))
-                for r in self.db.execute(query + " ORDER BY id", args)]
+        return [_run_row(r) for r in self.db.execute(query + " ORDER BY id", args)]
 
     def run(self, run_id: int) -> RunRow | None:
         row = self.db.execute(
@@ -241,8 +241,7 @@ class Store:
             " dir FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             return None
-        return RunRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
-                      Path(row[9]))
+        return _run_row(row)
 
     def runs_with_outcome(self, nodeid: str, failed: bool) -> list[RunRow]:
         """Completed plan runs (any session) where the test failed, or passed; newest first."""
@@ -265,7 +264,8 @@ class Store:
 
     def executions(self, run_id: int) -> list[ExecutionRow]:
         return [
-            ExecutionRow(*r)
+            ExecutionRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+                         parse_outcome(r[7]) if r[7] is not None else None)
             for r in self.db.execute(
                 "SELECT process, worker, segment, seq, nodeid, started, finished, outcome"
                 " FROM executions WHERE run_id = ? ORDER BY segment, process, seq", (run_id,))
@@ -323,3 +323,8 @@ class Store:
                 "SELECT nodeid, verdict, evidence FROM verdicts WHERE session_id = ?",
                 (session_id,))
         }
+
+
+def _run_row(row: tuple[Any, ...]) -> RunRow:
+    return RunRow(row[0], row[1], RunPurpose(row[2]), row[3], row[4], row[5], RunStatus(row[6]),
+                  row[7], row[8], Path(row[9]))
