@@ -1,5 +1,5 @@
 """Fork trials: one pytest process per session imports and collects the suite once; every trial
-then runs in a fresh fork of it (see ``forkserver.py`` for the pytest side and
+then runs in a fresh fork of it (see ``server.py`` for the pytest side and
 docs/fork-trials.md for what a fork shares with its parent).
 
 Each trial is stored as a run exactly like a ``SubprocessTrials`` one: the same folder layout
@@ -81,8 +81,6 @@ SNAPSHOT_PLUGIN = "isoscan.explain.plugin"
 SHUTDOWN_SECONDS = 30.0  # for the server's own session finish once isoscan is done with it
 ABANDON_SECONDS = 5.0  # the same after an interrupt: the user is waiting
 SCAN_CHECKPOINTS = 32  # victim checks along one scan: the cut it gives is ~N/32 tests long
-
-# pytest's exit codes when the server stops before it is ready.
 
 
 def fork_unavailable() -> str | None:
