@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from isoscan.execution.argv import Suite
+from isoscan.execution.interrupts import interrupts_deferred
 from isoscan.execution.junit import CaseResult
 from isoscan.execution.records import parse_outcome
 from isoscan.execution.runner import RunResult
@@ -195,11 +196,15 @@ class Store:
                       seed: int | None = None, workers: int = 0) -> Iterator[RecordingRun]:
         """A run from its start until the block calls ``finish`` with its result; one that an
         error or Ctrl-C leaves unfinished is marked ``interrupted``, a finished one is kept."""
-        run_id, run_dir = self.start_run(session_id, purpose, ordering, seed, workers)
+        run_id: int | None = None
         try:
+            # A Ctrl-C between the row's commit and its folder must still end in ``except``.
+            with interrupts_deferred():
+                run_id, run_dir = self.start_run(session_id, purpose, ordering, seed, workers)
             yield RecordingRun(self, run_id, run_dir)
         except BaseException:
-            self.abort_run(run_id)
+            if run_id is not None:
+                self.abort_run(run_id)
             raise
 
     def finish_run(self, run_id: int, result: RunResult) -> None:
