@@ -28,7 +28,7 @@ from isoscan.execution.records import Execution, ProcessRecord
 from isoscan.execution.runner import RunResult, Segment, finish_result, merge_segment
 from isoscan.model.outcomes import Outcome
 
-HOW_TO_RECORD = "record a run with `pytest -p isoscan.plugin --isoscan-record=DIR`"
+HOW_TO_RECORD = "record a run with `pytest --isoscan-record=DIR`"
 SHOWN = 3  # ids named in an error line before "(+N more)"
 
 
