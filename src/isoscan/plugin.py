@@ -1,6 +1,8 @@
 """isoscan's pytest plugin: records the exact order tests ran in, and replays a given order.
 
-Loaded with ``-p isoscan.plugin``; inert unless one of its ``--isoscan-*`` options is given.
+Found by pytest through the ``pytest11`` entry point (``pytest_entry.py``), or loaded with
+``-p isoscan.plugin`` (isoscan's own command lines); inert unless one of its ``--isoscan-*``
+options is given.
 It imports nothing heavy because it loads into every pytest process and xdist worker.
 """
 

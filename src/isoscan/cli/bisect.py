@@ -35,7 +35,7 @@ HELP = """Shrink the order in which VICTIM failed to the minimal, verified pollu
 The order comes from the latest stored run where VICTIM failed (its own process's
 or xdist worker's order up to it), from --run ID, from --order-file (one node id
 per line), or from --from DIR: an ordinary pytest run recorded elsewhere, e.g. in
-CI, with `pytest -p isoscan.plugin --isoscan-record=DIR`, serial or xdist (its
+CI, with `pytest --isoscan-record=DIR`, serial or xdist (its
 seed, and under xdist every worker's recorded times, go with the order; see
 docs/ci.md). With none stored, the whole collected
 suite before it, then the reversed suite, are tried. Trials run VICTIM alone with
@@ -75,7 +75,7 @@ declared resources they share; `isoscan replay FILE` reruns that collision
 @click.option("--from", "from_dir", metavar="DIR",
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Take the failing run from DIR, where an ordinary pytest run was recorded "
-                   "(pytest -p isoscan.plugin --isoscan-record=DIR); it is imported into the "
+                   "(pytest --isoscan-record=DIR); it is imported into the "
                    "store as a run, and its commit must be this checkout's.")
 @click.option("--cleaners", is_flag=True, help="Also find tests that, run between the "
               "polluter and the victim, make it pass.")

@@ -29,7 +29,7 @@ from isoscan.execution.runner import RunResult, Segment, finish_result, merge_se
 from isoscan.model.outcomes import Outcome
 from isoscan.model.status import OrderingKind
 
-HOW_TO_RECORD = "record a run with `pytest -p isoscan.plugin --isoscan-record=DIR`"
+HOW_TO_RECORD = "record a run with `pytest --isoscan-record=DIR`"
 SHOWN = 3  # ids named in an error line before "(+N more)"
 
 

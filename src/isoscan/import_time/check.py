@@ -34,6 +34,9 @@ class ImportCheck:
     shows: ModuleAlone
     whole_suite: Outcome | None = None  # alone, whole suite collected, fresh process
     dependence: ImportDependence | None = None
+    # Alone with the whole suite collected it failed, then passed when collecting every other
+    # module beside it and once more in a fresh process: a coin, not an import.
+    unsteady: bool = False
 
     @property
     def outcomes(self) -> list[str]:
@@ -76,7 +79,14 @@ class ImportChecker:
             whole = self.runs.whole_suite(victim, seed)
             if not whole.is_failure:
                 return ImportCheck(outcomes, shows, whole)
-        return ImportCheck(outcomes, shows, whole, self._dependence(victim, seed))
+        dependence = self._dependence(victim, seed)
+        if not dependence.modules:
+            # No module breaks it: before blaming the suite's paths or options, its failure
+            # with the whole suite collected must show again in a fresh process.
+            again = self.runs.whole_suite(victim, seed)
+            if again.ran and not again.is_failure:
+                return ImportCheck(outcomes, shows, again, unsteady=True)
+        return ImportCheck(outcomes, shows, whole, dependence)
 
     def _dependence(self, victim: str, seed: int | None) -> ImportDependence:
         # After the runs alone: a frame that had to fall back to the module's path says so.

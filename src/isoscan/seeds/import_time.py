@@ -39,6 +39,10 @@ class ImportTimeCheck:
             return Verdict.NON_DETERMINISTIC
         if check.shows is not ModuleAlone.PASSES:
             return None
+        if check.unsteady:
+            evidence.note = (f"failed and passed {Alone.SUITE.phrase}, in fresh processes "
+                             "(collecting no test module beside it breaks it)")
+            return Verdict.NON_DETERMINISTIC
         if check.dependence is None:
             evidence.note = ("fails alone in a fork of the collected session, but passes alone "
                              "in a fresh process, with the whole suite collected and in its own "

@@ -12,10 +12,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import suitegen
 from junitparser import JUnitXml
 from suitegen import read_json, run_cli
 
-DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo"
+DEMO = suitegen.EXAMPLES / "demo"
 
 ORDER_DEPENDENT = {
     "tests/api/v1/test_cache_api.py::test_victim_cache_starts_empty":

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import suitegen
 
 from isoscan.errors import SuiteError
 from isoscan.execution.argv import Suite
@@ -472,7 +473,7 @@ def test_run_alone_runs_each_test_in_its_own_child(tmp_path: Path, store: Store,
         assert spawned.run([nodeid]).outcome_of(nodeid) is trial.outcome_of(nodeid)
 
 
-DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo"
+DEMO = suitegen.EXAMPLES / "demo"
 
 
 @pytest.mark.skipif(not DEMO.is_dir(), reason="needs examples/demo")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import suitegen
 from report_store import add_session
 
 from isoscan.cli import main
@@ -163,7 +164,7 @@ def test_merge_prefers_the_confirmed_verdict(tmp_path: Path) -> None:
 
 def test_merge_of_a_store_and_junit_artifacts(store: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    junit = Path(__file__).parent / "data" / "junit" / "pytest"
+    junit = suitegen.DATA / "junit" / "pytest"
     assert main(["report", str(store), str(junit)]) == 2  # mixing sources needs --merge
     assert "--merge" in capsys.readouterr().err
     out = tmp_path / "m.json"

@@ -16,14 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import suitegen
 
 from isoscan.cli import main
 from isoscan.errors import UsageError
 from isoscan.seeds.plan import build_plan
 from isoscan.seeds.shard import parse_shard, plan_seeds, shard_slice, sharded_plan
 
-WORKFLOW = Path(__file__).parents[1] / "examples" / "ci" / "github-actions.yml"
-GITLAB = Path(__file__).parents[1] / "examples" / "ci" / "gitlab-ci.yml"
+WORKFLOW = suitegen.EXAMPLES / "ci" / "github-actions.yml"
+GITLAB = suitegen.EXAMPLES / "ci" / "gitlab-ci.yml"
 RUN_ID = "4242"
 SHARDS = 2
 VICTIM = "tests/test_pair.py::test_b_victim"

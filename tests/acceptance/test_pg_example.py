@@ -15,8 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import suitegen
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pg_parallel"
+pytestmark = pytest.mark.postgres
+
+EXAMPLE = suitegen.EXAMPLES / "pg_parallel"
 CULPRIT = "tests/test_import_batch.py::test_import_batch_writes_entries"
 VICTIM = "tests/test_reports.py::test_report_counts_all_entries"
 

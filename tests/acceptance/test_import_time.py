@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report.writers.test_emit import documented, key_paths
 from suitegen import fillers, run_cli, write
-from test_report_writers import documented, key_paths
 
 # -- suites ----------------------------------------------------------------------------------
 # A helper rebinds a library's global when it is imported; one test module imports it. No

@@ -22,14 +22,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import suitegen
+from acceptance.test_parallel_culprits import (
+    EMPTIED,
+    IMPORTER,
+    LEDGER,
+    LOADFILE,
+    ON_PATH,
+    SHARED_DB,
+)
 from suitegen import read_json, run_cli, write
-from test_parallel_culprits import EMPTIED, IMPORTER, LEDGER, LOADFILE, ON_PATH, SHARED_DB
 
 from isoscan.execution.recorded_run import read_recorded_run
 from isoscan.model.outcomes import Outcome
 from isoscan.report.foreign_junit import JUnitRun, read_run
 
-EXAMPLES = Path(__file__).parents[1] / "examples" / "ci"
+EXAMPLES = suitegen.EXAMPLES / "ci"
 SEED = 7
 # The leftover across workers of test_parallel_culprits.py (each process empties the table when
 # its session starts), with a serial polluter and its victim added to the importer's module.

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import suitegen
 
 from isoscan.cli import main
 
-DATA = Path(__file__).parent / "data" / "junit"
+DATA = suitegen.DATA / "junit"
 BAD = DATA / "bad"
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import suitegen
 from junitparser import Failure, JUnitXml, Skipped
 
 from isoscan.cli import main
@@ -21,8 +22,8 @@ from isoscan.model.outcomes import Outcome
 from isoscan.model.verdicts import Evidence, Replay
 from isoscan.store.db import Store
 
-DOCS = Path(__file__).parents[1] / "docs" / "json-report.md"
-DATA = Path(__file__).parent / "data" / "junit"
+DOCS = suitegen.REPO / "docs" / "json-report.md"
+DATA = suitegen.DATA / "junit"
 SVG = "{http://www.w3.org/2000/svg}"
 
 POLLUTER = "tests/test_a.py::test_sets_flag"
