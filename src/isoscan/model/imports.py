@@ -55,25 +55,42 @@ class ImportCause:
     summary: str  # the snapshot diff's own line
     statement: str | None = None  # "tests/helpers/net.py:3: lib.network = FakeNetwork()"
     hint: str = ""
+    # From the collected test module to the blamed module, its line last when it is known:
+    # ("tests/net/test_other.py", "tests/net/helpers/chain_helpers.py:4").
+    chain: tuple[str, ...] = ()
+    # The calls below ``statement`` down to the line that made the change, outermost first:
+    # ("lib/__init__.py:7: chain = chains.get(name)",).
+    calls: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
         return f"importing {self.module} {self.action}"
 
+    @property
+    def where(self) -> str:
+        """``tests/net/test_other.py → tests/net/helpers/chain_helpers.py:4``"""
+        return " → ".join(self.chain)
+
     def to_json(self) -> dict[str, Any]:
         return {"module": self.module, "via": self.via, "kind": self.kind, "name": self.name,
                 "change": self.change, "action": self.action, "summary": self.summary,
-                "statement": self.statement, "hint": self.hint, "text": self.text}
+                "statement": self.statement, "hint": self.hint, "text": self.text,
+                "chain": list(self.chain), "calls": list(self.calls)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ImportCause:
         def text(key: str) -> str:
             return str(data.get(key) or "")
 
+        def texts(key: str) -> tuple[str, ...]:
+            value = data.get(key)
+            return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
         statement = data.get("statement")
         return cls(module=text("module"), via=text("via"), kind=text("kind"), name=text("name"),
                    change=text("change"), action=text("action"), summary=text("summary"),
-                   statement=str(statement) if statement else None, hint=text("hint"))
+                   statement=str(statement) if statement else None, hint=text("hint"),
+                   chain=texts("chain"), calls=texts("calls"))
 
 
 @dataclass

@@ -34,8 +34,13 @@ def render_dependence(nodeids: Sequence[str], dependence: ImportDependence) -> N
         console.print(Text(f"  {nodeid}", style="bold"), soft_wrap=True)
     console.print(Text(f"    {dependence.text}", style="red"), soft_wrap=True)
     for cause in dependence.headline_causes():
+        console.print(f"    {cause.summary}", style="dim", soft_wrap=True)
+        if cause.where:
+            console.print(f"    through: {cause.where}", style="dim", soft_wrap=True)
         if cause.statement:
             console.print(f"    {cause.statement}", style="dim", soft_wrap=True)
+        for call in cause.calls:
+            console.print(f"      called: {call}", style="dim", soft_wrap=True)
         if cause.hint:
             console.print(Text("    fix: ", style="green") + Text(cause.hint), soft_wrap=True)
     if dependence.note:

@@ -103,7 +103,15 @@ def _fails_alone(evidence: Mapping[str, Any]) -> str:
 def import_time_lines(dependence: ImportDependence) -> list[str]:
     """An import-time dependence as plain lines: what breaks it, where, and the two commands."""
     lines = [f"import-time: {dependence.text}"]
-    lines += [f"  {c.statement}" for c in dependence.headline_causes() if c.statement]
+    for cause in dependence.headline_causes():
+        lines.append(f"  {cause.summary}")
+        if cause.where:
+            lines.append(f"  through: {cause.where}")
+        if cause.statement:
+            lines.append(f"  {cause.statement}")
+        lines += [f"    called: {call}" for call in cause.calls]
+        if cause.hint:
+            lines.append(f"  fix: {cause.hint}")
     if dependence.passes:
         lines.append(f"passes alone in its own module: {dependence.passes}")
     if dependence.fails:
