@@ -74,7 +74,7 @@ class Pinpointer:
         self.found: dict[str, list[tuple[str, int, str]]] = {}
         self.last: tuple[FrameType, int] | None = None
         self.events = 0
-        self.previous: TraceFunction | None = None
+        self.previous: Any = None  # whatever tracer was set before (a coverage tool's)
 
     def start(self) -> None:
         self.previous = sys.gettrace()

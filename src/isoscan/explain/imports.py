@@ -239,8 +239,7 @@ def import_hint(change: Change, statement: str | None, calls: Sequence[str] = ()
     """The fix for a change made at import time, naming the real attribute: for one made
     through a call (a library's setter), move that call into a fixture."""
     how = _patch(change)
-    code = statement.split(": ", 1)[1] if statement and ": " in statement else ""
-    where = statement.split(": ", 1)[0] if code else ""
+    where, _, code = (statement or "").partition(": ")
     if calls and code:
         return (f"move the call {code} ({where}) into a fixture used by the tests that need "
                 f"it, or use {how} there: called at import time it changes {change.name} for "
