@@ -53,3 +53,10 @@ def render_dependence(nodeids: Sequence[str], dependence: ImportDependence) -> N
         which = "that module" if len(dependence.modules) == 1 else "those modules"
         console.print(f"    fails with {which} collected too: {dependence.fails}",
                       soft_wrap=True)
+    own = dependence.own_module
+    if own is not None and own.found:
+        # The second finding: an ordinary polluter that stays once the import is fixed.
+        console.print(Text(f"    also, in its own-module frame, {own.text}", style="red"),
+                      soft_wrap=True)
+        for command in own.reproduce_all:
+            console.print(f"    reproduce (fails): {command}", soft_wrap=True)

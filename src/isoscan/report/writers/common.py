@@ -66,6 +66,11 @@ def blame_of(report: SeedsReport, finding: Finding) -> Blame:
     if finding.verdict is Verdict.IMPORT_TIME:
         dependence = ImportDependence.from_json(evidence.get("import_time"))
         if dependence is not None:
+            own = dependence.own_module
+            if own is not None and own.found:
+                blamed = [t for group in own.polluters for t in group] + own.state_setters
+                return Blame(f"{dependence.text}; also, in its own-module frame, {own.text}",
+                             [*dependence.modules, *blamed])
             return Blame(dependence.text, list(dependence.modules))
     if finding.verdict is Verdict.PARALLEL_ONLY:
         groups = _groups(pair.get("polluters")) if pair else []
@@ -117,6 +122,10 @@ def import_time_lines(dependence: ImportDependence) -> list[str]:
     if dependence.fails:
         lines.append(f"fails with {' and '.join(dependence.modules)} collected too: "
                      f"{dependence.fails}")
+    own = dependence.own_module
+    if own is not None and own.found:
+        lines.append(f"also, in its own-module frame, {own.text}")
+        lines += [f"reproduce (fails): {command}" for command in own.reproduce_all]
     return lines
 
 
