@@ -26,11 +26,15 @@ LIB = """
 
     def use(name):
         _select(name)
+
+
+    def register(name):
+        registry[name] = 1
 """
 HELPER = """
     import pinlib
 
-    pinlib.registry["x"] = 1
+    pinlib.register("x")
     pinlib.use("other")
 """
 
@@ -61,11 +65,32 @@ def test_a_global_set_two_calls_deep_is_blamed_on_the_module_statement(modules: 
         pinpointer.stop()
     assert sys.gettrace() is previous
     assert pinpointer.found == {
-        "pinlib.registry": [("pinhelper.py", 4, 'pinlib.registry["x"] = 1')],
+        "pinlib.registry": [("pinhelper.py", 4, 'pinlib.register("x")'),
+                            ("pinlib.py", 16, "registry[name] = 1")],
         "pinlib.chain": [("pinhelper.py", 5, 'pinlib.use("other")'),
                          ("pinlib.py", 12, "_select(name)"),
                          ("pinlib.py", 8, "chain = name")]}
     assert not pinpointer.pending
+
+
+def test_another_modules_body_is_not_traced(modules: Path) -> None:
+    (modules / "pinbig.py").write_text("import pinlib\n\npinlib.use('big')\n")
+    (modules / "pinouter.py").write_text("import pinbig\n")
+    watch = watch_of({"kind": "global", "name": "pinlib.chain", "owner": "pinlib",
+                      "attr": "chain"})
+    assert watch is not None
+    pinpointer = Pinpointer(str(modules / "pinouter.py"), [watch], str(modules))
+    pinpointer.start()
+    try:
+        importlib.import_module("pinouter")
+    finally:
+        pinpointer.stop()
+        sys.modules.pop("pinbig", None)
+        sys.modules.pop("pinouter", None)
+    # Changed inside pinbig's own import: not this module's code, so no line is blamed, and
+    # the import's return was seen.
+    assert pinpointer.found == {}
+    assert pinpointer.nested == 0
 
 
 def test_kinds_it_cannot_watch_get_no_watch() -> None:

@@ -6,8 +6,9 @@ but not where: a helper may call a library's setter (``lib.use_chain("b")``) who
 those pieces of state: while the blamed module executes, ``sys.settrace`` checks them at every
 line, call and return event, and the first event that sees one changed blames the line that ran
 last. Its stack, from the blamed module's own statement down to that line, is what the report
-shows. Nothing is traced outside the blamed module's execution, and a budget of events bounds
-the cost of a module that runs a lot of code at import.
+shows. Nothing is traced outside the blamed module's execution, nor inside another module's
+body it imports (a library imported for the first time runs a lot of code, and its own import
+is not the change looked for), and a budget of events bounds the rest.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class Pinpointer:
         self.found: dict[str, list[tuple[str, int, str]]] = {}
         self.last: tuple[FrameType, int] | None = None
         self.events = 0
+        self.nested = 0  # other modules' bodies executing below the traced one
         self.previous: Any = None  # whatever tracer was set before (a coverage tool's)
 
     def start(self) -> None:
@@ -84,11 +86,27 @@ class Pinpointer:
         sys.settrace(self.previous)
 
     def _global(self, frame: FrameType, event: str, arg: object) -> TraceFunction | None:
+        if self.nested:
+            return None
         if not self._check():
             return None
-        if frame.f_code.co_filename.startswith("<frozen"):
+        code = frame.f_code
+        if code.co_filename.startswith("<frozen"):
             return None  # the import machinery: its own lines change nothing watched
+        if code.co_name == "<module>" and code.co_filename != self.module_file:
+            self.nested += 1  # another module's import: skipped until its body returns
+            frame.f_trace_lines = False
+            return self._nested_return
         return self._local
+
+    def _nested_return(self, frame: FrameType, event: str, arg: object) -> TraceFunction | None:
+        if event == "return":
+            self.nested -= 1
+            if not self.nested:
+                # What that import changed is its own doing, not a line of the traced module.
+                for key, watch in self.pending.items():
+                    self.values[key] = watch.read()
+        return self._nested_return
 
     def _local(self, frame: FrameType, event: str, arg: object) -> TraceFunction | None:
         if not self._check():

@@ -17,9 +17,10 @@ HEAD = "passes alone in its own module, fails when other test modules are collec
 def render_import_time(cases: Sequence[tuple[str, ImportDependence]]) -> None:
     """One block per distinct dependence; tests that share one are listed together, and the
     commands shown are the first test's."""
-    groups: dict[str, list[tuple[str, ImportDependence]]] = {}
+    groups: dict[tuple[str, str], list[tuple[str, ImportDependence]]] = {}
     for nodeid, dependence in cases:
-        groups.setdefault(dependence.text, []).append((nodeid, dependence))
+        own = dependence.own_module.text if dependence.own_module else ""
+        groups.setdefault((dependence.text, own), []).append((nodeid, dependence))
     if not groups:
         return
     console.print()
