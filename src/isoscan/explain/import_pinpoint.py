@@ -69,6 +69,7 @@ class Pinpointer:
 
     def __init__(self, module_file: str, watches: list[Watch], rootdir: str) -> None:
         self.module_file = os.path.abspath(module_file)
+        self.real = os.path.realpath(module_file)  # a rootdir reached through a symlink
         self.rootdir = rootdir
         self.values = {w.key: w.read() for w in watches}
         self.pending = {w.key: w for w in watches}
@@ -93,7 +94,7 @@ class Pinpointer:
         code = frame.f_code
         if code.co_filename.startswith("<frozen"):
             return None  # the import machinery: its own lines change nothing watched
-        if code.co_name == "<module>" and code.co_filename != self.module_file:
+        if code.co_name == "<module>" and not self._is_module_frame(frame):
             self.nested += 1  # another module's import: skipped until its body returns
             frame.f_trace_lines = False
             return self._nested_return
@@ -145,7 +146,9 @@ class Pinpointer:
         return self._shown(frames)
 
     def _is_module_frame(self, frame: FrameType) -> bool:
-        return frame.f_code.co_filename == self.module_file and frame.f_code.co_name == "<module>"
+        code = frame.f_code
+        return code.co_name == "<module>" and (code.co_filename == self.module_file or
+                                               os.path.realpath(code.co_filename) == self.real)
 
     def _shown(self, frames: list[tuple[FrameType, int]]) -> list[tuple[str, int, str]]:
         """Outermost first, less the import machinery's frames and isoscan's own."""
