@@ -14,6 +14,7 @@ Every printed reproduction is fed back to pytest to check it does what it says.
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import shlex
@@ -161,7 +162,8 @@ def seeds_bisect(root: Path) -> Seeds:
         mp.chdir(root)
         code = run_cli(["seeds", "tests", "--count", "0", "--replays", "2", "--timeout", "60",
                         "--bisect", "--json", str(out),
-                        "--markdown", str(root.parent / "seeds.md")])
+                        "--markdown", str(root.parent / "seeds.md"),
+                        "--junit-xml", str(root.parent / "seeds.xml")])
     return Seeds(code, json.loads(out.read_text()), root, buffer.getvalue())
 
 
@@ -258,10 +260,12 @@ def test_the_import_time_reproduction_still_passes_then_fails(chain: Seeds) -> N
     assert run_printed(chain.root, found["fails"]).returncode == 1
 
 
-def test_terminal_markdown_and_blame_show_both_findings(chain: Seeds) -> None:
+def test_terminal_markdown_junit_and_blame_show_both_findings(chain: Seeds) -> None:
     also = ("also, in its own-module frame, with only tests/codes/test_codes.py and "
             f"tests/net/test_legacy.py collected: polluter {POLLUTER}")
-    for text in (chain.terminal, (chain.root.parent / "seeds.md").read_text()):
+    reports = [chain.terminal, (chain.root.parent / "seeds.md").read_text(),
+               html.unescape((chain.root.parent / "seeds.xml").read_text())]
+    for text in reports:
         assert "importing tests/net/helpers/chain_helpers.py rebinds lib.chain" in text
         assert "through: tests/net/test_other.py → tests/net/helpers/chain_helpers.py:4" in text
         assert "tests/net/helpers/chain_helpers.py:4: lib.use_chain('other_b')" in text

@@ -113,7 +113,7 @@ class Pinpointer:
         if not self._check():
             return None
         if event == "line":
-            self.last = (frame, frame.f_lineno)
+            self.last = (frame, frame.f_lineno or 0)
         return self._local
 
     def _check(self) -> bool:
@@ -141,7 +141,7 @@ class Pinpointer:
         while not self._is_module_frame(frames[-1][0]):
             if current is None:
                 return self._shown(frames[:1])  # not under the module's own code: the line only
-            frames.append((current, current.f_lineno))
+            frames.append((current, current.f_lineno or 0))
             current = current.f_back
         return self._shown(frames)
 
