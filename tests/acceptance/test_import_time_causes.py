@@ -249,6 +249,9 @@ def test_the_polluter_of_its_own_module_frame_is_reported_with_its_own_reproduct
     alone = run_printed(chain.root, f"python -m pytest {CHAIN_VICTIM} tests/net/test_legacy.py "
                                     "--deselect tests/net/test_legacy.py::")
     assert alone.returncode == 0, alone.stdout
+    # The second fix: what the polluter leaves, with the real attribute.
+    assert own["state"] == "global lib.chain: rebound 'main_a' -> 'legacy_c'"
+    assert 'monkeypatch.setattr(lib, "chain", ...)' in own["fix"]
     pairs = {p["victim"]: p for p in chain.doc["pairs"]}
     assert pairs[CHAIN_VICTIM]["polluters"] == [[POLLUTER]]
     assert pairs[CHAIN_VICTIM]["reproduce"] == own["reproduce"]

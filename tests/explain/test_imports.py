@@ -50,7 +50,8 @@ def test_a_dependence_round_trips_with_chain_calls_and_its_own_module_finding() 
                         calls=("lib/__init__.py:8: chain = x",))
     own = OwnModuleFinding(["tests/a/test_v.py", "tests/c/test_p.py"], "victim",
                            polluters=[["tests/c/test_p.py::test_p"]], reproduce="python -m pytest",
-                           reproduce_all=["python -m pytest"], trials=5)
+                           reproduce_all=["python -m pytest"], trials=5,
+                           state="global lib.chain: rebound", fix="monkeypatch")
     dependence = ImportDependence(["tests/b/test_x.py"], [cause], "p", "f", own_module=own)
     again = ImportDependence.from_json(dependence.to_json())
     assert again == dependence

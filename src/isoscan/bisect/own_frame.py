@@ -6,7 +6,8 @@ have an ordinary polluter, though. So its failing order is replayed with only th
 order needs collected: the test's own module and those of the tests before it, less the modules
 whose import breaks it (the dependence's). In that frame it passes alone, and an ordinary bisect
 (``workflow.run_bisect``) finds the polluter, or state-setter, with a reproduction of its own:
-the command collects exactly those modules.
+the command collects exactly those modules. ``isoscan explain`` then names the state it leaves
+behind, and its fix.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from isoscan.bisect.explained import explain_answer
 from isoscan.bisect.import_time import OwnModuleCheck
 from isoscan.bisect.probe import BisectObserver
 from isoscan.bisect.starting_order import StartingOrder, cold_starts, explicit_start
@@ -55,8 +57,12 @@ def judge_in_own_frame(check: OwnModuleCheck, victim: str, dependence: ImportDep
                          on_fallback=lambda message: observer.step(0, message))
     try:
         answer = run_bisect(config, check.store, trials, observer)
+        # The second fix: what the polluter leaves behind, in a fork of the frame's session.
+        explanation = explain_answer(suite, answer, store_dir, trials,
+                                     lambda message: observer.step(trials.trials, message))
     finally:
         trials.close()
+    top = explanation.changes[0] if explanation is not None and explanation.changes else None
     shown = _narrowed(check, frame, victim, answer, store_dir) or modules
     answer.note = "; ".join(filter(None, [f"in its own-module frame ({len(shown) + 1} test "
                                           "modules collected)", answer.note]))
@@ -64,7 +70,8 @@ def judge_in_own_frame(check: OwnModuleCheck, victim: str, dependence: ImportDep
         collected=[m for m in order if m in {*shown, module_of(victim)}],
         kind=answer.kind.value, polluters=answer.polluters, state_setters=answer.state_setters,
         reproduce=answer.reproduce or "", reproduce_all=list(answer.reproduce_all),
-        note=answer.note, source=answer.source, trials=answer.trials)
+        note=answer.note, source=answer.source, trials=answer.trials,
+        state=top.line if top else "", fix=top.hint if top else "")
     return answer
 
 

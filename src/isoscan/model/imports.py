@@ -109,6 +109,8 @@ class OwnModuleFinding:
     note: str = ""
     source: str = ""  # the order it started from
     trials: int = 0
+    state: str = ""  # what the polluter leaves behind, as ``isoscan explain`` names it first
+    fix: str = ""  # that change's fix
 
     @property
     def found(self) -> bool:
@@ -129,7 +131,7 @@ class OwnModuleFinding:
         return {"collected": self.collected, "kind": self.kind, "polluters": self.polluters,
                 "state_setters": self.state_setters, "reproduce": self.reproduce,
                 "reproduce_all": self.reproduce_all, "note": self.note, "source": self.source,
-                "trials": self.trials, "text": self.text}
+                "trials": self.trials, "state": self.state, "fix": self.fix, "text": self.text}
 
     @classmethod
     def from_json(cls, data: object) -> OwnModuleFinding | None:
@@ -144,7 +146,8 @@ class OwnModuleFinding:
                    [strs(s) for s in polluters] if isinstance(polluters, list) else [],
                    strs(data.get("state_setters")), str(data.get("reproduce") or ""),
                    strs(data.get("reproduce_all")), str(data.get("note") or ""),
-                   str(data.get("source") or ""), int(data.get("trials") or 0))
+                   str(data.get("source") or ""), int(data.get("trials") or 0),
+                   str(data.get("state") or ""), str(data.get("fix") or ""))
 
 
 def _names(items: list[str]) -> str:

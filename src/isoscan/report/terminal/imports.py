@@ -59,5 +59,9 @@ def render_dependence(nodeids: Sequence[str], dependence: ImportDependence) -> N
         # The second finding: an ordinary polluter that stays once the import is fixed.
         console.print(Text(f"    also, in its own-module frame, {own.text}", style="red"),
                       soft_wrap=True)
+        if own.state:
+            console.print(f"    it leaves: {own.state}", style="dim", soft_wrap=True)
+        if own.fix:
+            console.print(Text("    fix: ", style="green") + Text(own.fix), soft_wrap=True)
         for command in own.reproduce_all:
             console.print(f"    reproduce (fails): {command}", soft_wrap=True)

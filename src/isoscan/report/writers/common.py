@@ -125,6 +125,10 @@ def import_time_lines(dependence: ImportDependence) -> list[str]:
     own = dependence.own_module
     if own is not None and own.found:
         lines.append(f"also, in its own-module frame, {own.text}")
+        if own.state:
+            lines.append(f"  it leaves: {own.state}")
+        if own.fix:
+            lines.append(f"  fix: {own.fix}")
         lines += [f"reproduce (fails): {command}" for command in own.reproduce_all]
     return lines
 
