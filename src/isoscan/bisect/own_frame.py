@@ -92,7 +92,10 @@ def own_frame(answer: BisectResult, config: BisectConfig, store: Store,
                            collected=collected) or cold_starts(collected, answer.victim)[0]
     own = judge_in_own_frame(check, answer.victim, dependence, start, collected,
                              config.store_dir, config.rule, observer)
-    if own is None or own.kind not in (BisectKind.VICTIM, BisectKind.BRITTLE):
+    if own is None:
+        return
+    answer.trials += own.trials  # trials of the frame's own runner
+    if own.kind not in (BisectKind.VICTIM, BisectKind.BRITTLE):
         return
     answer.polluters = own.polluters
     answer.state_setters = own.state_setters
