@@ -21,6 +21,7 @@ from isoscan.bisect.import_time import OwnModuleCheck
 from isoscan.bisect.probe import BisectObserver
 from isoscan.bisect.starting_order import StartingOrder, cold_starts, explicit_start
 from isoscan.bisect.workflow import BisectConfig, repro_path, run_bisect
+from isoscan.errors import IsoscanError
 from isoscan.execution.argv import Ordering, OrderingKind, Suite, reproduce_command
 from isoscan.execution.collect import collect_ids
 from isoscan.imports.frame import Frame, find_rootdir, module_of, modules_in_order
@@ -60,6 +61,14 @@ def judge_in_own_frame(check: OwnModuleCheck, victim: str, dependence: ImportDep
         # The second fix: what the polluter leaves behind, in a fork of the frame's session.
         explanation = explain_answer(suite, answer, store_dir, trials,
                                      lambda message: observer.step(trials.trials, message))
+    except IsoscanError as exc:
+        # That frame could not run (a module that imports only beside the breaking one): the
+        # import-time answer stands alone, and says so.
+        dependence.own_module = OwnModuleFinding(
+            [m for m in order if m in {*modules, module_of(victim)}],
+            BisectKind.NOT_REPRODUCIBLE.value, note=f"could not run there: {exc.message}",
+            source=start.source)
+        return None
     finally:
         trials.close()
     top = explanation.changes[0] if explanation is not None and explanation.changes else None
