@@ -11,6 +11,7 @@ from isoscan.bisect.context import BisectConfig
 from isoscan.bisect.explained import explain_answer
 from isoscan.bisect.import_time import OwnModuleCheck
 from isoscan.bisect.inherit import hangs_of, inherited
+from isoscan.bisect.own_frame import own_frame
 from isoscan.bisect.workflow import run_bisect
 from isoscan.cli.exit_codes import USAGE_IDS, exit_codes_help
 from isoscan.cli.options import (
@@ -129,6 +130,7 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
                 on_fallback=printer.notice, hangs=hangs_of(store, taken.session, suite.timeout))))
             own_module = OwnModuleCheck(suite, store, session.id, fork=not no_fork)
             result = run_bisect(config, store, trials, printer, own_module=own_module)
+            own_frame(result, config, store, own_module, trials, printer)
             session.status = SessionStatus.answered(result.kind)
         render_bisect(result)
         # Before the trials close: the fork server's collected session serves it too.

@@ -97,8 +97,10 @@ the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.report/1 JSON report to FILE ('-' for stdout).")
 @click.option("--bisect", "bisect_found", is_flag=True,
-              help="Bisect every order-dependent, brittle and parallel-only test found; adds "
-                   "polluter / state-setter / culprit pairs to the table and the JSON report.")
+              help="Bisect every order-dependent, brittle and parallel-only test found, and "
+                   "each import-time test in its own-module frame (an ordinary polluter beside "
+                   "the import); adds polluter / state-setter / culprit pairs to the table and "
+                   "the JSON report.")
 @click.option("--no-fork", is_flag=True,
               help="Run each confirmation trial as a fresh pytest subprocess instead of a fork "
                    "of one collected session (see docs/fork-trials.md).")

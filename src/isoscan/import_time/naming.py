@@ -5,7 +5,11 @@ collects the victim's own module alone and lists the project files it imports; t
 collects it first and then the modules that break it, and snapshots process state (the state
 kinds of ``isoscan explain``) around every other project module's own code. Each change is
 blamed on the module whose code made it, ranked by what the victim's source mentions (as
-``explain`` ranks), and pointed at the module-level statement that most likely made it.
+``explain`` ranks), a change to a module that was itself first imported there ranking last. A
+third run traces the blamed modules line by line for just those changes
+(``pinpoint.py``): the statement that made each one, the calls it went through, and the
+chain of imports from the collected test module to it. Where that trace saw nothing (a kind it
+cannot watch), the module-level statement that most likely made it is guessed from its words.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from isoscan.model.import_time import ImportCause
 from isoscan.model.status import OrderingKind
 
 PLUGIN = "isoscan.import_time.trace"
+# The kinds whose change the pinpoint run can watch line by line (``pinpoint.watch_of``).
+_PINPOINTED = frozenset({s.GLOBAL, s.ENV, s.SYS_PATH, s.CWD})
 MAX_CAUSES = 10
 # The whole run's diff, used only when no module's own code made a change, keeps only what a
 # test reads: descriptors, threads and pytest's own logging handlers come from pytest itself.
@@ -71,12 +77,35 @@ def name_import_causes(alone: Suite, beside: Suite, victim: str, modules: Sequen
         traced = _outside_modules(first, second, modules)
     vocabulary = Vocabulary.from_json(second.get("vocabulary") or first.get("vocabulary") or {})
     by_change = {id(t.change): t for t in traced}
-    causes = []
-    for ranked in rank([t.change for t in traced], vocabulary):
-        found = by_change[id(ranked.change)]
-        causes.append(_cause(found, _via(found.chain, modules), root))
-    return causes[:MAX_CAUSES], "" if causes else \
+    fresh = {str(name) for name in second.get("first_imported", [])}
+    ranked = [by_change[id(r.change)] for r in rank([t.change for t in traced], vocabulary)]
+    ranked.sort(key=lambda t: t.change.detail.get("module") in fresh)  # stable: a tier below
+    ranked = ranked[:MAX_CAUSES]
+    pinned = _pinpoint(beside, victim, workdir / "pinpoint", watch,
+                       list(first.get("imported", [])), ranked)
+    causes = [_cause(t, _via(t.chain, modules), root, pinned.get(t.module, {}).get(t.change.name))
+              for t in ranked]
+    return causes, "" if causes else \
         "no change to process state was seen while those modules were imported"
+
+
+def _pinpoint(beside: Suite, victim: str, workdir: Path, watch: list[str], known: list[str],
+              ranked: Sequence[Traced]) -> dict[str, dict[str, Any]]:
+    """Per blamed file, the stack of the line that made each change (``pinpoint.py``):
+    one more collect-only run that traces only those files' execution."""
+    wanted: dict[str, list[dict[str, str]]] = {}
+    for traced in ranked:
+        change = traced.change
+        if change.kind not in _PINPOINTED or not traced.module.endswith(".py"):
+            continue
+        wanted.setdefault(traced.module, []).append({
+            "kind": change.kind, "name": change.name,
+            "owner": change.detail.get("module", ""), "attr": change.detail.get("attr", "")})
+    if not wanted:
+        return {}
+    document = _trace(beside, victim, workdir, watch, None, wanted)
+    found = document.get("pinpointed") if document is not None else None
+    return found if isinstance(found, dict) else {}
 
 
 def imported_names(path: Path) -> set[str]:
@@ -109,14 +138,16 @@ def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
 
 
 def _trace(suite: Suite, victim: str, workdir: Path, watch: list[str],
-           known: list[str] | None) -> dict[str, Any] | None:
+           known: list[str] | None, pinpoint: dict[str, list[dict[str, str]]] | None = None
+           ) -> dict[str, Any] | None:
     workdir.mkdir(parents=True, exist_ok=True)
     output = workdir / "trace.json"
     output.unlink(missing_ok=True)
     spec = workdir / "trace-spec.json"
     spec.write_text(json.dumps({"output": str(output), "victim": victim,
                                 "tmpdir": str(workdir / "tmp"), "exclude": [str(workdir)],
-                                "watch": watch, "known": known}, ensure_ascii=False),
+                                "watch": watch, "known": known, "pinpoint": pinpoint},
+                               ensure_ascii=False),
                     encoding="utf-8")
     argv = pytest_argv(suite, Ordering(OrderingKind.COLLECTED), 0, record_dir=None)
     argv += [*cache_args(workdir), "-p", PLUGIN, f"--isoscan-import-trace={spec}",
@@ -156,13 +187,38 @@ def _via(chain: Sequence[str], modules: Sequence[str]) -> str:
     return under[0] if under else (modules[0] if modules else head)
 
 
-def _cause(traced: Traced, via: str, root: Path) -> ImportCause:
+def _cause(traced: Traced, via: str, root: Path, stack: object = None) -> ImportCause:
+    """``stack``: what the pinpoint run saw, ``[[file, line, source], ...]`` from the blamed
+    module's own statement down to the line that made the change."""
     change = traced.change
-    statement = _statement(root, traced.module, change) if traced.module.endswith(".py") \
-        else None
+    frames = [(str(f[0]), int(f[1]), str(f[2])) for f in stack
+              if isinstance(f, list) and len(f) == 3] if isinstance(stack, list) else []
+    statement = None
+    line = None
+    if frames and frames[0][0] == traced.module:
+        line = frames[0][1]
+        statement = f"{traced.module}:{line}: {clip(frames[0][2], 100)}"
+    elif traced.module.endswith(".py"):
+        statement = _statement(root, traced.module, change)
+    calls = tuple(f"{path}:{number}: {clip(source, 100)}" for path, number, source in frames[1:])
+    chain = _chain(traced.chain, via, line)
     return ImportCause(module=traced.module, via=via, kind=change.kind, name=change.name,
                        change=change.change, action=action(change), summary=change.line,
-                       statement=statement, hint=_hint(change))
+                       statement=statement, hint=import_hint(change, statement, calls),
+                       chain=chain, calls=calls)
+
+
+def _chain(modules: Sequence[str], via: str, line: int | None) -> tuple[str, ...]:
+    """The imports from the collected test module down to the blamed module, its line last:
+    ``("tests/net/test_other.py", "tests/net/helpers/chain_helpers.py:4")``."""
+    chain = list(modules)
+    if via in chain:
+        chain = chain[chain.index(via):]
+    elif via and via != (chain[0] if chain else ""):
+        chain = [via, *chain]  # a conftest or a hook of the test module's folder
+    if chain and line is not None:
+        chain[-1] = f"{chain[-1]}:{line}"
+    return tuple(chain)
 
 
 def action(change: Change) -> str:
@@ -180,14 +236,35 @@ def action(change: Change) -> str:
     return f"changes {change.line}"
 
 
-def _hint(change: Change) -> str:
-    how = {s.GLOBAL: f"monkeypatch.setattr on {change.name}",
-           s.ENV: f'monkeypatch.setenv("{change.name}", ...)',
-           s.SYS_PATH: "monkeypatch.syspath_prepend (or pytest's pythonpath ini option)",
-           s.CWD: "monkeypatch.chdir"}.get(change.kind, "a fixture that undoes it after its yield")
+def import_hint(change: Change, statement: str | None, calls: Sequence[str] = ()) -> str:
+    """The fix for a change made at import time, naming the real attribute: for one made
+    through a call (a library's setter), move that call into a fixture."""
+    how = _patch(change)
+    where, _, code = (statement or "").partition(": ")
+    if calls and code:
+        return (f"move the call {code} ({where}) into a fixture used by the tests that need "
+                f"it, or use {how} there: called at import time it changes {change.name} for "
+                "every test collected in the same process, whether it runs or not")
     return (f"do not change it at import time: every test collected in the same process sees "
             f"it, whether it runs or not; make the change in a fixture with {how}, used by the "
             "tests that need it")
+
+
+def _patch(change: Change) -> str:
+    """The monkeypatch call that makes this change and undoes it after the test."""
+    if change.kind == s.GLOBAL:
+        owner, attr = change.detail.get("module", ""), change.detail.get("attr", "")
+        member, role = change.detail.get("member", ""), change.detail.get("role", "")
+        if change.change == "mutated" and member and role == "key":
+            return f"monkeypatch.setitem({owner}.{attr}, {member}, ...)"
+        if change.change == "mutated" and member and role == "attribute":
+            return f'monkeypatch.setattr({owner}.{attr}, "{member}", ...)'
+        if owner and attr:
+            return f'monkeypatch.setattr({owner}, "{attr}", ...)'
+        return f"monkeypatch.setattr on {change.name}"
+    return {s.ENV: f'monkeypatch.setenv("{change.name}", ...)',
+            s.SYS_PATH: "monkeypatch.syspath_prepend (or pytest's pythonpath ini option)",
+            s.CWD: "monkeypatch.chdir"}.get(change.kind, "a fixture that undoes it after its yield")
 
 
 def _statement(root: Path, module: str, change: Change) -> str | None:

@@ -4,7 +4,8 @@ Loaded with ``-p isoscan.import_time.trace`` in a ``--collect-only`` run; inert 
 ``--isoscan-import-trace SPEC`` is given. SPEC is a JSON file::
 
     {"output": FILE, "victim": NODEID, "tmpdir": DIR, "exclude": [DIR…],
-     "watch": [MODULE…], "known": [FILE…] or null}
+     "watch": [MODULE…], "known": [FILE…] or null,
+     "pinpoint": {FILE: [{"kind", "name", "owner", "attr"}…]} or absent}
 
 Every project module (and every module ``watch`` names) is timed as it executes, however pytest
 imports it (conftest, test module, a helper they import): the module's loader is wrapped on its
@@ -13,6 +14,13 @@ when it is collected alone; what any other project module's code changes, betwee
 its end less what the modules it imports change, is blamed on it: process state is snapshotted
 (``isoscan explain``'s state kinds) at each of those boundaries. With ``known`` null the run only
 lists the project files it imported (the victim's own, to compare with).
+
+A module's own globals, defined while it runs for the first time, are never a change: changes
+to the globals of a module still executing (on the import stack) or first executed within the
+segment are dropped, and so is a name bound to a module (what an import statement does). The
+modules first imported while a blamed module ran are listed, so a change to one of them ranks
+below a change to a module imported before. ``pinpoint`` (a third run) names, per blamed file,
+the state to watch line by line while it executes (``pinpoint.py``).
 
 The output also holds the diff of the whole run (its start to the end of collection), for what
 happens outside any module's code (a conftest hook, pytest's own ``sys.path`` insert), and the
@@ -74,6 +82,7 @@ class Followed(NamedTuple):
 class _Frame:
     path: str  # rootdir-relative file, or the module name of a watched library
     blamed: bool  # its own code's changes are blamed on it
+    name: str = ""  # its name in sys.modules
 
 
 class Tracer:
@@ -106,6 +115,13 @@ class Tracer:
         self.collect_errors = 0
         self.first: Any = None
         self.done = False
+        # Modules that started executing since the last cut, and all first executed while a
+        # blamed module ran: their own definitions are not changes.
+        self.entered: set[str] = set()
+        self.first_imported: list[str] = []
+        self.pinpoint: dict[str, list[dict[str, str]]] = dict(spec.get("pinpoint") or {})
+        self.pinpointers: list[Any] = []
+        self.pinpointed: dict[str, dict[str, Any]] = {}
 
     # -- the timeline ------------------------------------------------------------------------
     def start(self) -> None:
@@ -123,22 +139,47 @@ class Tracer:
             return Followed(os.path.relpath(origin, self.rootdir).replace(os.sep, "/"), True)
         return Followed(name, False) if name in self.watch else None
 
-    def enter(self, path: str, project: bool) -> None:
+    def enter(self, path: str, project: bool, name: str = "") -> None:
         if project:
             self.imported.append(path)
         blamed = project and self.known is not None and path not in self.known
         if self._tracking():
             self._cut()
-        self.stack.append(_Frame(path, blamed))
+            self.first_imported.append(name)
+        self.entered.add(name)
+        self.stack.append(_Frame(path, blamed, name))
         if self.last is None and self._tracking():
             self.last = self.snapshot.capture(self.context)
+        self._start_pinpoint(path)
 
     def exit(self) -> None:
+        self._stop_pinpoint()
         if self._tracking():
             self._cut(final=sum(f.blamed for f in self.stack) == 1 and self.stack[-1].blamed)
         self.stack.pop()
         if not self._tracking():
             self.last = None
+
+    def _start_pinpoint(self, path: str) -> None:
+        entries = self.pinpoint.pop(path, None)
+        if entries is None:
+            self.pinpointers.append(None)
+            return
+        from isoscan.import_time.pinpoint import Pinpointer, watch_of
+
+        watches = [w for w in (watch_of(e) for e in entries) if w is not None]
+        pinpointer = Pinpointer(os.path.join(self.rootdir, path), watches, self.rootdir)
+        self.pinpointers.append((path, pinpointer))
+        pinpointer.start()
+
+    def _stop_pinpoint(self) -> None:
+        current = self.pinpointers.pop() if self.pinpointers else None
+        if current is None:
+            return
+        path, pinpointer = current
+        pinpointer.stop()
+        for key, stack in pinpointer.found.items():
+            self.pinpointed.setdefault(path, {})[key] = [list(frame) for frame in stack]
 
     def _tracking(self) -> bool:
         return any(frame.blamed for frame in self.stack)
@@ -151,7 +192,10 @@ class Tracer:
         changes, _ = self.snapshot.diff(self.last, now, self.context)
         self.last = now
         top = self.stack[-1]
-        kept = _meaningful(changes)
+        # Still executing, or run since the last boundary: their globals are their own.
+        own = {f.name for f in self.stack} | self.entered
+        self.entered = set()
+        kept = [c for c in _meaningful(changes) if not _own_definition(c, own)]
         if top.blamed and kept:
             self.segments.append({"module": top.path, "chain": [f.path for f in self.stack],
                                   "changes": [c.to_json() for c in kept]})
@@ -187,6 +231,7 @@ class Tracer:
             "segments": self.segments, "overall": [c.to_json() for c in _meaningful(changes)],
             "vocabulary": vocabulary, "victim_found": victim is not None,
             "collect_errors": self.collect_errors, "cuts": self.cuts,
+            "first_imported": self.first_imported, "pinpointed": self.pinpointed,
         }
         self.output.parent.mkdir(parents=True, exist_ok=True)
         partial = self.output.with_suffix(".partial")
@@ -201,6 +246,19 @@ def _meaningful(changes: list[Any]) -> list[Any]:
 
     return [c for c in changes if c.kind != snapshot.SYS_MODULES
             and not (c.kind == snapshot.GLOBAL and c.change == "added" and c.name in sys.modules)]
+
+
+def _own_definition(change: Any, own: set[str]) -> bool:
+    """A global a module defines while it runs for the first time, or a name an import
+    statement binds to a module: how an import happens, not a change another test could have
+    read before."""
+    from isoscan.explain.state import snapshot
+
+    if change.kind != snapshot.GLOBAL:
+        return False
+    if change.detail.get("module") in own:
+        return True
+    return change.change in ("added", "rebound") and change.detail.get("type") == "module"
 
 
 class _Finder(MetaPathFinder):
@@ -255,7 +313,7 @@ def _time_loader(loader: Any, tracer: Tracer) -> None:
         if followed is None:
             original(module)
             return
-        tracer.enter(followed.path, followed.project)
+        tracer.enter(followed.path, followed.project, module.__name__)
         try:
             original(module)
         finally:

@@ -232,7 +232,8 @@ class Globals(StateKind[GlobalsState]):
                 mutated.setdefault(old.ident, []).append(key)
         for key, new in after.items():
             if key not in before and key[0] in modules:
-                changes.append(_global_change(key, "added", f"added = {new.text}"))
+                changes.append(_global_change(key, "added", f"added = {new.text}",
+                                              {"type": new.type_name}))
         for keys in mutated.values():
             # One object imported under several names: name it where it is not a test module.
             key = min(keys, key=lambda k: (_is_test_module(k[0]), k))

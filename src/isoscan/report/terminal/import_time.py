@@ -17,9 +17,10 @@ HEAD = "passes alone in its own module, fails when other test modules are collec
 def render_import_time(cases: Sequence[tuple[str, ImportDependence]]) -> None:
     """One block per distinct dependence; tests that share one are listed together, and the
     commands shown are the first test's."""
-    groups: dict[str, list[tuple[str, ImportDependence]]] = {}
+    groups: dict[tuple[str, str], list[tuple[str, ImportDependence]]] = {}
     for nodeid, dependence in cases:
-        groups.setdefault(dependence.text, []).append((nodeid, dependence))
+        own = dependence.own_module.text if dependence.own_module else ""
+        groups.setdefault((dependence.text, own), []).append((nodeid, dependence))
     if not groups:
         return
     console.print()
@@ -34,8 +35,13 @@ def render_dependence(nodeids: Sequence[str], dependence: ImportDependence) -> N
         console.print(Text(f"  {nodeid}", style="bold"), soft_wrap=True)
     console.print(Text(f"    {dependence.text}", style="red"), soft_wrap=True)
     for cause in dependence.headline_causes():
+        console.print(f"    {cause.summary}", style="dim", soft_wrap=True)
+        if cause.where:
+            console.print(f"    through: {cause.where}", style="dim", soft_wrap=True)
         if cause.statement:
             console.print(f"    {cause.statement}", style="dim", soft_wrap=True)
+        for call in cause.calls:
+            console.print(f"      called: {call}", style="dim", soft_wrap=True)
         if cause.hint:
             console.print(Text("    fix: ", style="green") + Text(cause.hint), soft_wrap=True)
     if dependence.note:
@@ -48,3 +54,14 @@ def render_dependence(nodeids: Sequence[str], dependence: ImportDependence) -> N
         which = "that module" if len(dependence.modules) == 1 else "those modules"
         console.print(f"    fails with {which} collected too: {dependence.fails}",
                       soft_wrap=True)
+    own = dependence.own_module
+    if own is not None and own.found:
+        # The second finding: an ordinary polluter that stays once the import is fixed.
+        console.print(Text(f"    also, in its own-module frame, {own.text}", style="red"),
+                      soft_wrap=True)
+        if own.state:
+            console.print(f"    it leaves: {own.state}", style="dim", soft_wrap=True)
+        if own.fix:
+            console.print(Text("    fix: ", style="green") + Text(own.fix), soft_wrap=True)
+        for command in own.reproduce_all:
+            console.print(f"    reproduce (fails): {command}", soft_wrap=True)
