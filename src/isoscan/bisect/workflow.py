@@ -355,7 +355,7 @@ def _find_polluters(config: BisectConfig, start: StartingOrder, probe: Probe,
     result.polluters = sets
     if config.cleaners:
         result.cleaners = _find_cleaners(sets[0], probe, collected, trials, observer)
-    _add_reproduce(result, config, sets, start.seed)
+    add_reproduce(result, config, sets, start.seed)
     return result
 
 
@@ -483,14 +483,14 @@ def _brittle(config: BisectConfig, store: Store, trials: TrialRunner, observer: 
                               left_out=[*start.left_out, *probe.left_out],
                               state_setters=[t for s in sets for t in s],
                               confirmation=probe.confirmation)
-        _add_reproduce(result, config, sets, start.seed)
+        add_reproduce(result, config, sets, start.seed)
         return result
     return BisectResult(victim, BisectKind.NOT_REPRODUCIBLE, source=starts[-1].source,
                         note="it fails alone and in every order tried")
 
 
 # -- the reproduce command ----------------------------------------------------------------------
-def _add_reproduce(result: BisectResult, config: BisectConfig, sets: list[list[str]],
+def add_reproduce(result: BisectResult, config: BisectConfig, sets: list[list[str]],
                    seed: int | None) -> None:
     """One reproduce command per independent set, each reading its own order file."""
     result.seed = seed

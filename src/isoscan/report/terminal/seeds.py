@@ -9,6 +9,7 @@ from isoscan.console import console
 from isoscan.model.imports import Alone
 from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding, Verdict
+from isoscan.report.causes import Cause, causes_of
 from isoscan.report.cells import CELL, legend_items
 from isoscan.report.terminal.imports import render_import_time
 from isoscan.store.db import RunRow
@@ -39,9 +40,14 @@ def render_report(report: SeedsReport) -> None:
         console.print(_legend(runs, report.run_labels))
     render_import_time([(f.nodeid, f.evidence.import_time) for f in unstable
                         if f.evidence.import_time is not None])
-    if report.pairs:
+    causes = causes_of(report)
+    if causes:
         console.print()
-        console.print(_pairs_table(report))
+        _render_causes(causes, report)
+    grouped = {v for cause in causes for v in cause.victims}
+    if any(pair.victim not in grouped for pair in report.pairs):
+        console.print()
+        console.print(_pairs_table(report, grouped))
     summary = Text()
     summary.append(f"{len(report.matrix.tests)} tests, {len(runs)} runs")
     if report.trials:
@@ -80,12 +86,30 @@ def _findings_table(findings: list[Finding], runs: list[RunRow]) -> Table:
     return table
 
 
-def _pairs_table(report: SeedsReport) -> Table:
+SHOWN_VICTIMS = 6  # victims listed under a cause before "and N more" (the JSON has all)
+
+
+def _render_causes(causes: list[Cause], report: SeedsReport) -> None:
+    """One line per cause (one fix each), its victims under it, then what each sweep cost."""
+    console.print(Text("Causes (bisected or swept, verified): one fix each", style="bold"))
+    for cause in causes:
+        console.print(Text(f"  {cause.text}", style="red"))
+        shown = cause.victims[:SHOWN_VICTIMS]
+        more = len(cause.victims) - len(shown)
+        console.print(Text("    " + ", ".join(shown) + (f" and {more} more" if more else ""),
+                           style="dim"))
+    for sweep in report.sweeps:
+        console.print(Text(f"  {sweep.describe()}", style="dim"))
+
+
+def _pairs_table(report: SeedsReport, grouped: set[str]) -> Table:
     table = Table(title="Who breaks whom (bisected, verified)", title_justify="left")
     table.add_column("victim / brittle test", overflow="fold")
     table.add_column("polluters / state-setters / culprits", overflow="fold")
     table.add_column("trials", justify="right")
     for pair in report.pairs:
+        if pair.victim in grouped:
+            continue
         if pair.polluters:
             blamed = "\n".join(" + ".join(group) for group in pair.polluters)
             if pair.parallel is not None:
