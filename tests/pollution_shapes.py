@@ -87,10 +87,9 @@ def _spread(shape: Shape, rng: random.Random, attrs: list[str], victims_per: int
                 else:
                     text += f"def {name}():\n    {body}\n\n\n"
                     nodeid = f"{path}::{name}"
-                if attr:
-                    # A victim in a class whose setUp resets the state cannot fail.
-                    if (m, c) not in reset_classes:
-                        shape.victims[f"polluter:{attr}"].add(nodeid)
+                # A victim in a class whose setUp resets the state cannot fail.
+                if attr and (m, c) not in reset_classes:
+                    shape.victims[f"polluter:{attr}"].add(nodeid)
         shape.files[path] = text
 
 
