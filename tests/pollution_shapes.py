@@ -25,6 +25,13 @@ class Shape:
     files: dict[str, str]
     victims: dict[str, set[str]] = field(default_factory=dict)  # polluter -> its victims
     globals: list[str] = field(default_factory=list)  # factory attributes (default "int")
+    cleaners: set[str] = field(default_factory=set)  # tests that reset every attribute
+    tests: list[tuple[str, str]] = field(default_factory=list)  # (file, node id), as defined
+
+    @property
+    def ids(self) -> list[str]:
+        """The node ids in pytest's collected order: files sorted, tests as defined."""
+        return [nodeid for _, nodeid in sorted(self.tests, key=lambda t: t[0])]
 
     @property
     def all_victims(self) -> set[str]:
@@ -49,7 +56,7 @@ def _victim_body(attr: str) -> str:
     return f"assert factory.{attr} == 'int'"
 
 
-def _spread(shape: Shape, rng: random.Random, attrs: list[str], victims_per: int,
+def _spread(shape: Shape, rng: random.Random, polluters: dict[str, str], victims_per: int,
             modules: int, classes: int, per_class: int, setup_resets: int = 0,
             plain: int = 2) -> None:
     """Victim modules: ``modules`` modules of ``classes`` classes of ``per_class`` tests plus
@@ -62,6 +69,7 @@ def _spread(shape: Shape, rng: random.Random, attrs: list[str], victims_per: int
     rng.shuffle(slots)
     reset_classes = set(rng.sample([(m, c) for m in range(modules) for c in range(classes)],
                                    setup_resets))
+    attrs = list(polluters)
     owner: dict[tuple[int, int, int], str] = {}
     for i, attr in enumerate(attrs):
         for slot in slots[i * victims_per:(i + 1) * victims_per]:
@@ -87,24 +95,30 @@ def _spread(shape: Shape, rng: random.Random, attrs: list[str], victims_per: int
                 else:
                     text += f"def {name}():\n    {body}\n\n\n"
                     nodeid = f"{path}::{name}"
+                shape.tests.append((path, nodeid))
+                if (m, c) in reset_classes:
+                    shape.cleaners.add(nodeid)
                 # A victim in a class whose setUp resets the state cannot fail.
                 if attr and (m, c) not in reset_classes:
-                    shape.victims[f"polluter:{attr}"].add(nodeid)
+                    shape.victims[polluters[attr]].add(nodeid)
         shape.files[path] = text
 
 
-def _polluter_module(attrs: list[str], cleaners: int) -> tuple[str, dict[str, str]]:
+def _polluter_module(shape: Shape, attrs: list[str], cleaners: int) -> str:
     """tests/test_b_factory.py: one class holding a polluter per attr and ``cleaners`` tests
     that reset every attr (classmates that clean), one cleaner first, so in the collected and
     the reversed order a cleaner runs right after each polluter."""
     resets = "; ".join(f"factory.{a} = 'int'" for a in attrs)
-    members = [_method(f"test_cleans_{i}", resets) for i in range(cleaners)]
-    names: dict[str, str] = {}
+    members = [(f"test_cleans_{i}", resets) for i in range(cleaners)]
+    shape.cleaners |= {f"{POLLUTER_MODULE}::TestFactory::{name}" for name, _ in members}
     for i, attr in enumerate(attrs):
         name = "test_bad_id" if len(attrs) == 1 else f"test_bad_{attr}"
-        names[attr] = f"{POLLUTER_MODULE}::TestFactory::{name}"
-        members.insert(min(1 + 2 * i, len(members)), _method(name, f"factory.{attr} = 'uuid'"))
-    return "import factory\n\n\nclass TestFactory:\n" + "".join(members), names
+        shape.victims[f"{POLLUTER_MODULE}::TestFactory::{name}"] = set()
+        members.insert(min(1 + 2 * i, len(members)), (name, f"factory.{attr} = 'uuid'"))
+    shape.tests += [(POLLUTER_MODULE, f"{POLLUTER_MODULE}::TestFactory::{name}")
+                    for name, _ in members]
+    return "import factory\n\n\nclass TestFactory:\n" + "".join(
+        _method(name, body) for name, body in members)
 
 
 def make_shape(name: str, seed: int) -> Shape:
@@ -121,14 +135,11 @@ def make_shape(name: str, seed: int) -> Shape:
     else:
         raise ValueError(name)
     shape = Shape(name, {}, globals=list(attrs))
-    text, polluters = _polluter_module(attrs, cleaners)
-    shape.files[POLLUTER_MODULE] = text
-    for attr in attrs:
-        shape.victims[f"polluter:{attr}"] = set()
+    shape.files[POLLUTER_MODULE] = _polluter_module(shape, attrs, cleaners)
+    polluters = dict(zip(attrs, shape.victims, strict=True))
     modules = 6 if name == "victims spread" else 4
-    _spread(shape, rng, attrs, victims, modules=modules, classes=2, per_class=4,
+    _spread(shape, rng, polluters, victims, modules=modules, classes=2, per_class=4,
             setup_resets=setup_resets, plain=2 if name != "victims spread" else 1)
-    shape.victims = {polluters[key.split(":", 1)[1]]: vs for key, vs in shape.victims.items()}
     return shape
 
 

@@ -7,16 +7,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pollution_shapes import make_shape  # noqa: E402
-from suitegen import read_json, run_cli  # noqa: E402
+from pollution_shapes import make_shape
+from suitegen import read_json, run_cli
 
 POLLUTER = "tests/test_b_factory.py::TestFactory::test_bad_id"
 

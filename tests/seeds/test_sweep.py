@@ -4,22 +4,19 @@ victims each shape plants, each confirmed by the stated rule, within the stated 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pollution_shapes import SHAPES, make_shape
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pollution_shapes import SHAPES, make_shape  # noqa: E402
-
-from isoscan.execution.argv import Suite  # noqa: E402
-from isoscan.model.confidence import Rule  # noqa: E402
-from isoscan.model.status import Command, RunPurpose  # noqa: E402
-from isoscan.seeds.sweep import module_reader, rank_candidates, sweep_polluter  # noqa: E402
-from isoscan.store.db import Store  # noqa: E402
-from isoscan.trials.base import TrialRunner  # noqa: E402
-from isoscan.trials.factory import make_trials  # noqa: E402
+from isoscan.execution.argv import Suite
+from isoscan.model.confidence import Rule
+from isoscan.model.status import Command, RunPurpose
+from isoscan.seeds.sweep import module_reader, rank_candidates, sweep_polluter
+from isoscan.store.db import Store
+from isoscan.trials.base import TrialRunner
+from isoscan.trials.factory import make_trials
 
 
 @pytest.fixture
