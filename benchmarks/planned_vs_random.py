@@ -37,9 +37,13 @@ import random
 import sys
 import time
 import zlib
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from pollution_shapes import SHAPES, make_shape  # noqa: E402 - the shapes the tests use
 
 from isoscan.seeds.coverage import plan_orders
 from isoscan.seeds.grouping import module_of, split_nodeid
@@ -133,11 +137,23 @@ def mixed(rng: random.Random) -> Suite:
     return suite
 
 
+def from_shape(name: str) -> Callable[[random.Random], Suite]:
+    """A shape of tests/pollution_shapes.py (the suites the real runs write), for the oracle:
+    its cleaners reset every polluter's state."""
+    def make(rng: random.Random) -> Suite:
+        shape = make_shape(name, rng.randrange(1 << 30))
+        suite = Suite(shape.ids, len({module_of(t) for t in shape.ids}))
+        suite.bugs = {p: (shape.cleaners, set(v)) for p, v in shape.victims.items()}
+        return suite
+    return make
+
+
 SCENARIOS: dict[str, Callable[[random.Random], Suite]] = {
     "polluter-module cleaner": polluter_module_cleaner,
     "victim-module cleaner": victim_module_cleaner,
     "between-modules cleaner": between_modules_cleaner,
     "mixed (2 polluters)": mixed,
+    **{name: from_shape(name) for name in SHAPES},
 }
 
 
@@ -202,7 +218,7 @@ def measure_row(name: str, make: Callable[[random.Random], Suite], budget: int,
                 repetitions: int) -> Row:
     row = Row(name, budget)
     for rep in range(1, repetitions + 1):
-        suite = make(random.Random(f"{name}:{rep}"))
+        suite = make(random.Random(f"{name}:{rep}"))  # noqa
         base = [suite.ids, suite.ids[::-1]]
         planned = len(found(suite, base + plan_orders(suite.ids, budget, rep)))
         shuffled = len(found(suite, base + [randomly_order(suite.ids, seed)
@@ -220,6 +236,7 @@ def measure_row(name: str, make: Callable[[random.Random], Suite], budget: int,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repetitions", type=int, default=REPETITIONS)
+    parser.add_argument("--first", type=int, default=1)
     repetitions = parser.parse_args().repetitions
     started = time.perf_counter()
     rows = [measure_row(name, make, budget, repetitions)

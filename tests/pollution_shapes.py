@@ -75,9 +75,9 @@ def _spread(shape: Shape, rng: random.Random, polluters: dict[str, str], victims
         for slot in slots[i * victims_per:(i + 1) * victims_per]:
             owner[slot] = attr
     for m in range(modules):
-        # Around the polluter's module in collected order: before it, then after it.
-        path = f"tests/test_{'a' if m % 2 == 0 else 'c'}_area{m}.py"
-        text = "import factory\n\n\n"
+        # Module 0 is the polluter's own (its class first); the others sort around it.
+        path = POLLUTER_MODULE if m == 0 else f"tests/test_{'a' if m % 2 == 0 else 'c'}_area{m}.py"
+        text = shape.files.get(path, "import factory\n\n\n")
         for c in range(classes + 1):
             count = per_class if c < classes else plain
             if c < classes:
@@ -118,7 +118,7 @@ def _polluter_module(shape: Shape, attrs: list[str], cleaners: int) -> str:
     shape.tests += [(POLLUTER_MODULE, f"{POLLUTER_MODULE}::TestFactory::{name}")
                     for name, _ in members]
     return "import factory\n\n\nclass TestFactory:\n" + "".join(
-        _method(name, body) for name, body in members)
+        _method(name, body) for name, body in members) + "\n"
 
 
 def make_shape(name: str, seed: int) -> Shape:
@@ -137,7 +137,7 @@ def make_shape(name: str, seed: int) -> Shape:
     shape = Shape(name, {}, globals=list(attrs))
     shape.files[POLLUTER_MODULE] = _polluter_module(shape, attrs, cleaners)
     polluters = dict(zip(attrs, shape.victims, strict=True))
-    modules = 6 if name == "victims spread" else 4
+    modules = {"victims spread": 7, "classmates clean": 5}.get(name, 4)
     _spread(shape, rng, polluters, victims, modules=modules, classes=2, per_class=4,
             setup_resets=setup_resets, plain=2 if name != "victims spread" else 1)
     return shape
