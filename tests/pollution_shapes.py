@@ -37,9 +37,15 @@ class Shape:
     def all_victims(self) -> set[str]:
         return {v for vs in self.victims.values() for v in vs}
 
-    def write(self, root: Path) -> Path:
+    def write(self, root: Path, work_ms: float = 0.0) -> Path:
+        """``work_ms``: every test also takes this long (an autouse fixture standing for the
+        work a real test does), so test time means something in a benchmark."""
         root.mkdir(parents=True, exist_ok=True)
         (root / "pytest.ini").write_text(INI)
+        if work_ms:
+            (root / "conftest.py").write_text(
+                "import time\nimport pytest\n\n\n@pytest.fixture(autouse=True)\n"
+                f"def _work():\n    time.sleep({work_ms / 1000!r})\n")
         (root / "factory.py").write_text("".join(f"{g} = 'int'\n" for g in self.globals))
         for name, body in self.files.items():
             path = root / name
