@@ -1,33 +1,41 @@
-"""Share of planted victims that `isoscan seeds --count N` can find with planned orders and
-with pytest-randomly seeds (`--random`), on generated suites where cleaners hide the victims.
+"""Share of planted victims that `isoscan seeds --count N` finds with planned orders, with
+pytest-randomly seeds (`--random`), and with planned orders plus the polluter sweep
+(`seeds --bisect`), on generated suites where cleaners hide the victims; and what each costs.
 
-What is real and what is simulated:
+Part 1, simulated (100 repetitions per row, seconds):
 - real: the orders. Planned orders come from isoscan's planner (`seeds/coverage.py`, the code
   `isoscan seeds` runs) on the generated suite's node ids. Random orders are pytest-randomly
   5.1's own shuffle, reproduced exactly (modules sorted by crc32 of "seed::module", classes
   and tests inside them by crc32 of "seed::name"), for the seeds `--random --plan-seed S`
   draws. Both plans include the collected and the reversed order, as `seeds` always runs.
-- simulated: pytest. No test runs; an oracle walks each order serially with one flag per
-  polluter: a polluter sets it, one of its cleaners clears it, a victim run while it is set
-  fails. A victim counts as found when it fails in at least one order of the plan; isoscan's
-  confirmation would then judge it order-dependent (tests/test_planned_orders.py checks that
-  end to end with real pytest runs). xdist is not simulated: every order runs serially.
+- simulated: pytest. An oracle walks each order serially with one flag per polluter: a
+  polluter sets it, one of its cleaners clears it, a victim run while it is set fails.
 
-Suites (fresh per repetition, 5-10 modules of 2-6 tests, a few in classes), one polluter each
-unless said:
+Part 2, real (`--real-suites`, default 3 suites per shape, a few minutes): each shape of
+tests/pollution_shapes.py is written to disk (each test taking 5 ms), and every order of both
+plans runs as a fork trial: real pytest, in a fork of one collected session. A victim counts
+as found when it fails in some order of the plan. For planned + sweep, each polluter with a
+victim found is swept for real (`seeds/sweep.py`, the code `seeds --bisect` runs after its
+bisect names the polluter; the bisect itself is not run here), its new victims confirmed by
+the --confidence 0.99 rule. Costs: a plan costs its orders (full runs); the sweep, its test
+time over a full run's (the collected order's), and its trials. The oracle of part 1 is
+checked against every order part 2 runs.
+
+Suites of part 1 (fresh per repetition):
 - polluter-module cleaner: a cleaner sits next to the polluter in its module; 6 victims
   anywhere else;
 - victim-module cleaner: the victims' module also holds a cleaner; 3 victims there, 3 more
   elsewhere;
 - between-modules cleaner: a module of its own holds a cleaner; 6 victims elsewhere;
 - mixed: all three cleaners for one polluter, plus a second polluter with a cleaner beside it
-  and its own 3 victims.
+  and its own 3 victims;
+- the four shapes of tests/pollution_shapes.py: classmates clean, resets in setUp, several
+  polluters, victims spread.
 
-For --count 5, 10 and 20, over 20 repetitions (suite seed and plan seed 1…20), prints the share
-of planted victims found by each plan, and checks the goals: planned ≥ random at every budget,
-and every victim of a single polluter found once --count reaches the number of modules.
-Run: `python benchmarks/planned_vs_random.py [--repetitions N]` (seconds; no pytest process
-is started). Exit 1 when a goal is not met.
+Goals checked (exit 1 when one is not met): planned >= random in every simulated row; with
+the sweep, every victim of a polluter found once one of them is; every sweep within its bound;
+no failure of a test no polluter breaks; the oracle agrees with pytest on every order.
+Run: `python benchmarks/planned_vs_random.py [--repetitions N] [--real-suites N]`.
 """
 
 from __future__ import annotations

@@ -60,6 +60,13 @@ offsets, and names the culprit, its worker and the files, databases, ports or
 declared resources they share; `isoscan replay FILE` reruns that collision
 (see docs/parallel.md).
 
+\b
+After a verified polluter, it is swept (--no-sweep to skip): run right before
+every other test in fork trials, within two full runs' worth of test time (a
+full run's time from the newest seeds session; at least 1s), each test that
+fails there confirmed by the --confidence rule. The answer then names every
+victim it breaks, one line: "`P` breaks N tests (the state it leaves)".
+
 """ + exit_codes_help(
     "polluter(s), state-setter, culprit on another worker or the import\n"
     "that breaks it found and verified",
