@@ -1,33 +1,41 @@
-"""Share of planted victims that `isoscan seeds --count N` can find with planned orders and
-with pytest-randomly seeds (`--random`), on generated suites where cleaners hide the victims.
+"""Share of planted victims that `isoscan seeds --count N` finds with planned orders, with
+pytest-randomly seeds (`--random`), and with planned orders plus the polluter sweep
+(`seeds --bisect`), on generated suites where cleaners hide the victims; and what each costs.
 
-What is real and what is simulated:
+Part 1, simulated (100 repetitions per row, seconds):
 - real: the orders. Planned orders come from isoscan's planner (`seeds/coverage.py`, the code
   `isoscan seeds` runs) on the generated suite's node ids. Random orders are pytest-randomly
   5.1's own shuffle, reproduced exactly (modules sorted by crc32 of "seed::module", classes
   and tests inside them by crc32 of "seed::name"), for the seeds `--random --plan-seed S`
   draws. Both plans include the collected and the reversed order, as `seeds` always runs.
-- simulated: pytest. No test runs; an oracle walks each order serially with one flag per
-  polluter: a polluter sets it, one of its cleaners clears it, a victim run while it is set
-  fails. A victim counts as found when it fails in at least one order of the plan; isoscan's
-  confirmation would then judge it order-dependent (tests/test_planned_orders.py checks that
-  end to end with real pytest runs). xdist is not simulated: every order runs serially.
+- simulated: pytest. An oracle walks each order serially with one flag per polluter: a
+  polluter sets it, one of its cleaners clears it, a victim run while it is set fails.
 
-Suites (fresh per repetition, 5-10 modules of 2-6 tests, a few in classes), one polluter each
-unless said:
+Part 2, real (`--real-suites`, default 3 suites per shape, a few minutes): each shape of
+tests/pollution_shapes.py is written to disk (each test taking 5 ms), and every order of both
+plans runs as a fork trial: real pytest, in a fork of one collected session. A victim counts
+as found when it fails in some order of the plan. For planned + sweep, each polluter with a
+victim found is swept for real (`seeds/sweep.py`, the code `seeds --bisect` runs after its
+bisect names the polluter; the bisect itself is not run here), its new victims confirmed by
+the --confidence 0.99 rule. Costs: a plan costs its orders (full runs); the sweep, its test
+time over a full run's (the collected order's), and its trials. The oracle of part 1 is
+checked against every order part 2 runs.
+
+Suites of part 1 (fresh per repetition):
 - polluter-module cleaner: a cleaner sits next to the polluter in its module; 6 victims
   anywhere else;
 - victim-module cleaner: the victims' module also holds a cleaner; 3 victims there, 3 more
   elsewhere;
 - between-modules cleaner: a module of its own holds a cleaner; 6 victims elsewhere;
 - mixed: all three cleaners for one polluter, plus a second polluter with a cleaner beside it
-  and its own 3 victims.
+  and its own 3 victims;
+- the four shapes of tests/pollution_shapes.py: classmates clean, resets in setUp, several
+  polluters, victims spread.
 
-For --count 5, 10 and 20, over 20 repetitions (suite seed and plan seed 1…20), prints the share
-of planted victims found by each plan, and checks the goals: planned ≥ random at every budget,
-and every victim of a single polluter found once --count reaches the number of modules.
-Run: `python benchmarks/planned_vs_random.py [--repetitions N]` (seconds; no pytest process
-is started). Exit 1 when a goal is not met.
+Goals checked (exit 1 when one is not met): planned >= random in every simulated row; with
+the sweep, every victim of a polluter found once one of them is; every sweep within its bound;
+no failure of a test no polluter breaks; the oracle agrees with pytest on every order.
+Run: `python benchmarks/planned_vs_random.py [--repetitions N] [--real-suites N]`.
 """
 
 from __future__ import annotations
@@ -35,18 +43,32 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+import tempfile
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from pollution_shapes import SHAPES, Shape, make_shape
+
+from isoscan.execution.argv import Suite as RunSuite
+from isoscan.model.confidence import Rule
+from isoscan.model.status import Command, RunPurpose
+from isoscan.model.sweep import SWEEP_FLOOR, SWEEP_RUNS
 from isoscan.seeds.coverage import plan_orders
 from isoscan.seeds.grouping import module_of, split_nodeid
 from isoscan.seeds.shard import plan_seeds
+from isoscan.seeds.sweep import sweep_polluter
+from isoscan.store.db import Store
+from isoscan.trials.factory import make_trials
 
 BUDGETS = (5, 10, 20)
-REPETITIONS = 20
+REPETITIONS = 100
+REAL_SUITES = 3
+WORK_MS = 5.0  # each test of a real suite takes this long
 
 
 @dataclass
@@ -133,11 +155,26 @@ def mixed(rng: random.Random) -> Suite:
     return suite
 
 
+def from_shape_once(shape: Shape) -> Suite:
+    suite = Suite(shape.ids, len({module_of(t) for t in shape.ids}))
+    suite.bugs = {p: (shape.cleaners, set(v)) for p, v in shape.victims.items()}
+    return suite
+
+
+def from_shape(name: str) -> Callable[[random.Random], Suite]:
+    """A shape of tests/pollution_shapes.py (the suites the real runs write), for the oracle:
+    its cleaners reset every polluter's state."""
+    def make(rng: random.Random) -> Suite:
+        return from_shape_once(make_shape(name, rng.randrange(1 << 30)))
+    return make
+
+
 SCENARIOS: dict[str, Callable[[random.Random], Suite]] = {
     "polluter-module cleaner": polluter_module_cleaner,
     "victim-module cleaner": victim_module_cleaner,
     "between-modules cleaner": between_modules_cleaner,
     "mixed (2 polluters)": mixed,
+    **{name: from_shape(name) for name in SHAPES},
 }
 
 
@@ -217,10 +254,136 @@ def measure_row(name: str, make: Callable[[random.Random], Suite], budget: int,
     return row
 
 
+# -- real pytest runs -------------------------------------------------------------------------
+@dataclass
+class RealRow:
+    shape: str
+    budget: int
+    planted: int = 0
+    random: int = 0
+    planned: int = 0
+    swept: int = 0  # planned + sweep
+    sweep_runs: float = 0.0  # sweep test time, in full runs' worth, summed over suites
+    sweep_trials: int = 0  # sweep trials, summed over suites
+    confirm_trials: int = 0  # trials confirming the sweep's new victims by the rule
+    orders: int = 0  # orders run, for the oracle check
+    oracle_disagrees: int = 0  # orders where the simulation's failures differ from pytest's
+    suites: int = 0
+    within_bound: bool = True
+    all_when_one: bool = True  # every victim of a polluter found once one of them is
+    false_alarms: int = 0  # failures of tests no polluter breaks
+
+    def share(self, found: int) -> str:
+        return f"{found / self.planted:.0%}"
+
+
+def real_rows(suites: int) -> list[RealRow]:
+    """Each shape written to disk `suites` times; every order run as a fork trial (a real
+    pytest run of the order in a fork of one collected session); the sweep run for real."""
+    rows = {(shape, budget): RealRow(shape, budget) for shape in SHAPES for budget in BUDGETS}
+    for shape_name in SHAPES:
+        for number in range(1, suites + 1):
+            measure_real(shape_name, number, rows)
+    return list(rows.values())
+
+
+def measure_real(shape_name: str, number: int, rows: dict[tuple[str, int], RealRow]) -> None:
+    shape = make_shape(shape_name, number)
+    with tempfile.TemporaryDirectory(prefix="isoscan-shapes-") as work:
+        root = shape.write(Path(work) / "suite", work_ms=WORK_MS)
+        suite = RunSuite(cwd=root, timeout=60)
+        store = Store(Path(work) / "store")
+        runner = make_trials(suite, store, store.begin_suite_session(Command.SEEDS, suite),
+                             RunPurpose.CONFIRM, True)
+        try:
+            ids = runner.collected() or []
+            assert sorted(ids) == sorted(shape.ids), "the shape's ids are not what pytest collects"
+            full = runner.run(ids)
+            durations = {t: r.duration for t, r in store.results(full.run_id or 0).items()}
+            base = [ids, ids[::-1]]
+            planned = base + plan_orders(ids, max(BUDGETS), number)
+            shuffled = base + [randomly_order(ids, seed)
+                               for seed in plan_seeds(max(BUDGETS), [], number)]
+            oracle = from_shape_once(shape)
+            failed = {}
+            disagree = 0
+            for order in {tuple(o) for o in planned + shuffled}:
+                trial = runner.run(list(order))
+                failed[order] = {t for t, o in trial.outcomes.items() if o.is_failure}
+                disagree += failed[order] != found(oracle, [list(order)])
+            rows[(shape_name, BUDGETS[0])].orders += len(failed)
+            rows[(shape_name, BUDGETS[0])].oracle_disagrees += disagree
+            sweeps: dict[str, tuple[set[str], float, int, int, bool]] = {}
+            planted = shape.all_victims
+            for budget in BUDGETS:
+                row = rows[(shape_name, budget)]
+                by_plan = set().union(*(failed[tuple(o)] for o in planned[:budget + 2]))
+                by_random = set().union(*(failed[tuple(o)] for o in shuffled[:budget + 2]))
+                caught = by_plan & planted
+                row.false_alarms += len((by_plan | by_random) - planted)
+                for polluter, victims in shape.victims.items():
+                    if not victims & by_plan:
+                        continue
+                    if polluter not in sweeps:
+                        sweep, _ = sweep_polluter([polluter], None,
+                                                  [t for t in ids if t != polluter], runner,
+                                                  Rule(), durations)
+                        sweeps[polluter] = (set(sweep.victims), sweep.runs_spent or 0.0,
+                                            sweep.trials, sweep.confirm_trials,
+                                            sweep.test_seconds <= sweep.budget_seconds)
+                    victims_swept, runs, trials, confirms, within = sweeps[polluter]
+                    caught |= victims_swept
+                    row.sweep_runs += runs
+                    row.sweep_trials += trials
+                    row.confirm_trials += confirms
+                    row.within_bound &= within
+                    row.all_when_one &= victims <= caught
+                row.planted += len(planted)
+                row.planned += len(by_plan & planted)
+                row.random += len(by_random & planted)
+                row.swept += len(caught)
+                row.suites += 1
+        finally:
+            runner.close()
+            store.close()
+
+
+def print_real(rows: list[RealRow]) -> bool:
+    print("\nReal pytest runs (fork trials of each order; the sweep run for real, its new "
+          "victims confirmed by the --confidence 0.99 rule):\n")
+    print("| suite | --count | random | planned | planned + sweep | cost of random, planned "
+          "(full runs) | + the sweep (full runs of test time) | sweep trials + confirming |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        share = r.share
+        print(f"| {r.shape} | {r.budget} | {share(r.random)} | {share(r.planned)} | "
+              f"{share(r.swept)} | {r.budget + 2} | +{r.sweep_runs / r.suites:.2f} | "
+              f"{r.sweep_trials / r.suites:.0f} + {r.confirm_trials / r.suites:.0f} |")
+    behind = [f"{r.shape} --count {r.budget}" for r in rows if r.planned < r.random]
+    partial = [f"{r.shape} --count {r.budget}" for r in rows if not r.all_when_one]
+    over = [f"{r.shape} --count {r.budget}" for r in rows if not r.within_bound]
+    alarms = sum(r.false_alarms for r in rows)
+    orders, disagree = sum(r.orders for r in rows), sum(r.oracle_disagrees for r in rows)
+    print(f"\n{rows[0].suites} suites per shape, each test taking {WORK_MS:g} ms; {alarms} "
+          f"failures of tests no polluter breaks. The simulation's oracle gave other failures "
+          f"than pytest in {disagree} of {orders} orders run.")
+    print("real: planned >= random in every row (few suites: the simulated rows above, checked "
+          "order by order against these runs, carry this goal): "
+          + ("met" if not behind else "NOT met: " + "; ".join(behind)))
+    print("real: with the sweep, every victim of a polluter found once one of them is: "
+          + ("met" if not partial else "NOT met: " + "; ".join(partial)))
+    print(f"real: every sweep within its bound ({SWEEP_RUNS:g} full runs of test time, at least "
+          f"{SWEEP_FLOOR:g} s): " + ("met" if not over else "NOT met: " + "; ".join(over)))
+    return not partial and not over and not alarms and not disagree
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repetitions", type=int, default=REPETITIONS)
-    repetitions = parser.parse_args().repetitions
+    parser.add_argument("--real-suites", type=int, default=REAL_SUITES,
+                        help="suites of each shape run for real (0: the simulation only)")
+    args = parser.parse_args()
+    repetitions = args.repetitions
     started = time.perf_counter()
     rows = [measure_row(name, make, budget, repetitions)
             for name, make in SCENARIOS.items() for budget in BUDGETS]
@@ -240,9 +403,14 @@ def main() -> int:
               and r.all_planned < r.suites_within]
     print("planned >= random at every budget: "
           + ("met" if not behind else "NOT met: " + "; ".join(behind)))
-    print("every victim of a single polluter once --count >= modules: "
+    print("(not a goal; the sweep's) every victim of a single polluter once --count >= modules: "
           + ("met" if not missed else "NOT met: " + "; ".join(missed)))
-    return 0 if not behind and not missed else 1
+    real_ok = True
+    if args.real_suites:
+        started = time.perf_counter()
+        real_ok = print_real(real_rows(args.real_suites))
+        print(f"real runs: {time.perf_counter() - started:.1f} s.")
+    return 0 if not behind and real_ok else 1
 
 
 if __name__ == "__main__":

@@ -23,11 +23,16 @@ from isoscan.cli.options import (
     timeout_option,
 )
 from isoscan.errors import ExitCode, UsageError
+from isoscan.execution.argv import Suite
+from isoscan.execution.collect import collect_ids
 from isoscan.execution.recorded_run import read_for_victim
+from isoscan.model.answer import BisectKind
 from isoscan.model.status import Command, RunPurpose, SessionStatus
 from isoscan.report.json_doc import write_json
-from isoscan.report.terminal.bisect import StepPrinter, render_bisect
+from isoscan.report.terminal.bisect import StepPrinter, render_bisect, render_sweep
+from isoscan.seeds.sweep import full_run_durations, sweep_answers
 from isoscan.store.db import Store
+from isoscan.trials.base import TrialRunner
 from isoscan.trials.factory import make_trials
 
 HELP = """Shrink the order in which VICTIM failed to the minimal, verified polluter set.
@@ -56,6 +61,13 @@ side by side with the tests other workers ran beside it, at their recorded
 offsets, and names the culprit, its worker and the files, databases, ports or
 declared resources they share; `isoscan replay FILE` reruns that collision
 (see docs/parallel.md).
+
+\b
+After a verified polluter, it is swept (--no-sweep to skip): run right before
+every other test in fork trials, within two full runs' worth of test time (a
+full run's time from the newest seeds session; at least 1s), each test that
+fails there confirmed by the --confidence rule. The answer then names every
+victim it breaks, one line: "`P` breaks N tests (the state it leaves)".
 
 """ + exit_codes_help(
     "polluter(s), state-setter, culprit on another worker or the import\n"
@@ -94,12 +106,16 @@ declared resources they share; `isoscan replay FILE` reruns that collision
 @click.option("--explain/--no-explain", "explain_state", default=True, show_default=True,
               help="After a verified answer, name the state the polluter (or state-setter) "
                    "leaves behind, with a fix hint (see `isoscan explain`).")
+@click.option("--sweep/--no-sweep", default=True, show_default=True,
+              help="After a verified polluter, run it right before every other test (one fork "
+                   "trial each, within about two full runs of test time) and confirm each new "
+                   "victim by the --confidence rule: every victim of that polluter, one line.")
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.bisect/1 JSON answer to FILE ('-' for stdout).")
 def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: Path | None,
            from_dir: Path | None, cleaners: bool, first_only: bool, timeout: float | None,
            confidence: float, store_dir: Path, no_fork: bool, explain_state: bool,
-           json_target: str | None) -> int:
+           sweep: bool, json_target: str | None) -> int:
     begin_command(paths, json_target)
     printer = StepPrinter()
     recorded = None
@@ -136,7 +152,16 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
         # Before the trials close: the fork server's collected session serves it too.
         explanation = explain_answer(suite, result, store_dir, trials, printer.notice) \
             if explain_state and result.found else None
+        swept = sweep_answers(
+            [result], suite=suite, store=store, store_dir=store_dir, runner=trials,
+            rule=config.rule, collected=_collected(suite, trials, store_dir), skip={victim},
+            durations=full_run_durations(store), notice=printer.notice, observer=printer) \
+            if sweep and result.kind is BisectKind.VICTIM and result.polluters else None
     document = result.to_json()
+    if swept is not None:
+        render_sweep(result, swept.sweeps, swept.pairs)
+        document["sweeps"] = [s.to_json() for s in swept.sweeps]
+        document["swept_victims"] = [pair.to_json() for pair in swept.pairs]
     if explanation is not None:
         from isoscan.report.terminal.explain import render_explanation
 
@@ -145,3 +170,8 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
     if json_target:
         write_json(document, json_target)
     return ExitCode.OK if result.found else ExitCode.ATTENTION
+
+
+def _collected(suite: Suite, trials: TrialRunner, store_dir: Path) -> list[str]:
+    """The suite's ids for the sweep: the fork server's, else a collect-only run."""
+    return trials.collected() or collect_ids(suite, store_dir / "collect" / "sweep")

@@ -36,8 +36,15 @@ The plan is the collected order, the reversed order and --count planned orders,
 each at every worker count of --workers (0 = plain pytest, no xdist). Planned
 orders run as many not-yet-run pairs of tests back to back as they can (modules
 kept whole): a polluter right before its victim shows it whatever cleaners the
-suite has. The plan says what it covers before the runs start. --random draws
-pytest-randomly seeds instead. pytest-randomly still reseeds `random` per test.
+suite has. They also rotate which class ends each module and which test ends
+each class, so a polluter gets past classmates that clean up after it. The plan
+says what it covers before the runs start. --random draws pytest-randomly seeds
+instead. pytest-randomly still reseeds `random` per test.
+
+\b
+With --bisect, each verified polluter is then swept: run right before every
+other test, so every victim it breaks is found, and the report gives one line
+per cause ("`tests/a.py::test_bad_id` breaks 22 tests (global `pkg.id_type`)").
 
 \b
 Every test that failed somewhere is then run alone and its failing order replayed
@@ -100,7 +107,12 @@ the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
               help="Bisect every order-dependent, brittle and parallel-only test found, and "
                    "each import-time test in its own-module frame (an ordinary polluter beside "
                    "the import); adds polluter / state-setter / culprit pairs to the table and "
-                   "the JSON report.")
+                   "the JSON report, then sweeps each polluter found (see --sweep) and groups "
+                   "its victims, one line per cause.")
+@click.option("--sweep/--no-sweep", default=True, show_default=True,
+              help="With --bisect: run each verified polluter right before every other test "
+                   "(one fork trial each, within two full runs of test time, at least 1s) and "
+                   "confirm each new victim by the --confidence rule.")
 @click.option("--no-fork", is_flag=True,
               help="Run each confirmation trial as a fresh pytest subprocess instead of a fork "
                    "of one collected session (see docs/fork-trials.md).")
@@ -123,7 +135,7 @@ def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, random_orders:
           seeds: tuple[int, ...], workers: str, timeout: float, confidence: float,
           replays: int, store_dir: Path,
           json_target: str | None,
-          bisect_found: bool, no_fork: bool, fail_on: str | None, shard: str | None,
+          bisect_found: bool, sweep: bool, no_fork: bool, fail_on: str | None, shard: str | None,
           plan_seed: int | None, outputs: OutputOptions, track_state: bool) -> int:
     begin_command(paths, json_target)
     fail_kinds = parse_fail_on(fail_on)
@@ -138,7 +150,7 @@ def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, random_orders:
                                                       "orders (--random draws seeds instead)"))
     config = SeedsConfig(suite=suite, plan=plan.runs, store_dir=store_dir,
                          confirm=ConfirmOptions(rule.confidence, rule.cap),
-                         bisect=bisect_found,
+                         bisect=bisect_found, sweep=sweep,
                          fork=not no_fork, coverage=plan.coverage)
     observer = ConsoleObserver()
     try:

@@ -115,6 +115,8 @@ class BisectResult:
     import_time: ImportDependence | None = None
     # The stated rule's account of the check that the starting order reproduces.
     confirmation: Confirmation | None = None
+    # What the polluters leave behind, as explain names it (``global `pkg.flag```), if known.
+    state: str = ""
 
     @property
     def found(self) -> bool:
@@ -142,6 +144,7 @@ class BisectResult:
             "alone_in_module": self.alone_in_module,
             "import_time": self.import_time.to_json() if self.import_time is not None else None,
             "confirmation": self.confirmation.to_json() if self.confirmation else None,
+            "state": self.state or None,
         }
 
 

@@ -12,6 +12,7 @@ from isoscan.errors import ExitCode
 from isoscan.model.answer import BisectResult
 from isoscan.model.coverage import PlanCoverage
 from isoscan.model.matrix import Matrix
+from isoscan.model.sweep import Sweep
 from isoscan.model.verdicts import DEFAULT_FAIL_ON, Finding, Verdict
 
 
@@ -30,6 +31,7 @@ class SeedsReport:
     sources: list[dict[str, Any]] = field(default_factory=list)
     pairs: list[BisectResult] = field(default_factory=list)  # with --bisect
     coverage: PlanCoverage | None = None  # a fresh run's planned orders; not kept in the store
+    sweeps: list[Sweep] = field(default_factory=list)  # with --bisect: each polluter's sweep
 
     def verdict_of(self, nodeid: str) -> Verdict:
         for finding in self.findings:

@@ -56,6 +56,8 @@ def report_document(report: SeedsReport) -> dict[str, Any]:
                 "reproduce": pair.reproduce,
                 "trials": pair.trials,
                 "parallel": pair.parallel.to_json() if pair.parallel is not None else None,
+                "state": pair.state or None,
+                "source": pair.source,
             }
             for pair in report.pairs
         ],

@@ -186,6 +186,16 @@ class Planner:
         # before every cleaner beside it.
         self.tail = [0] * self.count
         self.head = [0] * self.count
+        # The same for the classes inside modules (by id of their group): a polluter's class
+        # that ends its module takes its leftovers past every class beside it.
+        self.group_tail: dict[int, int] = {}
+        self.group_head: dict[int, int] = {}
+        self.classes_of: list[list[Group]] = [[] for _ in range(self.count)]
+        for module in self.modules:
+            _index_classes(module, [], self.classes_of)
+        # Per test, the nodes that ran right after its class while it ended that class (by
+        # id): a test last in its class is past every classmate that would clean up after it.
+        self.ended: list[set[int]] = [set() for _ in range(self.count)]
         # Per module pair (A, B), the modules seen outside the stretch from A to B, as bits.
         self.apart = [0] * (len(self.modules) ** 2 if len(self.modules) <= APART_MODULES else 0)
         straight = list(range(self.count))
@@ -260,7 +270,10 @@ class Planner:
                          for r in inner.candidates())
         return total
 
-    def _emit(self, node: Group | int, order: list[int], place: Place) -> None:
+    def _emit(self, node: Group | int, order: list[int], place: Place,
+              following: Group | int | None = None) -> None:
+        """``following``: what runs right after this group inside its module (None: it
+        ends the module)."""
         node = _through(node)
         if not isinstance(node, Group):
             order.append(node)
@@ -270,15 +283,21 @@ class Planner:
         before = order[-1] if order else None
         whole = place.starts and place.ends  # this group is the whole module
         best = max(design.candidates(),
-                   key=lambda r: self._score(design, r, children, before, place, whole))
+                   key=lambda r: self._score(design, r, children, before, place, whole,
+                                             following))
         sequence = design.row(best)
         if whole:
             design.record(best, place.before, place.after)
         for position, child in enumerate(sequence):
-            self._emit(children[child], order, place.inner(position, len(sequence)))
+            after = _through(children[sequence[position + 1]]) \
+                if position + 1 < len(sequence) else following
+            self._emit(children[child], order, place.inner(position, len(sequence)), after)
+        if not whole:
+            self.ended[order[-1]].add(_key(following))
 
     def _score(self, design: Design, row: int, children: list[Group | int], before: int | None,
-               place: Place, whole: bool) -> tuple[int, int]:
+               place: Place, whole: bool,
+               following: Group | int | None = None) -> tuple[int, int]:
         """What a row of a group starting with ``first`` and ending with ``last`` adds: the
         pair across the boundary with the test before it, plus the modules its first and last
         test newly have before and after them; on a tie, the row whose end tests have the
@@ -288,23 +307,43 @@ class Planner:
         gain += self._reach_gain(first, last, place)
         if whole:
             gain += design.completion(row, place.before, place.after)
+        # On a tie, a class row whose last test has not yet ended it right before what
+        # follows the class (as a gain it costs the pairs more than it finds: benchmark).
+        tie = 0 if whole else self._class_end_new(last, following)
         left = 0
-        if place.starts and not isinstance(first, Group):
-            left += (self._others(first) & ~self.head[first]).bit_count()
-        if place.ends and not isinstance(last, Group):
-            left += (self._others(last) & ~self.tail[last]).bit_count()
-        return gain, -left
+        if place.starts:
+            left += (self._others_of(first) & ~self._head(first)).bit_count()
+        if place.ends:
+            left += (self._others_of(last) & ~self._tail(last)).bit_count()
+        return gain, tie - left
+
+    def _class_end_new(self, last: Group | int, following: Group | int | None) -> int:
+        """1 if the test a class's row ends with has not yet ended the class right before
+        ``following`` (a polluter there is past every classmate that cleans up after it)."""
+        last = _through(last)
+        return int(not isinstance(last, Group) and _key(following) not in self.ended[last])
 
     def _reach_gain(self, first: Group | int, last: Group | int, place: Place) -> int:
         gain = 0
-        if place.starts and not isinstance(first, Group):
-            gain += (place.before & ~self.head[first]).bit_count()
-        if place.ends and not isinstance(last, Group):
-            gain += (place.after & ~self.tail[last]).bit_count()
+        if place.starts:
+            gain += (place.before & ~self._head(first)).bit_count()
+        if place.ends:
+            gain += (place.after & ~self._tail(last)).bit_count()
         return gain
 
-    def _others(self, test: int) -> int:
-        return self.everything & ~(1 << self.module_of[test])
+    def _head(self, node: Group | int) -> int:
+        node = _through(node)
+        return self.group_head.get(id(node), 0) if isinstance(node, Group) else self.head[node]
+
+    def _tail(self, node: Group | int) -> int:
+        node = _through(node)
+        return self.group_tail.get(id(node), 0) if isinstance(node, Group) else self.tail[node]
+
+    def _others_of(self, node: Group | int) -> int:
+        node = _through(node)
+        while isinstance(node, Group):
+            node = node.children[0]
+        return self.everything & ~(1 << self.module_of[node])
 
     def _boundary_gain(self, before: int, node: Group | int) -> int:
         """1 if some row of ``node`` can start with a test not yet run right after ``before``."""
@@ -333,6 +372,11 @@ class Planner:
             after &= ~(1 << m)
             self.head[first] |= before
             self.tail[last] |= after
+            # The classes around a test that starts (ends) its module start (end) it too.
+            for group in self.classes_of[first]:
+                self.group_head[id(group)] = self.group_head.get(id(group), 0) | before
+            for group in self.classes_of[last]:
+                self.group_tail[id(group)] = self.group_tail.get(id(group), 0) | after
             before |= 1 << m
 
     def _design(self, group: Group) -> Design:
@@ -348,6 +392,27 @@ def _through(node: Group | int) -> Group | int:
     while isinstance(node, Group) and len(node.children) == 1:
         node = node.children[0]
     return node
+
+
+def _key(node: Group | int | None) -> int:
+    """What follows a class, as one int: a test's index, a group's id (never a valid index
+    as it is far larger), -1 for the end of the module."""
+    if node is None:
+        return -1
+    return id(node) if isinstance(node, Group) else node
+
+
+def _index_classes(node: Group | int, above: list[Group], classes_of: list[list[Group]]) -> None:
+    """For every test, the classes (groups below its module) it is inside."""
+    if not isinstance(node, Group):
+        classes_of[node] = above
+        return
+    for child in node.children:
+        _index_classes(child, [*above, node] if _is_class(node) else above, classes_of)
+
+
+def _is_class(group: Group) -> bool:
+    return len(group.key) > 1
 
 
 def _leaves(node: Group | int) -> list[int]:

@@ -22,10 +22,12 @@ from isoscan.model.answer import BisectKind, BisectResult
 from isoscan.model.coverage import PlanCoverage
 from isoscan.model.report import SeedsReport
 from isoscan.model.status import Command, RunPurpose, RunStatus, SessionStatus
+from isoscan.model.sweep import Sweep
 from isoscan.model.verdicts import Finding, Verdict
 from isoscan.seeds.confirm import Confirmer, ConfirmOptions
 from isoscan.seeds.import_time import import_time_check
 from isoscan.seeds.plan import PlannedRun
+from isoscan.seeds.sweep import full_run_durations, sweep_answers
 from isoscan.store.db import Store
 from isoscan.store.matrix import load_matrix
 from isoscan.trials.base import TrialRunner
@@ -54,6 +56,7 @@ class SeedsConfig:
     bisect: bool = False  # bisect every order-dependent, brittle and parallel-only test
     fork: bool = True  # confirmation and bisect trials in forked children
     coverage: PlanCoverage | None = None  # what planned orders cover, said before the runs
+    sweep: bool = True  # with bisect: run each polluter found before every other test
 
 
 def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
@@ -71,6 +74,7 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
             matrix = load_matrix(store, [session_id])
             findings: list[Finding] = []
             pairs: list[BisectResult] = []
+            sweeps: list[Sweep] = []
             trials = 0
             if not interrupted and matrix.suspects():
                 runner = make_trials(suite, store, session_id, RunPurpose.CONFIRM, config.fork,
@@ -88,6 +92,17 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
                     if config.bisect:
                         pairs = _bisect_findings(config, store, runner, findings, matrix.tests,
                                                  observer)
+                        if config.sweep:
+                            swept = sweep_answers(
+                                pairs, suite=suite, store=store, store_dir=config.store_dir,
+                                runner=runner, rule=config.confirm.rule,
+                                collected=matrix.tests, skip={f.nodeid for f in findings},
+                                durations=full_run_durations(store, session_id),
+                                notice=observer.notice, observer=observer)
+                            sweeps = swept.sweeps
+                            pairs += swept.pairs
+                            for finding in swept.findings:
+                                keep(finding)
                         pairs += _own_frames(config, store, session_id, findings, matrix.tests,
                                              observer)
                         _save_pairs(store, session_id, findings, pairs)
@@ -99,7 +114,7 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
             session.status = SessionStatus.INTERRUPTED if interrupted else SessionStatus.DONE
         return SeedsReport(session_id, matrix, findings, time.monotonic() - started, trials,
                            len(config.plan), interrupted, pairs=pairs,
-                           coverage=config.coverage)
+                           coverage=config.coverage, sweeps=sweeps)
     finally:
         store.close()
 

@@ -6,6 +6,7 @@ from rich.text import Text
 
 from isoscan.console import console
 from isoscan.model.answer import BisectKind, BisectResult, Mechanism, ParallelAnswer
+from isoscan.model.sweep import Sweep
 from isoscan.report.terminal.import_time import HEAD, render_dependence
 
 
@@ -109,3 +110,20 @@ def _render_parallel(answer: ParallelAnswer) -> None:
         for check in answer.checks:
             console.print(f"    {check.what}: failed {check.failed} of {check.tries}",
                           style="dim")
+
+
+def render_sweep(result: BisectResult, sweeps: list[Sweep], found: list[BisectResult]) -> None:
+    """The polluter sweep after a verified answer: one line per polluter set, every victim it
+    breaks under it (the bisected one first), and what the sweep cost."""
+    for sweep in sweeps:
+        victims = [*sweep.known, *sweep.victims]
+        who = " + ".join(f"`{p}`" for p in sweep.polluters)
+        line = f"{who} breaks {len(victims)} test{'' if len(victims) == 1 else 's'}"
+        console.print()
+        console.print(Text(f"{line} ({sweep.state})" if sweep.state else line, style="bold red"))
+        for nodeid in victims:
+            console.print(f"    {nodeid}", style="red")
+        console.print(Text(f"  {sweep.describe()}", style="dim"))
+    for pair in found[:1]:
+        if pair.reproduce:
+            console.print(Text(f"  reproduce a swept victim: {pair.reproduce}", style="dim"))

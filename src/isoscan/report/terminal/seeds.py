@@ -19,6 +19,7 @@ from isoscan.model.import_time import Alone
 from isoscan.model.report import SeedsReport
 from isoscan.model.rows import RunRow
 from isoscan.model.verdicts import Finding, Verdict
+from isoscan.report.causes import Cause, causes_of
 from isoscan.report.cells import CELL, legend_items
 from isoscan.report.terminal.import_time import render_import_time
 
@@ -48,9 +49,14 @@ def render_report(report: SeedsReport) -> None:
         console.print(_legend(runs, report.run_labels))
     render_import_time([(f.nodeid, f.evidence.import_time) for f in unstable
                         if f.evidence.import_time is not None])
-    if report.pairs:
+    causes = causes_of(report)
+    if causes:
         console.print()
-        _print_pairs(report)
+        _render_causes(causes, report)
+    grouped = {v for cause in causes for v in cause.victims}
+    if any(pair.victim not in grouped for pair in report.pairs):
+        console.print()
+        _print_pairs(report, grouped)
     summary = Text()
     summary.append(f"{len(report.matrix.tests)} tests, {len(runs)} runs")
     if report.trials:
@@ -89,14 +95,34 @@ def _print_findings(findings: list[Finding], runs: list[RunRow]) -> None:
             console.print(Padding(Text(evidence, style="dim"), (0, 0, 0, 5)))
 
 
-def _print_pairs(report: SeedsReport) -> None:
+SHOWN_VICTIMS = 6  # victims listed under a cause before "and N more" (the JSON has all)
+
+
+def _render_causes(causes: list[Cause], report: SeedsReport) -> None:
+    """One line per cause (one fix each), its victims under it one node id a line, then what
+    each sweep cost."""
+    console.print(Text("Causes (bisected or swept, verified): one fix each", style="bold italic"))
+    for cause in causes:
+        console.print(Text(cause.text, style="red"))
+        shown = cause.victims[:SHOWN_VICTIMS]
+        for victim in shown:
+            console.print(Text(f"  {victim}", style="dim"))
+        if len(cause.victims) > len(shown):
+            console.print(Text(f"  and {len(cause.victims) - len(shown)} more", style="dim"))
+    for sweep in report.sweeps:
+        console.print(Text(sweep.describe(), style="dim"))
+
+
+def _print_pairs(report: SeedsReport, grouped: set[str]) -> None:
     """Each victim's node id on a line, then what breaks it (or what it needs), one node id a
     line below it: a polluter set's tests joined by `+`, a parallel-only culprit with its
-    worker and the resource both use."""
+    worker and the resource both use. Victims already listed under a cause are left out."""
     title = Text("Who breaks whom (bisected, verified)", style="bold italic")
     title.append("  ← marks what breaks the test above it", style="dim")
     console.print(title, soft_wrap=False)
     for pair in report.pairs:
+        if pair.victim in grouped:
+            continue
         head = Text(pair.victim, style="bold")
         head.append(f"  {_pair_kind(pair.kind)}, {pair.trials} trials", style="dim")
         console.print(head)

@@ -152,6 +152,15 @@ def _from_order(replay: object, role: str, relation: str, alone: str) -> Blame:
                  "'isoscan bisect' names it", candidates=prefix)
 
 
+def bisect_answer(report: SeedsReport, finding: Finding) -> Mapping[str, Any]:
+    """The bisect answer stored or given for this test, as JSON; {} when it has none."""
+    return _pair(report, finding.nodeid, evidence_of(report, finding))
+
+
+def polluter_sets(answer: Mapping[str, Any]) -> list[list[str]]:
+    return _groups(answer.get("polluters"))
+
+
 def _pair(report: SeedsReport, nodeid: str, evidence: Mapping[str, Any]) -> Mapping[str, Any]:
     """The bisect answer for this test: ``seeds --bisect`` pairs, or a stored evidence key."""
     for result in report.pairs:

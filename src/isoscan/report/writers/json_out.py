@@ -9,6 +9,7 @@ from typing import Any
 from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Verdict
 from isoscan.report.baseline import Gate
+from isoscan.report.causes import causes_of
 from isoscan.report.json_doc import report_document, write_json
 from isoscan.report.load import JUNIT_ORDER
 from isoscan.report.sources import SourceKind
@@ -34,6 +35,8 @@ def document(report: SeedsReport, gate: Gate | None = None) -> dict[str, Any]:
             test["blame"] = {"text": blame.text, "culprits": blame.culprits,
                              "candidates": blame.candidates}
     doc["sources"] = report.sources
+    doc["causes"] = [cause.to_json() for cause in causes_of(report)]
+    doc["sweeps"] = [sweep.to_json() for sweep in report.sweeps]
     if gate is not None:
         doc["gate"] = gate_document(gate)
     return doc

@@ -18,6 +18,7 @@ from isoscan.model.import_time import Alone, ImportDependence
 from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding
 from isoscan.report.baseline import Gate
+from isoscan.report.causes import Cause, causes_of
 from isoscan.report.writers.common import (
     blame_of,
     clean,
@@ -60,13 +61,18 @@ def junit_tree(report: SeedsReport, gate: Gate | None = None) -> ET.ElementTree:
             summary["isoscan.baseline"] = gate.baseline.path
     for name, value in summary.items():
         ET.SubElement(properties, "property", name=name, value=clean(value))
+    # One cause, one line: a property per polluter set, in the order of the causes.
+    for cause in causes_of(report):
+        ET.SubElement(properties, "property", name="isoscan.cause", value=clean(cause.text))
+    causes = causes_of(report)
     for finding in findings:
-        _case(suite, report, finding, gate if finding.nodeid in known else None)
+        _case(suite, report, finding, gate if finding.nodeid in known else None, causes)
     ET.indent(root)
     return ET.ElementTree(root)
 
 
-def _case(suite: ET.Element, report: SeedsReport, finding: Finding, known: Gate | None) -> None:
+def _case(suite: ET.Element, report: SeedsReport, finding: Finding, known: Gate | None,
+          causes: list[Cause]) -> None:
     classname, name = split_nodeid(finding.nodeid)
     attrib = {"classname": clean(classname)} if classname else {}
     attrib.update(name=clean(name), time="0.000")
@@ -74,6 +80,9 @@ def _case(suite: ET.Element, report: SeedsReport, finding: Finding, known: Gate 
     blame = blame_of(report, finding)
     message = clean(f"{finding.verdict.value}: {blame.text}" if blame.text
                     else finding.verdict.value)
+    cause = next((c for c in causes if finding.nodeid in c.victims), None)
+    if cause is not None and len(cause.victims) > 1:
+        message += clean(f" (one cause: {cause.text})")
     if known is not None and known.baseline is not None:
         element = ET.SubElement(case, "skipped", type="isoscan-baseline",
                                 message=f"known case in baseline {known.baseline.path}: {message}")

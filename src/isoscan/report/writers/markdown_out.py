@@ -9,6 +9,7 @@ from isoscan.model.import_time import ImportDependence
 from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding
 from isoscan.report.baseline import Gate
+from isoscan.report.causes import causes_of
 from isoscan.report.cells import CELL, legend_items
 from isoscan.report.writers.common import (
     VERDICT_ORDER,
@@ -34,6 +35,7 @@ def cell(text: str) -> str:
 def markdown(report: SeedsReport, gate: Gate | None = None) -> str:
     findings = unstable_sorted(report)
     lines = [f"### isoscan: {_headline(report, findings, gate)}", "", _scope(report), ""]
+    lines += _causes(report)
     if findings:
         lines += ["| test | verdict | gate | failed in | cause |",
                   "| --- | --- | --- | --- | --- |"]
@@ -67,6 +69,20 @@ def _scope(report: SeedsReport) -> str:
     if report.interrupted:
         text += " Interrupted: not every planned run completed."
     return text
+
+
+def _causes(report: SeedsReport) -> list[str]:
+    """One line per cause, one fix each, its victims folded under it."""
+    causes = causes_of(report)
+    if not causes:
+        return []
+    lines = ["**Causes** (one fix each):", ""]
+    for cause in causes:
+        lines.append(f"- {cause.text}")
+        lines.append(f"  <details><summary>{len(cause.victims)} victims</summary>"
+                     f" {', '.join(code(v) for v in cause.victims)}</details>")
+    lines += [f"- {sweep.describe()}" for sweep in report.sweeps]
+    return [*lines, ""]
 
 
 def _row(report: SeedsReport, finding: Finding, gate: Gate | None) -> str:

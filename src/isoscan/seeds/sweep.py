@@ -1,0 +1,242 @@
+"""The polluter sweep: once a polluter is known, run it right before each other test that could
+read what it leaves, so every victim it breaks is found directly, whatever cleaners the suite
+has (a classmate that resets the state hides it from every order where the polluter is not
+last in its class).
+
+Each candidate costs one trial, ``[polluter, candidate]``. Candidates come in the order of
+what is known about the state: tests whose module mentions a term of the state the polluter
+leaves (``isoscan explain``'s changes), then tests in the modules of its known victims, then the
+rest in collected order. The trials stop at a stated bound on test time (``model/sweep.py``).
+A test that fails after it is a victim only once the stated rule of ``model/confidence.py``
+confirms it, as every other order verdict: more trials of ``[polluter, test]`` and of the test
+alone, ending at the first that disagrees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from isoscan.bisect.context import BisectConfig
+from isoscan.bisect.explained import explain_answer
+from isoscan.bisect.probe import BisectObserver, Inconclusive, Probe
+from isoscan.bisect.repro_files import add_reproduce
+from isoscan.execution.argv import Suite
+from isoscan.model.answer import BisectKind, BisectResult
+from isoscan.model.confidence import Confirmation, Rule
+from isoscan.model.status import Command, RunPurpose
+from isoscan.model.sweep import SWEEP_FLOOR, SWEEP_RUNS, Sweep
+from isoscan.model.verdicts import Evidence, Finding, Replay, Verdict
+from isoscan.seeds.grouping import module_of, split_nodeid
+from isoscan.store.db import Store
+from isoscan.trials.base import TrialOutcome, TrialRunner
+
+if TYPE_CHECKING:
+    from isoscan.explain.workflow import Explanation
+
+
+@dataclass(frozen=True)
+class SweptVictim:
+    nodeid: str
+    confirmation: Confirmation
+    run_id: int | None  # the trial where it first failed after the polluter
+
+
+class _Silent:
+    def step(self, trials: int, message: str) -> None:
+        """Says nothing (no observer given)."""
+
+
+def full_run_durations(store: Store, session_id: int | None = None) -> dict[str, float]:
+    """Per-test durations of one full serial run: the session's first serial planned run, else
+    the newest serial planned run of the newest ``seeds`` session in the store; {} if none."""
+    if session_id is None:
+        latest = store.latest_session(Command.SEEDS)
+        if latest is None:
+            return {}
+        session_id = latest.id
+    for run in store.runs(session_id, RunPurpose.PLAN):
+        if run.workers == 0:
+            results = store.results(run.id)
+            if results:
+                return {nodeid: r.duration for nodeid, r in results.items()}
+    return {}
+
+
+def rank_candidates(candidates: Sequence[str], terms: Collection[str],
+                    known: Collection[str], read_module: Callable[[str], str]) -> list[str]:
+    """Most likely readers first: a module that mentions a term of the state, then a class or
+    module holding a known victim, then the rest; collected order within each."""
+    texts: dict[str, str] = {}
+
+    def mentions(nodeid: str) -> bool:
+        module = module_of(nodeid)
+        if module not in texts:
+            texts[module] = read_module(module)
+        return any(term in texts[module] for term in terms)
+
+    near = {_container(v) for v in known} | {module_of(v) for v in known}
+
+    def score(item: tuple[int, str]) -> tuple[int, int]:
+        _, nodeid = item
+        level = 0 if terms and mentions(nodeid) else \
+            1 if _container(nodeid) in near or module_of(nodeid) in near else 2
+        return level, item[0]
+
+    return [nodeid for _, nodeid in sorted(enumerate(candidates), key=score)]
+
+
+def module_reader(rootdir: Path) -> Callable[[str], str]:
+    def read(module: str) -> str:
+        try:
+            return (rootdir / module).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+    return read
+
+
+def sweep_polluter(polluters: Sequence[str], seed: int | None, candidates: Sequence[str],
+                   runner: TrialRunner, rule: Rule, durations: Mapping[str, float], *,
+                   known: Sequence[str] = (), state: str = "",
+                   observer: BisectObserver | None = None) -> tuple[Sweep, list[SweptVictim]]:
+    """Runs ``polluters`` right before each of ``candidates`` (ranked already), one trial
+    each, until the bound; confirms each test that failed there by the rule."""
+    observer = observer or _Silent()
+    started = time.monotonic()
+    full = sum(durations.values())
+    result = Sweep(list(polluters), seed, state=state, known=list(known),
+                   candidates=len(candidates), full_run_seconds=full,
+                   budget_seconds=max(SWEEP_RUNS * full, SWEEP_FLOOR))
+    first_trial = runner.trials
+    failed: list[tuple[str, int | None]] = []
+    before = sum(durations.get(p, 0.0) for p in polluters)
+    for nodeid in candidates:
+        estimate = before + durations.get(nodeid, 0.0)
+        if result.test_seconds + estimate > result.budget_seconds:
+            break
+        outcome = runner.run([*polluters, nodeid], seed)  # one trial: no retry here
+        result.swept += 1
+        result.test_seconds += _test_seconds(runner.store, outcome)
+        if outcome.outcome_of(nodeid).is_failure:
+            failed.append((nodeid, outcome.run_id))
+    result.trials = runner.trials - first_trial
+    who = " + ".join(polluters)
+    observer.step(runner.trials, f"sweep of {who}: {len(failed)} of {result.swept} tests "
+                  f"failed right after it; confirming each by the rule")
+    victims = []
+    for nodeid, run_id in failed:
+        check = confirm_victim(polluters, nodeid, seed, runner, rule, observer)
+        if check.met:
+            victims.append(SweptVictim(nodeid, check, run_id))
+            result.victims.append(nodeid)
+        else:
+            result.unconfirmed.append(nodeid)
+    result.confirm_trials = runner.trials - first_trial - result.trials
+    result.seconds = time.monotonic() - started
+    observer.step(runner.trials, result.describe())
+    return result, victims
+
+
+def confirm_victim(polluters: Sequence[str], victim: str, seed: int | None,
+                   runner: TrialRunner, rule: Rule, observer: BisectObserver) -> Confirmation:
+    """The rule over fresh ``[polluters, victim]`` trials and the victim alone; the sweep's
+    failing trial counts as the first result of the order side."""
+    probe = Probe(runner, victim, seed, observer)
+    check = Confirmation(rule, misbehaved=1)
+    # A victim that could not run leaves the check pending: not confirmed.
+    with contextlib.suppress(Inconclusive):
+        check.settle(lambda: probe.fails(polluters), lambda: probe.passes([]))
+    return check
+
+
+@dataclass
+class SweepOutcome:
+    sweeps: list[Sweep]
+    pairs: list[BisectResult]  # one per new victim, blaming the polluter swept
+    findings: list[Finding]  # one per new victim, order-dependent, for ``seeds``
+
+
+def sweep_answers(answers: Sequence[BisectResult], *, suite: Suite, store: Store,
+                  store_dir: Path, runner: TrialRunner, rule: Rule, collected: Sequence[str],
+                  skip: Collection[str], durations: Mapping[str, float],
+                  notice: Callable[[str], None],
+                  observer: BisectObserver | None = None) -> SweepOutcome:
+    """Sweeps every polluter set the verified ``answers`` name (once each), after naming
+    the state it leaves with ``isoscan explain`` (in a fork of ``runner``'s session): the
+    state orders the candidates and titles the group. ``skip``: tests never swept (judged
+    already). Sets each answer's ``state``."""
+    result = SweepOutcome([], [], [])
+    taken = set(skip)
+    done: set[tuple[str, ...]] = set()
+    read = module_reader(suite.cwd)
+    for answer in answers:
+        if answer.kind is not BisectKind.VICTIM:
+            continue
+        for polluters in answer.polluters:
+            if tuple(polluters) in done:
+                continue
+            done.add(tuple(polluters))
+            known = [a for a in answers if polluters in a.polluters]
+            one = BisectResult(answer.victim, answer.kind, polluters=[polluters],
+                               seed=answer.seed)
+            state, terms = state_of(explain_answer(suite, one, store_dir, runner, notice))
+            for other in known:
+                other.state = other.state or state
+            taken |= {a.victim for a in known} | set(polluters)
+            candidates = rank_candidates([t for t in collected if t not in taken], terms,
+                                         [a.victim for a in known], read)
+            sweep, victims = sweep_polluter(polluters, answer.seed, candidates, runner, rule,
+                                            durations, known=[a.victim for a in known],
+                                            state=state, observer=observer)
+            result.sweeps.append(sweep)
+            for victim in victims:
+                taken.add(victim.nodeid)
+                pair = BisectResult(victim.nodeid, BisectKind.VICTIM, polluters=[polluters],
+                                    source=f"sweep of {' + '.join(polluters)}",
+                                    confirmation=victim.confirmation, state=state,
+                                    note="found by the polluter sweep")
+                add_reproduce(pair, BisectConfig(suite, victim.nodeid, store_dir),
+                              [polluters], answer.seed)
+                result.pairs.append(pair)
+                result.findings.append(_finding(victim, polluters, answer.seed))
+    return result
+
+
+def state_of(explanation: Explanation | None) -> tuple[str, list[str]]:
+    """What explain names first (``global `pkg.flag```), and every term of every change."""
+    if explanation is None or not explanation.changes:
+        return "", []
+    top = explanation.changes[0].change
+    label = f"{top.kind} `{top.name}`" if top.name else f"{top.kind}: {top.summary}"
+    terms = [t for c in explanation.changes for t in c.change.terms if len(t) >= 3]
+    return label, list(dict.fromkeys(terms))
+
+
+def _finding(victim: SweptVictim, polluters: Sequence[str], seed: int | None) -> Finding:
+    """An order-dependent verdict resting on the sweep's trials: its failing order is the
+    polluter set, its bound the rule's."""
+    replay = Replay(victim.run_id or 0, "sweep", list(polluters), seed,
+                    ["failed"] * victim.confirmation.misbehaved)
+    alone = ["passed"] * victim.confirmation.behaved
+    return Finding(victim.nodeid, Verdict.ORDER_DEPENDENT, Evidence(
+        alone=alone, failing_order=replay, confirmation=victim.confirmation,
+        note=f"found by the polluter sweep: fails right after {' + '.join(polluters)}"))
+
+
+def _test_seconds(store: Store, outcome: TrialOutcome) -> float:
+    """The trial's test time: its tests' stored durations, else their recorded start/finish."""
+    if outcome.run_id is not None:
+        results = store.results(outcome.run_id)
+        if results:
+            return sum(r.duration for r in results.values())
+    return sum((finish or start) - start for start, finish in outcome.times.values())
+
+
+def _container(nodeid: str) -> str:
+    """The class a test is in, or its module."""
+    parts = split_nodeid(nodeid)
+    return "::".join(parts[:-1])
