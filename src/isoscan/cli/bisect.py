@@ -48,7 +48,9 @@ suite before it, then the reversed suite, are tried. Trials run VICTIM alone wit
 the whole suite collected; if it fails that way, it is also run alone in its own
 module, as `pytest FILE::TEST` runs it. Passing there, it has an import-time
 dependence: isoscan names the fewest other test modules whose collection breaks
-it and what their import changes, with two commands that show it. Failing there
+it and what their import changes, with two commands that show it; its failing
+order is then bisected again with only the modules it needs collected, and a
+polluter found there is named too, with its own reproduction. Failing there
 too, it is brittle: isoscan looks for the state-setter that makes it pass
 instead. Without PATHS or pytest args, those of the latest `isoscan seeds`
 session in the store are reused.
