@@ -569,16 +569,16 @@ def test_file_terms_match_inside_longer_strings() -> None:
 
 def test_fingerprint_sees_a_change_three_levels_down() -> None:
     value: dict[str, Any] = {"a": {"b": [1, 2]}}
-    before = snapshot.probe(value)
+    before = snapshot.read_global(value)
     value["a"]["b"][1] = 3
-    assert snapshot.probe(value).fp != before.fp
+    assert snapshot.read_global(value).fp != before.fp
 
 
 def test_fingerprint_sees_a_change_deep_inside_a_huge_list() -> None:
     value = list(range(200_000))
-    before = snapshot.probe(value)
+    before = snapshot.read_global(value)
     value[123_456] = -1
-    after = snapshot.probe(value)
+    after = snapshot.read_global(value)
     assert (after.fp != before.fp, after.members) == (True, None)
 
 

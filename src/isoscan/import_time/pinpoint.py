@@ -56,9 +56,9 @@ def watch_of(entry: dict[str, str]) -> Watch | None:
 def _fingerprint(value: object) -> object:
     if value is _MISSING:
         return _MISSING
-    from isoscan.explain.state.globals import probe
+    from isoscan.explain.state.globals import read_global
 
-    found = probe(value)
+    found = read_global(value)
     return found.ident, found.fp
 
 
