@@ -9,6 +9,12 @@ pytest_plugins = ["pytester"]
 
 ACCEPTANCE = Path(__file__).parent / "acceptance"
 
+# Under `pytest -n 2` (make test) this process is an xdist worker: the pytest runs isoscan starts
+# from here must not believe they are workers too. Module-scoped fixtures run before the
+# function-scoped one below, hence here as well.
+for _name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+    os.environ.pop(_name, None)
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Everything in tests/acceptance/ is an end-to-end run of the isoscan command.

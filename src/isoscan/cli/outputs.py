@@ -71,5 +71,11 @@ def finish_report(report: SeedsReport, fail_on: Collection[Verdict], outputs: Ou
     for line in gate_lines(gate):
         console.print(line, style="bold red" if line.startswith("Gate failed") else None)
     targets = Targets(json_target, outputs.junit_xml, outputs.markdown, outputs.svg, outputs.html)
-    write_outputs(report, gate, targets, step_summary())
+    summary = step_summary()
+    written = write_outputs(report, gate, targets, summary)
+    # Last, so a reader finds the files where the output ends (not stdout's JSON, nor the CI
+    # step summary, which is not a file of theirs).
+    files = [name for name in written if name != "-" and name != str(summary)]
+    if files:
+        console.print(f"Written: {', '.join(files)}", soft_wrap=True)
     return gate.exit_code
