@@ -17,7 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 # tests/acceptance/test_demo.py runs this very command (the line with `isoscan seeds`) and
 # asserts every finding it prints.
 demo: $(STAMP)
-	cd examples/demo && ../../$(BIN)/isoscan seeds --count 6 --workers 0,2 --timeout 2 --bisect \
+	cd examples/demo && ../../$(BIN)/isoscan seeds --count 8 --workers 0,2 --timeout 2 --bisect \
 		--store ../../.isoscan-demo --html ../../.isoscan-demo/report.html tests; \
 	status=$$?; if [ $$status -eq 1 ]; then echo "demo: planted bugs found (isoscan exit 1), as expected"; exit 0; fi; exit $$status
 

@@ -19,6 +19,7 @@ from isoscan.model.imports import Alone
 from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding, Verdict
 from isoscan.report.cells import CELL, legend_items
+from isoscan.report.terminal.ids import print_ids
 from isoscan.report.terminal.imports import render_import_time
 from isoscan.store.db import RunRow
 
@@ -83,43 +84,36 @@ def _print_findings(findings: list[Finding], runs: list[RunRow]) -> None:
         head.append(f"  failed in {failed}" if failed else "  failed in no plan run",
                     style="dim")
         console.print(head)
-        console.print(Text(f"   {finding.nodeid}", style="bold"), soft_wrap=True)
+        print_ids(finding.nodeid, "   ", style="bold")
         evidence = _evidence_text(finding)
         if evidence:
             console.print(Padding(Text(evidence, style="dim"), (0, 0, 0, 5)))
 
 
 def _print_pairs(report: SeedsReport) -> None:
-    """Each victim's node id on a line, then what breaks it (or what it needs), one node id a
-    line below it: a polluter set's tests joined by `+`, a parallel-only culprit with its
-    worker and the resource both use."""
-    title = Text("Who breaks whom (bisected, verified)", style="bold italic")
-    title.append("  ← marks what breaks the test above it", style="dim")
-    console.print(title, soft_wrap=False)
+    """Each victim's node id on a line, then what breaks it (``←``, a set's further tests
+    ``+``) or what it needs, one node id a line; a parallel-only culprit with its worker and
+    the resource both use."""
+    trials = sum(pair.trials for pair in report.pairs)
+    console.print(Text(f"Who breaks whom (bisected and verified, {trials} trials)",
+                       style="bold italic"))
+    console.print(Text("← marks what breaks the test above it", style="dim"))
     for pair in report.pairs:
-        head = Text(pair.victim, style="bold")
-        head.append(f"  {_pair_kind(pair.kind)}, {pair.trials} trials", style="dim")
-        console.print(head)
+        print_ids(f"{pair.victim} ({_pair_kind(pair.kind)})", style="bold")
         if pair.polluters:
             workers = pair.parallel.workers if pair.parallel is not None else {}
             for group in pair.polluters:
                 for n, nodeid in enumerate(group):
-                    line = Text("  ← " if n == 0 else "    + ", style="dim")
-                    line.append(nodeid, style="red")
-                    if nodeid in workers:
-                        line.append(f" (on {workers[nodeid]})", style="dim")
-                    console.print(line)
+                    where = f" (on {workers[nodeid]})" if nodeid in workers else ""
+                    print_ids(f"{'←' if n == 0 else '+'} {nodeid}{where}", "  ", style="red")
             if pair.parallel is not None:
                 for shared in pair.parallel.shared[:1]:
-                    console.print(Padding(Text(shared.text), (0, 0, 0, 4)))
+                    print_ids(shared.text, "    ")
         elif pair.state_setters:
             for n, nodeid in enumerate(pair.state_setters):
-                line = Text("  needs " if n == 0 else "    and ", style="dim")
-                line.append(nodeid, style="green")
-                console.print(line)
+                print_ids(f"{'needs' if n == 0 else '  and'} {nodeid}", "  ", style="green")
         else:
-            console.print(Padding(Text(pair.note or "nothing verified", style="dim"),
-                                  (0, 0, 0, 2)))
+            print_ids(pair.note or "nothing verified", "  ", style="dim")
 
 
 def _pair_kind(kind: BisectKind) -> str:
@@ -168,9 +162,16 @@ def _grid(findings: list[Finding], report: SeedsReport) -> Table:
 
 
 def _legend(runs: list[RunRow], labels: dict[int, str]) -> Text:
-    legend = Text("runs: ", style="dim")
-    legend.append("  ".join(f"#{n} {labels.get(run.id) or run.label}"
-                            for n, run in enumerate(runs, start=1)))
+    # Wrapped between runs, never inside one's label ("planned (seed 42) -n 2").
+    entries = [f"#{n} {labels.get(run.id) or run.label}" for n, run in enumerate(runs, start=1)]
+    legend = Text("runs:", style="dim")
+    used = len("runs:")
+    for entry in entries:
+        if used + 2 + len(entry) > console.width:
+            legend.append("\n     ")
+            used = 5
+        legend.append(f"  {entry}")
+        used += 2 + len(entry)
     legend.append("\ncells: ", style="dim")
     for char, style, words in legend_items():
         legend.append(char, style=style)
