@@ -10,9 +10,10 @@ pytest_plugins = ["pytester"]
 ACCEPTANCE = Path(__file__).parent / "acceptance"
 
 # Under `pytest -n 2` (make test) this process is an xdist worker: the pytest runs isoscan starts
-# from here must not believe they are workers too. Module-scoped fixtures run before the
-# function-scoped one below, hence here as well.
-for _name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+# from here must not believe they are workers too, nor take this run's PYTEST_ADDOPTS (already
+# read by now). Module-scoped fixtures run before the function-scoped one below, hence here too.
+for _name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID",
+              "PYTEST_ADDOPTS"):
     os.environ.pop(_name, None)
 
 
