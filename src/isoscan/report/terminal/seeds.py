@@ -9,7 +9,6 @@ boundaries. That reads the same on an 80-column terminal as on a 200-column log.
 
 from __future__ import annotations
 
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -87,7 +86,7 @@ def _print_findings(findings: list[Finding], runs: list[RunRow]) -> None:
         print_ids(finding.nodeid, "   ", style="bold")
         evidence = _evidence_text(finding)
         if evidence:
-            console.print(Padding(Text(evidence, style="dim"), (0, 0, 0, 5)))
+            print_ids(evidence, "     ", style="dim")
 
 
 def _print_pairs(report: SeedsReport) -> None:
