@@ -49,6 +49,10 @@ TRIES = 4  # concurrent replays per search question at most (it ends at the firs
 VERIFY_CAP = 2 * TRIES  # replays beside a culprit set at most while the rule is undecided
 WINDOW = 1.0  # seconds before the victim started in which another worker's tests are suspects
 MAX_SETS = 8  # independent culprit sets looked for before stopping
+# Before giving up: the victim beside each of the suspects nearest it alone, with that
+# suspect's recorded offset moved by these seconds (one replay each, nearest first).
+SHIFTS = (-0.05, 0.05, -0.2, 0.2, -0.5, 0.5)
+SWEPT = 4  # suspects swept that way at most, the nearest the victim's own moment first
 
 
 def rule_text(rule: Rule) -> str:
@@ -59,7 +63,12 @@ def rule_text(rule: Rule) -> str:
             f"victim failing at random gives the same results is at most {rule.alpha:.2g} "
             f"(confidence {rule.confidence:g}; at most {VERIFY_CAP} beside it); the victim must "
             f"also pass {TRIES} of {TRIES} beside every other suspect, and every replay with "
-            f"nothing beside it, before and after the search")
+            f"nothing beside it, before and after the search. Each test is held back until its "
+            f"body's recorded moment (its session and module fixtures are set up before). When "
+            f"the replays beside all suspects pass, the victim is replayed beside each of the "
+            f"{SWEPT} suspects nearest it alone, its offset moved by "
+            f"{', '.join(f'{x:+g}' for x in SHIFTS)} s, once each; the first that fails is "
+            f"verified by the same rule at that offset; when none fails, no test is blamed")
 
 
 RULE = rule_text(Rule())
@@ -78,6 +87,11 @@ class Timeline:
     started: float
     finished: float | None
     executions: list[ExecutionRow]
+    body: float | None = None  # when the victim's body began (its broad fixtures set up)
+
+    def workers(self) -> int:
+        """The recorded run's xdist workers."""
+        return len({e.worker for e in self.executions if e.worker.startswith("gw")})
 
     def merged_before(self) -> list[str]:
         """Every process's tests that started before the victim, by start time."""
@@ -112,6 +126,12 @@ def _start(execution: ExecutionRow) -> float:
     return execution.started if execution.started is not None else 0.0
 
 
+def _body(execution: ExecutionRow) -> float:
+    """When the test's body began: its broad fixtures set up. A run recorded before isoscan
+    kept that moment has only the start."""
+    return execution.body if execution.body is not None else _start(execution)
+
+
 def timeline(store: Store, run_id: int | None, victim: str) -> Timeline | None:
     if run_id is None:
         return None
@@ -121,7 +141,8 @@ def timeline(store: Store, run_id: int | None, victim: str) -> Timeline | None:
         return None
     me = mine[-1]
     assert me.started is not None
-    return Timeline(victim, run_id, me.worker, me.process, me.started, me.finished, executions)
+    return Timeline(victim, run_id, me.worker, me.process, me.started, me.finished, executions,
+                    me.body)
 
 
 class CollisionSearch:
@@ -140,15 +161,42 @@ class CollisionSearch:
         self.suspects = list(dict.fromkeys(e.nodeid for e in suspects))
         own = [e for e in line.own_before() if e.nodeid not in self.suspects]
         self.context = [e.nodeid for e in own]  # always in the victim's lane, never blamed
-        offsets = {e.nodeid: _start(e) - line.started for e in [*suspects, *own]}
-        # Every lane starts at the earliest test: offsets stay as recorded, never negative.
-        base = min([0.0, *offsets.values()])
-        self.at = {nodeid: offset - base for nodeid, offset in offsets.items()}
-        self.victim_at = -base
+        # Offsets between bodies, as the Pacer holds them back: what a lane must set up
+        # first (a session fixture its recorded worker had set up long before) is no part.
+        victim_body = line.body if line.body is not None else line.started
+        self.offsets = {e.nodeid: _body(e) - victim_body for e in [*suspects, *own]}
+        self.shift: dict[str, float] = {}  # a swept suspect's offset moved (``sweep``)
+        self._normalise()
         self.worker = {e.nodeid: e.worker for e in suspects}
         self.overlapping = {e.nodeid for e in suspects
                             if e.finished is None or e.finished > line.started}
         self.touched: dict[str, set[Resource]] = {}
+
+    def _normalise(self) -> None:
+        """Every lane starts at the earliest test: offsets stay as recorded, never negative."""
+        offsets = {t: o + self.shift.get(t, 0.0) for t, o in self.offsets.items()}
+        base = min([0.0, *offsets.values()])
+        self.at = {nodeid: offset - base for nodeid, offset in offsets.items()}
+        self.victim_at = -base
+
+    def sweep(self) -> str | None:
+        """Before giving up: the victim beside each of the ``SWEPT`` suspects whose bodies
+        began nearest its own, alone, that suspect's offset moved by each of ``SHIFTS``
+        (timing on this machine need not be the recorded run's). The first suspect the
+        victim fails beside is returned, its shift kept for the rest of the search."""
+        nearest = sorted(self.suspects, key=lambda t: abs(self.offsets[t]))[:SWEPT]
+        for suspect in nearest:
+            for shift in SHIFTS:
+                self.shift = {suspect: shift}
+                self._normalise()
+                failed = self.fails([suspect])
+                self.observer.step(self.trials.trials, f"concurrent replay beside {suspect} "
+                                   f"moved {shift:+g}s: {'failed' if failed else 'passed'}")
+                if failed:
+                    return suspect
+        self.shift = {}
+        self._normalise()
+        return None
 
     def lanes(self, subset: Iterable[str]) -> list[Lane]:
         """The victim's lane, then one lane per other worker with its chosen tests."""
@@ -182,7 +230,8 @@ class CollisionSearch:
         the victim's whole --timeout, not its early bound."""
         victim = self.line.victim
         outcome = self.trials.run_concurrent(self.lanes(subset), self.seed,
-                                             full_timeout=[victim] if full else ())
+                                             full_timeout=[victim] if full else (),
+                                             workers=self.line.workers())
         self._remember(outcome)
         result = outcome.outcome_of(victim)
         if not result.ran:
@@ -240,16 +289,24 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
     if nothing.failed:
         return _non_deterministic(result, search)
     everything = search.tally(search.suspects, f"beside all {len(search.suspects)} suspects")
+    found: list[str] | None = None
     if not everything.failed:
-        result.note = (f"the collision could not be reproduced: it passed {everything.tries} of "
-                       f"{everything.tries} concurrent replays beside the "
-                       f"{len(search.suspects)} tests that ran beside it; no test is blamed")
-        return result, search
+        swept = search.sweep()
+        if swept is None:
+            result.note = (f"the collision could not be reproduced: it passed "
+                           f"{everything.tries} of {everything.tries} concurrent replays beside "
+                           f"the {len(search.suspects)} tests that ran beside it, and one beside "
+                           f"each of the {min(SWEPT, len(search.suspects))} nearest alone at "
+                           f"each of {len(SHIFTS)} offsets around the recorded one; no test "
+                           f"is blamed")
+            return result, search
+        found = [swept]
     answer.checks.append(nothing)
     remaining = list(search.suspects)
     while remaining and len(result.polluters) < MAX_SETS:
-        culprits = search.one_minimal(
+        culprits = found or search.one_minimal(
             Shrinker(remaining, search.collides).shrink(remaining, careful=True))
+        found = None
         check = search.verify(culprits)
         if check.decision is Decision.CONTRADICTED:
             return _non_deterministic(result, search)
