@@ -420,6 +420,10 @@ class Recorder:
             # is unique to the test, so it is never shared with another.)
             self._tracker.add_ignored(self.directory)
             self._ignored_dir = self.directory
+            # Nor the lanes' barrier, which the Pacer uses inside the test's setup.
+            pacer = self.config.pluginmanager.get_plugin(PACER)
+            if isinstance(pacer, Pacer) and pacer.schedule is not None:
+                self._tracker.add_ignored(pacer.schedule.barrier)
         return self._tracker
 
     def _touched(self, nodeid: str) -> list[list[str]]:
