@@ -199,15 +199,20 @@ class CollisionSearch:
         return None
 
     def lanes(self, subset: Iterable[str]) -> list[Lane]:
-        """The victim's lane, then one lane per other worker with its chosen tests."""
+        """The victim's lane, then one lane per other worker with its chosen tests. The
+        earliest test of this replay starts at once: the offsets between them stay as
+        recorded, and no lane waits for a suspect left out (a replay with nothing beside the
+        victim would otherwise wait up to ``WINDOW`` seconds for nothing)."""
+        chosen = sorted(set(subset), key=self.at.__getitem__)
+        base = min([self.victim_at, *(self.at[t] for t in (*self.context, *chosen))])
         mine = (*self.context, self.line.victim)
-        lanes = [Lane(mine, (*(self.at[t] for t in self.context), self.victim_at),
+        lanes = [Lane(mine, (*(self.at[t] - base for t in self.context), self.victim_at - base),
                       self.line.worker)]
         by_worker: dict[str, list[str]] = {}
-        for nodeid in sorted(set(subset), key=self.at.__getitem__):
+        for nodeid in chosen:
             by_worker.setdefault(self.worker[nodeid], []).append(nodeid)
         for worker, tests in sorted(by_worker.items()):
-            lanes.append(Lane(tuple(tests), tuple(self.at[t] for t in tests), worker))
+            lanes.append(Lane(tuple(tests), tuple(self.at[t] - base for t in tests), worker))
         return lanes
 
     def tally(self, subset: Sequence[str], what: str) -> ReplayTally:

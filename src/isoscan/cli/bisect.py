@@ -52,9 +52,9 @@ serially passes) is parallel-only: isoscan replays every worker's tests
 serially by start time (a leftover from another worker), then replays it
 side by side with the tests other workers ran beside it, in a process per
 worker with that worker's id, at their recorded offsets (before giving up,
-beside each nearest one alone at offsets around it), and names the culprit, its worker and the files, databases, ports or
-declared resources they share; `isoscan replay FILE` reruns that collision
-(see docs/parallel.md).
+beside each nearest one alone at offsets around it), and names the culprit,
+its worker and the files, databases, ports or declared resources they
+share; `isoscan replay FILE` reruns that collision (see docs/parallel.md).
 
 """ + exit_codes_help(
     "polluter(s), state-setter, culprit on another worker or the import\n"
