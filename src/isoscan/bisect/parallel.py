@@ -171,6 +171,8 @@ class CollisionSearch:
         self.overlapping = {e.nodeid for e in suspects
                             if e.finished is None or e.finished > line.started}
         self.touched: dict[str, set[Resource]] = {}
+        # Suspect sets (with their offsets' shifts) it passed every replay beside.
+        self.passed: dict[frozenset[tuple[str, float]], ReplayTally] = {}
 
     def _normalise(self) -> None:
         """Every lane starts at the earliest test: offsets stay as recorded, never negative."""
@@ -216,7 +218,16 @@ class CollisionSearch:
         return lanes
 
     def tally(self, subset: Sequence[str], what: str) -> ReplayTally:
-        """Up to ``TRIES`` concurrent replays; the first failure ends it."""
+        """Up to ``TRIES`` concurrent replays; the first failure ends it. A set of suspects
+        the victim already passed ``TRIES`` of ``TRIES`` beside (at the same offsets) is not
+        asked again: the search's halves and the final check beside the other suspects are
+        often the same set, and those replays are the evidence either way."""
+        key = frozenset((t, self.shift.get(t, 0.0)) for t in subset)
+        known = self.passed.get(key) if subset else None
+        if known is not None:
+            self.observer.step(self.trials.trials, f"concurrent replay {what}: passed "
+                               f"{known.tries} of {known.tries} before, not asked again")
+            return ReplayTally(what, known.failed, known.tries)
         failed = tries = 0
         for _ in range(TRIES):
             tries += 1
@@ -226,6 +237,8 @@ class CollisionSearch:
         if not subset and not failed:
             self.quiet_passes += tries
         tally = ReplayTally(what, failed, tries)
+        if subset and not failed:
+            self.passed[key] = tally
         self.observer.step(self.trials.trials, f"concurrent replay {what}: "
                            f"failed {failed} of {tries}")
         return tally
