@@ -14,7 +14,8 @@ shortest replay measured for that victim, that is what no search under the same 
 below. The rest is start-up, collection, serial steps (its worker's order, the merged leftover
 replay) and shrinking.
 
-Run: `python benchmarks/parallel_bisect.py [--count N] [--baseline-python PY] [--keep DIR]`.
+Run: `python benchmarks/parallel_bisect.py [--count N] [--baseline-python PY] [--keep DIR]`;
+`--keep DIR --again` bisects again from the seeds run kept in DIR.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def concurrent_runs(store: Path, after: int) -> list[float]:
     """Seconds of each concurrent replay (a run of several lanes) stored after run ``after``."""
     db = sqlite3.connect(store / "isoscan.db")
     try:
-        rows = db.execute("SELECT seconds FROM runs WHERE id > ? AND workers > 1 AND "
+        # A concurrent replay is stored with one worker per lane; serial trials with none.
+        rows = db.execute("SELECT seconds FROM runs WHERE id > ? AND workers > 0 AND "
                           "purpose != 'plan'", (after,)).fetchall()
     finally:
         db.close()
@@ -122,12 +124,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-python", default=None,
                         help="an interpreter whose isoscan is the baseline (same run)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the work folder here")
+    parser.add_argument("--again", action="store_true",
+                        help="with --keep: bisect from the seeds run kept there, not a new one")
     args = parser.parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="isoscan-pbisect-"))
     seeded = work / "seeded"
-    shutil.rmtree(seeded, ignore_errors=True)
-    shutil.copytree(DEMO, seeded, ignore=shutil.ignore_patterns(".isoscan", ".demo-shared"))
-    victims = flag_victims(sys.executable, seeded, args.count)
+    if args.again and args.keep is not None and (seeded / "seeds.json").is_file():
+        doc = json.loads((seeded / "seeds.json").read_text())
+        victims = [t["nodeid"] for t in doc["tests"] if t["verdict"] == "parallel-only"]
+    else:
+        shutil.rmtree(seeded, ignore_errors=True)
+        shutil.copytree(DEMO, seeded, ignore=shutil.ignore_patterns(".isoscan", ".demo-shared"))
+        victims = flag_victims(sys.executable, seeded, args.count)
     print(f"{len(victims)} parallel-only victims flagged: {', '.join(victims) or '-'}")
     if not victims:
         return 1

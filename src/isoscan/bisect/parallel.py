@@ -160,7 +160,8 @@ class CollisionSearch:
         suspects = line.beside()
         self.suspects = list(dict.fromkeys(e.nodeid for e in suspects))
         own = [e for e in line.own_before() if e.nodeid not in self.suspects]
-        self.context = [e.nodeid for e in own]  # always in the victim's lane, never blamed
+        # In the victim's lane before it, never blamed (unless ``without_context`` drops them).
+        self.context = [e.nodeid for e in own]
         # Offsets between bodies, as the Pacer holds them back: what a lane must set up
         # first (a session fixture its recorded worker had set up long before) is no part.
         victim_body = line.body if line.body is not None else line.started
@@ -180,6 +181,24 @@ class CollisionSearch:
         base = min([0.0, *offsets.values()])
         self.at = {nodeid: offset - base for nodeid, offset in offsets.items()}
         self.victim_at = -base
+
+    def without_context(self) -> ReplayTally | None:
+        """One replay beside all suspects without the victim's own worker's earlier tests:
+        when it fails, they are not needed to reproduce the collision and every later replay
+        leaves them out (each replay is then as long as the victim and its suspects, not the
+        second of its worker's tests before it); when it passes, they stay. Returns the
+        replay as the search's first question beside all suspects, or None."""
+        context, self.context = self.context, []
+        what = f"beside all {len(self.suspects)} suspects"
+        if self.fails(self.suspects):
+            self.observer.step(self.trials.trials, f"concurrent replay {what}, without its "
+                               f"worker's {len(context)} earlier tests: failed; they are "
+                               f"left out of every replay")
+            return ReplayTally(what, 1, 1)
+        self.context = context
+        self.observer.step(self.trials.trials, f"concurrent replay {what}, without its "
+                           f"worker's {len(context)} earlier tests: passed; they stay")
+        return None
 
     def sweep(self) -> str | None:
         """Before giving up: the victim beside each of the ``SWEPT`` suspects whose bodies
@@ -303,10 +322,13 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
         return result, search
     observer.step(trials.trials, f"{len(search.suspects)} tests ran on other workers beside "
                   f"it; replaying them side by side with it")
+    everything = search.without_context() if search.context else None
     nothing = search.tally([], "with nothing beside it")
     if nothing.failed:
         return _non_deterministic(result, search)
-    everything = search.tally(search.suspects, f"beside all {len(search.suspects)} suspects")
+    if everything is None:
+        everything = search.tally(search.suspects,
+                                  f"beside all {len(search.suspects)} suspects")
     found: list[str] | None = None
     if not everything.failed:
         swept = search.sweep()
