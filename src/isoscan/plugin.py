@@ -31,6 +31,8 @@ RUN_KEY = "isoscan_run"
 # Set when this process started the assertion-rewriting helper (``prerewrite.py``).
 PREREWRITING = pytest.StashKey[bool]()
 PACER = "isoscan-pacer"
+# Set by isoscan in a subprocess lane of a concurrent replay: its index in the schedule.
+LANE_ENV = "ISOSCAN_LANE"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -134,10 +136,14 @@ def pytest_configure(config: pytest.Config) -> None:
         recorder = Recorder(config, record_dir)
         recorder.track_resources = bool(config.getoption("isoscan_resources"))
         config.pluginmanager.register(recorder, "isoscan-recorder")
-    schedule = config.getoption("isoscan_schedule")
-    if schedule:
-        config.pluginmanager.register(
-            Pacer(Schedule.read(invocation_path(config, schedule))), PACER)
+    schedule_file = config.getoption("isoscan_schedule")
+    if schedule_file:
+        schedule = Schedule.read(invocation_path(config, schedule_file))
+        lane = os.environ.get(LANE_ENV, "")
+        worker = schedule.worker_of(int(lane)) if lane.isdigit() else ""
+        if worker and not hasattr(config, "workerinput"):
+            act_as_xdist_worker(config, worker, schedule.worker_count, schedule.run_uid)
+        config.pluginmanager.register(Pacer(schedule), PACER)
     timeouts = config.getoption("isoscan_timeouts")
     if timeouts:
         from isoscan.execution.timeout_marks import TimeoutMarks
@@ -216,21 +222,52 @@ class Orderer:
 
 class Pacer:
     """Holds each test back until its moment in a concurrent replay (``schedule.py``); inert
-    while ``schedule`` is None (the fork server registers one and sets it per child)."""
+    while ``schedule`` is None (the fork server registers one and sets it per child).
+
+    The moment is that of the test's *body*: after its session-, package-, module- and
+    class-scoped fixtures are set up, before its first function-scoped one (or its call).
+    That is what the Recorder's ``b`` times measure, so a lane that must set up a session
+    fixture the recorded worker had set up long before does not start the test late. The
+    lanes' common start is taken at the first test's body, once each lane's first broad
+    fixtures are set up, as xdist's workers all start their first tests after their own
+    session setup."""
 
     def __init__(self, schedule: Schedule | None) -> None:
         self.schedule = schedule
         self.start: float | None = None
+        self.held: str | None = None  # the node id whose body was last held back
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
-        if self.schedule is None:
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any],
+                             request: pytest.FixtureRequest) -> None:
+        if self.schedule is not None and fixturedef.scope == "function":
+            self._hold(request.node.nodeid)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        if self.schedule is not None:
+            self._hold(item.nodeid)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        # A test whose setup failed or skipped never reached its body: the lane still
+        # joins the common start, so the other lanes do not wait for it in vain.
+        self._join()
+
+    def _hold(self, nodeid: str) -> None:
+        if self.held == nodeid:
             return
-        if self.start is None:  # the first test: all lanes start from one instant
+        self.held = nodeid
+        start = self._join()
+        assert self.schedule is not None
+        offset = self.schedule.at.get(nodeid)
+        if offset is not None and start is not None:
+            wait_until(start + offset)
+
+    def _join(self) -> float | None:
+        if self.schedule is not None and self.start is None:
             self.start = common_start(self.schedule)
-        offset = self.schedule.at.get(item.nodeid)
-        if offset is not None:
-            wait_until(self.start + offset)
+        return self.start
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -239,8 +276,29 @@ class Pacer:
     def ready_without_tests(self, items: list[pytest.Item]) -> None:
         """A lane left with no test (its ids no longer collect) still says it is ready, so
         the other lanes do not wait for it until the barrier gives up."""
-        if self.schedule is not None and not items and self.start is None:
-            self.start = common_start(self.schedule)
+        if not items:
+            self._join()
+
+
+def act_as_xdist_worker(config: pytest.Config, worker: str, count: int, run_uid: str) -> None:
+    """What xdist gives a worker process before its session (``xdist/remote.py``): the
+    environment variables, and the ``workerinput`` its ``worker_id`` and ``testrun_uid``
+    fixtures read. A lane of a concurrent replay is one of the recorded run's workers."""
+    import random
+    import sys
+
+    os.environ["PYTEST_XDIST_WORKER"] = worker
+    os.environ["PYTEST_XDIST_WORKER_COUNT"] = str(count)
+    os.environ["PYTEST_XDIST_TESTRUNUID"] = run_uid
+    workerinput: dict[str, Any] = {"workerid": worker, "workercount": count,
+                                   "testrunuid": run_uid, "mainargv": list(sys.argv)}
+    # pytest-randomly's workers take the controller's resolved seed; unseeded, it would
+    # have drawn one at random itself.
+    seed = getattr(config.option, "randomly_seed", None)
+    workerinput["randomly_seed"] = seed if isinstance(seed, int) else random.getrandbits(32)
+    config.workerinput = workerinput  # type: ignore[attr-defined]
+    if not hasattr(config, "workeroutput"):
+        config.workeroutput = {}  # type: ignore[attr-defined]
 
 
 class Recorder:
@@ -263,6 +321,7 @@ class Recorder:
         self.junit_ids = bool(config.getoption("isoscan_junit_ids"))
         self._tracker: ResourceTracker | None = None
         self._item: pytest.Item | None = None
+        self._body: float | None = None  # when the running test's body began (``Pacer``)
         self._ignored_dir: Path | None = None
         # One token for the whole run, in every process's hello: a serial run makes its own;
         # an xdist controller makes one and hands it to each worker it starts, a worker that
@@ -336,7 +395,17 @@ class Recorder:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self._item = item
 
+    # Not tryfirst: after the Pacer has held the body back to its moment.
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> None:
+        if self._body is None and fixturedef.scope == "function":
+            self._body = time.time()
+
+    def pytest_runtest_call(self) -> None:
+        if self._body is None:
+            self._body = time.time()
+
     def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self._body = None
         if self.active:
             # The line json.dumps would make, at a third of its cost: two of these per test.
             self._write(f'{{"e": "{records.START}", "id": {_string(nodeid)}, '
@@ -354,6 +423,10 @@ class Recorder:
             # is unique to the test, so it is never shared with another.)
             self._tracker.add_ignored(self.directory)
             self._ignored_dir = self.directory
+            # Nor the lanes' barrier, which the Pacer uses inside the test's setup.
+            pacer = self.config.pluginmanager.get_plugin(PACER)
+            if isinstance(pacer, Pacer) and pacer.schedule is not None:
+                self._tracker.add_ignored(pacer.schedule.barrier)
         return self._tracker
 
     def _touched(self, nodeid: str) -> list[list[str]]:
@@ -401,6 +474,8 @@ class Recorder:
         duration = round(self.durations.pop(nodeid, 0.0), 6)
         line = (f'{{"e": "{records.FINISH}", "id": {_string(nodeid)}, "t": {time.time()!r}, '
                 f'"o": {outcome}, "d": {duration!r}')
+        if self._body is not None:  # "b": its body began, broad fixtures set up
+            line += f', "b": {self._body!r}'
         message = self.messages.pop(nodeid, "")
         if message:
             line += ', "m": ' + _string(message)

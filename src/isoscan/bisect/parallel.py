@@ -49,6 +49,10 @@ from isoscan.trials.outcome import TrialOutcome
 TRIES = 4  # concurrent replays per search question at most (it ends at the first failure)
 VERIFY_CAP = 2 * TRIES  # replays beside a culprit set at most while the rule is undecided
 WINDOW = 1.0  # seconds before the victim started in which another worker's tests are suspects
+# Before giving up: the victim beside each of the suspects nearest it alone, with that
+# suspect's recorded offset moved by these seconds (one replay each, nearest first).
+SHIFTS = (-0.05, 0.05, -0.2, 0.2, -0.5, 0.5)
+SWEPT = 4  # suspects swept that way at most, the nearest the victim's own moment first
 
 
 def rule_text(rule: Rule) -> str:
@@ -59,7 +63,12 @@ def rule_text(rule: Rule) -> str:
             f"victim failing at random gives the same results is at most {rule.alpha:.2g} "
             f"(confidence {rule.confidence:g}; at most {VERIFY_CAP} beside it); the victim must "
             f"also pass {TRIES} of {TRIES} beside every other suspect, and every replay with "
-            f"nothing beside it, before and after the search")
+            f"nothing beside it, before and after the search. Each test is held back until its "
+            f"body's recorded moment (its session and module fixtures are set up before). When "
+            f"the replays beside all suspects pass, the victim is replayed beside each of the "
+            f"{SWEPT} suspects nearest it alone, its offset moved by "
+            f"{', '.join(f'{x:+g}' for x in SHIFTS)} s, once each; the first that fails is "
+            f"verified by the same rule at that offset; when none fails, no test is blamed")
 
 
 RULE = rule_text(Rule())
@@ -78,6 +87,11 @@ class Timeline:
     started: float
     finished: float | None
     executions: list[ExecutionRow]
+    body: float | None = None  # when the victim's body began (its broad fixtures set up)
+
+    def workers(self) -> int:
+        """The recorded run's xdist workers."""
+        return len({e.worker for e in self.executions if e.worker.startswith("gw")})
 
     def merged_before(self) -> list[str]:
         """Every process's tests that started before the victim, by start time."""
@@ -112,6 +126,12 @@ def _start(execution: ExecutionRow) -> float:
     return execution.started if execution.started is not None else 0.0
 
 
+def _body(execution: ExecutionRow) -> float:
+    """When the test's body began: its broad fixtures set up. A run recorded before isoscan
+    kept that moment has only the start."""
+    return execution.body if execution.body is not None else _start(execution)
+
+
 def timeline(store: Store, run_id: int | None, victim: str) -> Timeline | None:
     if run_id is None:
         return None
@@ -121,7 +141,8 @@ def timeline(store: Store, run_id: int | None, victim: str) -> Timeline | None:
         return None
     me = mine[-1]
     assert me.started is not None
-    return Timeline(victim, run_id, me.worker, me.process, me.started, me.finished, executions)
+    return Timeline(victim, run_id, me.worker, me.process, me.started, me.finished, executions,
+                    me.body)
 
 
 class CollisionSearch:
@@ -139,31 +160,93 @@ class CollisionSearch:
         suspects = line.beside()
         self.suspects = list(dict.fromkeys(e.nodeid for e in suspects))
         own = [e for e in line.own_before() if e.nodeid not in self.suspects]
-        self.context = [e.nodeid for e in own]  # always in the victim's lane, never blamed
-        offsets = {e.nodeid: _start(e) - line.started for e in [*suspects, *own]}
-        # Every lane starts at the earliest test: offsets stay as recorded, never negative.
-        base = min([0.0, *offsets.values()])
-        self.at = {nodeid: offset - base for nodeid, offset in offsets.items()}
-        self.victim_at = -base
+        # In the victim's lane before it, never blamed (unless ``without_context`` drops them).
+        self.context = [e.nodeid for e in own]
+        # Offsets between bodies, as the Pacer holds them back: what a lane must set up
+        # first (a session fixture its recorded worker had set up long before) is no part.
+        victim_body = line.body if line.body is not None else line.started
+        self.offsets = {e.nodeid: _body(e) - victim_body for e in [*suspects, *own]}
+        self.shift: dict[str, float] = {}  # a swept suspect's offset moved (``sweep``)
+        self._normalise()
         self.worker = {e.nodeid: e.worker for e in suspects}
         self.overlapping = {e.nodeid for e in suspects
                             if e.finished is None or e.finished > line.started}
         self.touched: dict[str, set[Resource]] = {}
+        # Suspect sets (with their offsets' shifts) it passed every replay beside.
+        self.passed: dict[frozenset[tuple[str, float]], ReplayTally] = {}
+
+    def _normalise(self) -> None:
+        """Every lane starts at the earliest test: offsets stay as recorded, never negative."""
+        offsets = {t: o + self.shift.get(t, 0.0) for t, o in self.offsets.items()}
+        base = min([0.0, *offsets.values()])
+        self.at = {nodeid: offset - base for nodeid, offset in offsets.items()}
+        self.victim_at = -base
+
+    def without_context(self) -> ReplayTally | None:
+        """One replay beside all suspects without the victim's own worker's earlier tests:
+        when it fails, they are not needed to reproduce the collision and every later replay
+        leaves them out (each replay is then as long as the victim and its suspects, not the
+        second of its worker's tests before it); when it passes, they stay. Returns the
+        replay as the search's first question beside all suspects, or None."""
+        context, self.context = self.context, []
+        what = f"beside all {len(self.suspects)} suspects"
+        if self.fails(self.suspects):
+            self.observer.step(self.trials.trials, f"concurrent replay {what}, without its "
+                               f"worker's {len(context)} earlier tests: failed; they are "
+                               f"left out of every replay")
+            return ReplayTally(what, 1, 1)
+        self.context = context
+        self.observer.step(self.trials.trials, f"concurrent replay {what}, without its "
+                           f"worker's {len(context)} earlier tests: passed; they stay")
+        return None
+
+    def sweep(self) -> str | None:
+        """Before giving up: the victim beside each of the ``SWEPT`` suspects whose bodies
+        began nearest its own, alone, that suspect's offset moved by each of ``SHIFTS``
+        (timing on this machine need not be the recorded run's). The first suspect the
+        victim fails beside is returned, its shift kept for the rest of the search."""
+        nearest = sorted(self.suspects, key=lambda t: abs(self.offsets[t]))[:SWEPT]
+        for suspect in nearest:
+            for shift in SHIFTS:
+                self.shift = {suspect: shift}
+                self._normalise()
+                failed = self.fails([suspect])
+                self.observer.step(self.trials.trials, f"concurrent replay beside {suspect} "
+                                   f"moved {shift:+g}s: {'failed' if failed else 'passed'}")
+                if failed:
+                    return suspect
+        self.shift = {}
+        self._normalise()
+        return None
 
     def lanes(self, subset: Iterable[str]) -> list[Lane]:
-        """The victim's lane, then one lane per other worker with its chosen tests."""
+        """The victim's lane, then one lane per other worker with its chosen tests. The
+        earliest test of this replay starts at once: the offsets between them stay as
+        recorded, and no lane waits for a suspect left out (a replay with nothing beside the
+        victim would otherwise wait up to ``WINDOW`` seconds for nothing)."""
+        chosen = sorted(set(subset), key=self.at.__getitem__)
+        base = min([self.victim_at, *(self.at[t] for t in (*self.context, *chosen))])
         mine = (*self.context, self.line.victim)
-        lanes = [Lane(mine, (*(self.at[t] for t in self.context), self.victim_at),
+        lanes = [Lane(mine, (*(self.at[t] - base for t in self.context), self.victim_at - base),
                       self.line.worker)]
         by_worker: dict[str, list[str]] = {}
-        for nodeid in sorted(set(subset), key=self.at.__getitem__):
+        for nodeid in chosen:
             by_worker.setdefault(self.worker[nodeid], []).append(nodeid)
         for worker, tests in sorted(by_worker.items()):
-            lanes.append(Lane(tuple(tests), tuple(self.at[t] for t in tests), worker))
+            lanes.append(Lane(tuple(tests), tuple(self.at[t] - base for t in tests), worker))
         return lanes
 
     def tally(self, subset: Sequence[str], what: str) -> ReplayTally:
-        """Up to ``TRIES`` concurrent replays; the first failure ends it."""
+        """Up to ``TRIES`` concurrent replays; the first failure ends it. A set of suspects
+        the victim already passed ``TRIES`` of ``TRIES`` beside (at the same offsets) is not
+        asked again: the search's halves and the final check beside the other suspects are
+        often the same set, and those replays are the evidence either way."""
+        key = frozenset((t, self.shift.get(t, 0.0)) for t in subset)
+        known = self.passed.get(key) if subset else None
+        if known is not None:
+            self.observer.step(self.trials.trials, f"concurrent replay {what}: passed "
+                               f"{known.tries} of {known.tries} before, not asked again")
+            return ReplayTally(what, known.failed, known.tries)
         failed = tries = 0
         for _ in range(TRIES):
             tries += 1
@@ -173,6 +256,8 @@ class CollisionSearch:
         if not subset and not failed:
             self.quiet_passes += tries
         tally = ReplayTally(what, failed, tries)
+        if subset and not failed:
+            self.passed[key] = tally
         self.observer.step(self.trials.trials, f"concurrent replay {what}: "
                            f"failed {failed} of {tries}")
         return tally
@@ -182,7 +267,8 @@ class CollisionSearch:
         the victim's whole --timeout, not its early bound."""
         victim = self.line.victim
         outcome = self.trials.run_concurrent(self.lanes(subset), self.seed,
-                                             full_timeout=[victim] if full else ())
+                                             full_timeout=[victim] if full else (),
+                                             workers=self.line.workers())
         self._remember(outcome)
         result = outcome.outcome_of(victim)
         if not result.ran:
@@ -236,20 +322,31 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
         return result, search
     observer.step(trials.trials, f"{len(search.suspects)} tests ran on other workers beside "
                   f"it; replaying them side by side with it")
+    everything = search.without_context() if search.context else None
     nothing = search.tally([], "with nothing beside it")
     if nothing.failed:
         return _non_deterministic(result, search)
-    everything = search.tally(search.suspects, f"beside all {len(search.suspects)} suspects")
+    if everything is None:
+        everything = search.tally(search.suspects,
+                                  f"beside all {len(search.suspects)} suspects")
+    found: list[str] | None = None
     if not everything.failed:
-        result.note = (f"the collision could not be reproduced: it passed {everything.tries} of "
-                       f"{everything.tries} concurrent replays beside the "
-                       f"{len(search.suspects)} tests that ran beside it; no test is blamed")
-        return result, search
+        swept = search.sweep()
+        if swept is None:
+            result.note = (f"the collision could not be reproduced: it passed "
+                           f"{everything.tries} of {everything.tries} concurrent replays beside "
+                           f"the {len(search.suspects)} tests that ran beside it, and one beside "
+                           f"each of the {min(SWEPT, len(search.suspects))} nearest alone at "
+                           f"each of {len(SHIFTS)} offsets around the recorded one; no test "
+                           f"is blamed")
+            return result, search
+        found = [swept]
     answer.checks.append(nothing)
     remaining = list(search.suspects)
     while remaining and len(result.polluters) < MAX_SETS:
-        culprits = search.one_minimal(
+        culprits = found or search.one_minimal(
             Shrinker(remaining, search.collides).shrink(remaining, careful=True))
+        found = None
         check = search.verify(culprits)
         if check.decision is Decision.CONTRADICTED:
             return _non_deterministic(result, search)

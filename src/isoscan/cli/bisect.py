@@ -59,10 +59,11 @@ session in the store are reused.
 A victim that failed only under xdist (its own worker's order replayed
 serially passes) is parallel-only: isoscan replays every worker's tests
 serially by start time (a leftover from another worker), then replays it
-side by side with the tests other workers ran beside it, at their recorded
-offsets, and names the culprit, its worker and the files, databases, ports or
-declared resources they share; `isoscan replay FILE` reruns that collision
-(see docs/parallel.md).
+side by side with the tests other workers ran beside it, in a process per
+worker with that worker's id, at their recorded offsets (before giving up,
+beside each nearest one alone at offsets around it), and names the culprit,
+its worker and the files, databases, ports or declared resources they
+share; `isoscan replay FILE` reruns that collision (see docs/parallel.md).
 
 \b
 After a verified polluter, it is swept (--no-sweep to skip): run right before

@@ -66,6 +66,8 @@ class Execution:
     duration: float = 0.0
     message: str = ""
     touched: list[list[str]] = field(default_factory=list)  # with --isoscan-resources, as JSON
+    # When its body began: session/module/class fixtures set up, before its own (plugin.Pacer).
+    body: float | None = None
 
 
 @dataclass
@@ -161,6 +163,8 @@ def _apply(record: ProcessRecord, by_id: dict[str, Execution], event: dict[str, 
             found.outcome = parse_outcome(event.get("o", Outcome.PASSED))
             found.duration = float(event.get("d", 0.0))
             found.message = str(event.get("m", ""))
+            body = event.get("b")
+            found.body = float(body) if isinstance(body, (int, float)) else None
             touched = event.get("r")
             if isinstance(touched, list):
                 found.touched = [[str(part) for part in entry] for entry in touched

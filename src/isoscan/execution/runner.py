@@ -102,8 +102,10 @@ def run_segment(
     on_progress: Callable[[Progress], None] | None,
     junit: bool,
     timeouts: RunTimeouts | None = None,
+    env: dict[str, str] | None = None,
 ) -> Segment:
-    """One pytest process of a run, in ``workdir/seg<index>``."""
+    """One pytest process of a run, in ``workdir/seg<index>``; ``env``: its environment, if
+    not isoscan's own."""
     segdir = workdir / f"seg{index}"
     record_dir = segdir / "records"
     record_dir.mkdir(parents=True, exist_ok=True)
@@ -117,7 +119,7 @@ def run_segment(
     argv = pytest_argv(suite, ordering, workers, record_dir=record_dir, junit_path=junit_path,
                        order_file=order_file, timeouts_file=timeouts_file)
     proc = run_pytest(argv, cwd=suite.cwd, log_path=segdir / "output.log", record_dir=record_dir,
-                      hang_seconds=hang_limit(suite.timeout), on_progress=on_progress,
+                      hang_seconds=hang_limit(suite.timeout), on_progress=on_progress, env=env,
                       hang_for=timeouts.hang_limits() if timeouts and early else None)
     return Segment(
         index=index,

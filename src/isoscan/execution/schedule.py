@@ -4,8 +4,10 @@ each test started at its recorded moment relative to the others.
 The lanes of one replay start their tests from one shared instant: every lane, once it has
 collected (or been forked), writes a ``ready`` file to the barrier folder and waits until all
 lanes have; the latest ready time plus a small margin is the common start, the same number in
-every lane (wall-clock time, which all processes of one machine share). Each test is then held
-back until ``start + at``. Read by the plugin, so it imports nothing but the standard library.
+every lane (wall-clock time, which all processes of one machine share). A lane says it is ready
+at its first test's body, once its broad fixtures are set up (``plugin.Pacer``). Each test's
+body is then held back until ``start + at``. Read by the plugin, so it imports nothing but the
+standard library.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-SCHEMA = "isoscan.schedule/1"
+SCHEMA = "isoscan.schedule/2"
 MARGIN = 0.05  # seconds between the last lane being ready and the common start
 BARRIER_WAIT = 60.0  # a lane that never comes (it crashed collecting) stops holding the others
 _POLL = 0.002
@@ -24,13 +26,23 @@ _POLL = 0.002
 
 @dataclass(frozen=True)
 class Schedule:
+    """``workers``: per lane, the xdist worker it stands for (gw0, ...; empty: none), so each
+    lane gets the worker id, worker count and run id xdist gave that worker."""
+
     lanes: int  # how many processes take part
     barrier: Path  # the folder where each lane says it is ready
     at: dict[str, float]  # node id -> seconds after the common start
+    workers: tuple[str, ...] = ()
+    worker_count: int = 0
+    run_uid: str = field(default_factory=lambda: os.urandom(16).hex())
+
+    def worker_of(self, lane: int) -> str:
+        return self.workers[lane] if 0 <= lane < len(self.workers) else ""
 
     def write(self, path: Path) -> None:
         body = {"schema": SCHEMA, "lanes": self.lanes, "barrier": str(self.barrier),
-                "at": self.at}
+                "at": self.at, "workers": list(self.workers),
+                "worker_count": self.worker_count, "run_uid": self.run_uid}
         path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -39,7 +51,9 @@ class Schedule:
         if body.get("schema") != SCHEMA:
             raise ValueError(f"{path} is not an isoscan schedule")
         return cls(int(body["lanes"]), Path(body["barrier"]),
-                   {str(k): float(v) for k, v in body["at"].items()})
+                   {str(k): float(v) for k, v in body["at"].items()},
+                   tuple(str(w) for w in body.get("workers", ())),
+                   int(body.get("worker_count", 0)), str(body.get("run_uid", "")))
 
 
 def common_start(schedule: Schedule) -> float:

@@ -43,6 +43,7 @@ class ExecutionRow:
     started: float | None
     finished: float | None
     outcome: Outcome | None
+    body: float | None = None  # its body began (broad fixtures set up); None: not recorded
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS results(
 CREATE TABLE IF NOT EXISTS executions(
     run_id INTEGER NOT NULL REFERENCES runs(id), process TEXT NOT NULL, worker TEXT NOT NULL,
     segment INTEGER NOT NULL, seq INTEGER NOT NULL, nodeid TEXT NOT NULL, started REAL,
-    finished REAL, outcome TEXT);
+    finished REAL, outcome TEXT, body REAL);
 CREATE INDEX IF NOT EXISTS executions_run ON executions(run_id, process, seq);
 CREATE TABLE IF NOT EXISTS verdicts(
     session_id INTEGER NOT NULL REFERENCES sessions(id), nodeid TEXT NOT NULL,
@@ -85,6 +85,9 @@ class Store:
             self.db.executescript(_SCHEMA)
             self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)",
                             (str(SCHEMA_VERSION),))
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(executions)")}
+            if "body" not in columns:  # a store an older isoscan made
+                self.db.execute("ALTER TABLE executions ADD COLUMN body REAL")
         # A write-ahead log: a committed run survives isoscan or its suite crashing, and a
         # commit costs no fsync of a rollback journal (5 ms a run before; bisect and isolate
         # store a run per trial). Only a power cut can lose the last commits.
@@ -226,10 +229,10 @@ class Store:
                 for process in segment.processes:
                     for seq, ex in enumerate(process.executions):
                         rows.append((run_id, process.name, process.worker, segment.index, seq,
-                                     ex.nodeid, ex.started, ex.finished, ex.outcome))
+                                     ex.nodeid, ex.started, ex.finished, ex.outcome, ex.body))
             db.executemany(
                 "INSERT INTO executions(run_id, process, worker, segment, seq, nodeid, started,"
-                " finished, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                " finished, outcome, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def runs(self, session_id: int, purpose: RunPurpose | None = None) -> list[RunRow]:
         query = ("SELECT id, session_id, purpose, ordering, seed, workers, status, exit_code,"
@@ -270,10 +273,11 @@ class Store:
     def executions(self, run_id: int) -> list[ExecutionRow]:
         return [
             ExecutionRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
-                         parse_outcome(r[7]) if r[7] is not None else None)
+                         parse_outcome(r[7]) if r[7] is not None else None, r[8])
             for r in self.db.execute(
-                "SELECT process, worker, segment, seq, nodeid, started, finished, outcome"
-                " FROM executions WHERE run_id = ? ORDER BY segment, process, seq", (run_id,))
+                "SELECT process, worker, segment, seq, nodeid, started, finished, outcome,"
+                " body FROM executions WHERE run_id = ? ORDER BY segment, process, seq",
+                (run_id,))
         ]
 
     def process_order_before(self, run_id: int, nodeid: str) -> tuple[list[str], str] | None:

@@ -54,10 +54,12 @@ class TrialRunner(ABC):
 
     @abstractmethod
     def run_concurrent(self, lanes: Sequence[Lane], seed: int | None = None, *,
-                       full_timeout: Collection[str] = ()) -> TrialOutcome:
+                       full_timeout: Collection[str] = (), workers: int = 0) -> TrialOutcome:
         """Runs every lane at once, each in a process of its own, each test held back until
         its time in the lanes' timetable; records what each test touches. One stored run.
-        ``full_timeout`` as for ``run``."""
+        ``full_timeout`` as for ``run``. A lane whose ``worker`` is an xdist worker id runs
+        as that worker (``PYTEST_XDIST_WORKER``, ``worker_id``); ``workers``: the recorded
+        run's worker count."""
 
     @property
     def mode(self) -> TrialMode:

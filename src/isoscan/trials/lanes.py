@@ -31,12 +31,16 @@ def lane_dir(run_dir: Path, index: int) -> Path:
     return run_dir / f"seg{index}"
 
 
-def write_schedule(run_dir: Path, lanes: Sequence[Lane]) -> Path:
-    """The timetable every lane of this run reads; its barrier folder is fresh per run."""
+def write_schedule(run_dir: Path, lanes: Sequence[Lane], worker_count: int = 0) -> Path:
+    """The timetable every lane of this run reads; its barrier folder is fresh per run.
+    ``worker_count``: the recorded run's xdist workers (at least the lanes that stand for
+    one), what each lane's ``PYTEST_XDIST_WORKER_COUNT`` says."""
     at = {test: when for lane in lanes for test, when in zip(lane.tests, lane.at, strict=True)}
     path = run_dir / "schedule.json"
     run_dir.mkdir(parents=True, exist_ok=True)
-    Schedule(len(lanes), run_dir / "barrier", at).write(path)
+    workers = tuple(lane.worker if lane.worker.startswith("gw") else "" for lane in lanes)
+    count = max(worker_count, len({w for w in workers if w}))
+    Schedule(len(lanes), run_dir / "barrier", at, workers, count).write(path)
     return path
 
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from isoscan.errors import SuiteError
 from isoscan.execution.argv import Ordering, Suite
+from isoscan.execution.process import child_env
 from isoscan.execution.runner import (
     RunResult,
     Segment,
@@ -18,6 +19,7 @@ from isoscan.execution.runner import (
 )
 from isoscan.execution.timeouts import HangBook
 from isoscan.model.status import OrderingKind, RunPurpose
+from isoscan.plugin import LANE_ENV
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
 from isoscan.trials.lanes import Lane, write_schedule
@@ -44,22 +46,27 @@ class SubprocessTrials(TrialRunner):
 
 
     def run_concurrent(self, lanes: Sequence[Lane], seed: int | None = None, *,
-                       full_timeout: Collection[str] = ()) -> TrialOutcome:
-        """One pytest subprocess per lane, started together, paced by the lanes' timetable."""
+                       full_timeout: Collection[str] = (), workers: int = 0) -> TrialOutcome:
+        """One pytest process per lane, as xdist starts one per worker, all started together
+        and paced by the lanes' timetable; each lane knows its index (``LANE_ENV``), so it
+        takes on the worker id the schedule gives it. A thread per lane only waits for its
+        process and watches it for hangs."""
         order = [test for lane in lanes for test in lane.tests]
         ordering = Ordering(OrderingKind.EXPLICIT, seed)
         with self.store.recording_run(self.session_id, self.purpose, ordering.kind, seed,
                                       len(lanes)) as run:
             run_dir = run.dir
-            schedule = write_schedule(run_dir, lanes)
+            schedule = write_schedule(run_dir, lanes, workers)
             paced = replace(self.suite, pytest_args=(
                 *self.suite.pytest_args, f"--isoscan-schedule={schedule}", "--isoscan-resources"))
             segments: list[Segment | None] = [None] * len(lanes)
             timeouts = self.hangs.timeouts(full_timeout)
 
             def lane(index: int) -> None:
+                env = {**child_env(), LANE_ENV: str(index)}
                 segments[index] = run_segment(paced, ordering, 0, run_dir, index,
-                                              list(lanes[index].tests), None, False, timeouts)
+                                              list(lanes[index].tests), None, False, timeouts,
+                                              env)
 
             threads = [threading.Thread(target=lane, args=(i,), daemon=True)
                        for i in range(len(lanes))]

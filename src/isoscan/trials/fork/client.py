@@ -331,13 +331,14 @@ class ForkTrials(TrialRunner):
         return ScanResult(outcome, checks)
 
     def run_concurrent(self, lanes: Sequence[Lane], seed: int | None = None, *,
-                       full_timeout: Collection[str] = ()) -> TrialOutcome:
+                       full_timeout: Collection[str] = (), workers: int = 0) -> TrialOutcome:
         """Each lane in a fork of its own, all forked at once and paced by the lanes'
         timetable; one stored run whose segments are the lanes."""
         server = self._started()
         if server is None:
             assert self._fallback is not None
-            outcome = self._fallback.run_concurrent(lanes, seed, full_timeout=full_timeout)
+            outcome = self._fallback.run_concurrent(lanes, seed, full_timeout=full_timeout,
+                                                    workers=workers)
             self.trials += 1
             return outcome
         order = [test for lane in lanes for test in lane.tests]
@@ -347,7 +348,8 @@ class ForkTrials(TrialRunner):
             orders = write_lane_orders(run_dir, lanes)
             request = TrialRequest(self.trials, orders[0], lane_records(orders[0]),
                                    lane_log(orders[0]), seed, jobs=len(lanes),
-                                   lanes=tuple(orders), schedule=write_schedule(run_dir, lanes),
+                                   lanes=tuple(orders),
+                                   schedule=write_schedule(run_dir, lanes, workers),
                                    resources=True, timeouts=_timeouts_file(run_dir, timeouts))
             exits = self._supervise(server, request, total=len(lanes),
                                     hang_for=timeouts.hang_limits())

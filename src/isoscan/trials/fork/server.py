@@ -42,7 +42,7 @@ from isoscan.execution.records import read_order_file
 from isoscan.execution.schedule import Schedule
 from isoscan.execution.timeout_marks import apply_timeouts
 from isoscan.execution.timeouts import read_timeouts
-from isoscan.plugin import PACER, Orderer, Pacer, Recorder
+from isoscan.plugin import PACER, Orderer, Pacer, Recorder, act_as_xdist_worker
 from isoscan.trials.fork.protocol import (
     CHILD_INDEX,
     DONE,
@@ -250,6 +250,8 @@ class ForkServer:
             return self._run_alone(session, request, wanted[0], index, self.alone_plan)
         redirect_output(lane_log(request.lanes[index]) if request.lanes else request.log)
         set_seed_context(session, request.seed, self.reset_seed)
+        if request.lanes:
+            self._as_worker(request, index)
         items = self._start_session(session, request, wanted, index)
         if request.timeouts is not None:  # early bounds for tests that hung before
             apply_timeouts(items, read_timeouts(request.timeouts))
@@ -265,11 +267,23 @@ class ForkServer:
             status = run_items(session, items)
         return self._finish(session, status)
 
+    def _as_worker(self, request: TrialRequest, index: int) -> None:
+        """A lane of a concurrent replay stands for a worker of the recorded xdist run: from
+        its session start on, it has that worker's id and environment."""
+        assert self.recorder is not None
+        schedule = Schedule.read(request.schedule) if request.schedule else None
+        worker = schedule.worker_of(index) if schedule is not None else ""
+        if schedule is not None and worker:
+            act_as_xdist_worker(self.config, worker, schedule.worker_count, schedule.run_uid)
+            self.recorder.worker = worker
+
     def _pace(self, request: TrialRequest, items: list[pytest.Item]) -> None:
         """A lane of a concurrent replay: its timetable, and what its tests touch."""
         assert self.pacer is not None and self.recorder is not None
-        self.pacer.schedule = Schedule.read(request.schedule) if request.schedule else None
+        schedule = Schedule.read(request.schedule) if request.schedule else None
+        self.pacer.schedule = schedule
         self.pacer.start = None
+        self.pacer.held = None
         self.recorder.track_resources = request.resources
         self.pacer.ready_without_tests(items)
 

@@ -1,0 +1,100 @@
+"""The collision search's last resort (``bisect/parallel.py``): when the victim passes every
+replay beside all its suspects at their recorded offsets, it is replayed beside each nearest
+suspect alone at offsets around the recorded one, and a collision found that way is verified by
+the same rule at that offset. Real fork trials on a generated suite; the timeline is written
+by hand, with the culprit's body recorded 0.5 s later than it really ran."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from suitegen import write
+
+from isoscan.bisect.parallel import SHIFTS, Timeline, find_collision
+from isoscan.execution.argv import Suite
+from isoscan.model.answer import BisectKind
+from isoscan.model.rows import ExecutionRow
+from isoscan.model.status import Command, RunPurpose
+from isoscan.store.db import Store
+from isoscan.trials.factory import make_trials
+
+# The victim holds its table for 0.15 s; the culprit replaces it 0.05 s into its body. So the
+# victim fails when the culprit's body begins within about -0.04..+0.1 s of its own.
+VICTIM_BODY = """
+import os
+import sqlite3
+import time
+
+DB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared.sqlite")
+
+
+def test_reads_its_own_row():
+    db = sqlite3.connect(DB, timeout=10, isolation_level=None)
+    db.execute("DROP TABLE IF EXISTS items")
+    db.execute("CREATE TABLE items (who TEXT)")
+    db.execute("INSERT INTO items VALUES ('victim')")
+    time.sleep(0.15)
+    assert [r[0] for r in db.execute("SELECT who FROM items")] == ["victim"]
+"""
+
+CULPRIT_BODY = """
+import os
+import sqlite3
+import time
+
+DB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared.sqlite")
+
+
+def test_replaces_the_table():
+    time.sleep(0.05)
+    db = sqlite3.connect(DB, timeout=10, isolation_level=None)
+    db.execute("DROP TABLE IF EXISTS items")
+    db.execute("CREATE TABLE items (who TEXT)")
+    db.execute("INSERT INTO items VALUES ('culprit')")
+"""
+
+VICTIM = "tests/test_victim.py::test_reads_its_own_row"
+CULPRIT = "tests/test_culprit.py::test_replaces_the_table"
+
+
+class _Steps:
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def step(self, trials: int, message: str) -> None:
+        self.said.append(message)
+
+
+def test_a_collision_off_its_recorded_offset_is_found_by_the_sweep(tmp_path: Path) -> None:
+    assert -0.5 in SHIFTS
+    root = write(tmp_path / "suite", {"tests/test_victim.py": VICTIM_BODY,
+                                      "tests/test_culprit.py": CULPRIT_BODY})
+    t0 = 1_000_000.0
+    # As recorded: both bodies began together, but the culprit's is written 0.5 s late (a
+    # machine whose timing differs from the recorded one's by that much).
+    executions = [
+        ExecutionRow("gw0-1", "gw0", 0, 0, VICTIM, t0, t0 + 0.2, "failed", t0),
+        ExecutionRow("gw1-2", "gw1", 0, 0, CULPRIT, t0, t0 + 0.1, "passed", t0 + 0.5),
+    ]
+    line = Timeline(VICTIM, 0, "gw0", "gw0-1", t0, t0 + 0.2, executions, t0)
+    store = Store(tmp_path / "store")
+    suite = Suite(paths=("tests",), cwd=root, timeout=20)
+    session = store.begin_suite_session(Command.BISECT, suite)
+    runner = make_trials(suite, store, session, RunPurpose.BISECT, True)
+    steps = _Steps()
+    try:
+        result, search = find_collision(VICTIM, line, None, runner, steps, "test", root)
+    finally:
+        runner.close()
+        store.close()
+    assert result.kind is BisectKind.PARALLEL_ONLY, result.note
+    assert result.polluters == [[CULPRIT]], (result.note, steps.said)
+    # Beside the culprit at its recorded offset it passed; the sweep found it 0.5 s earlier
+    # (or, by timing noise, at the neighbouring -0.2 s shift, which is 0.3 s off: never).
+    assert "concurrent replay beside all 1 suspects: failed 0 of 4" in steps.said, steps.said
+    moved = [s for s in steps.said if "moved" in s and s.endswith("failed")]
+    assert len(moved) == 1 and "moved -0.5s" in moved[0], steps.said
+    assert search.shift == {CULPRIT: -0.5}
+    assert result.parallel is not None and result.parallel.reproduced is not None
+    shared = [(s.kind, Path(s.name).name) for s in result.parallel.shared]
+    assert shared == [("sqlite database", "shared.sqlite")]
