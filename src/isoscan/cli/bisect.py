@@ -150,7 +150,7 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
         explanation = explain_answer(suite, result, store_dir, trials, printer.notice) \
             if explain_state and result.found else None
         swept = sweep_answers(
-            [result], suite=suite, store=store, store_dir=store_dir, runner=trials,
+            [result], suite=suite, store_dir=store_dir, runner=trials,
             rule=config.rule, collected=_collected(suite, trials, store_dir), skip={victim},
             durations=full_run_durations(store), notice=printer.notice, observer=printer) \
             if sweep and result.kind is BisectKind.VICTIM and result.polluters else None

@@ -27,14 +27,17 @@ from isoscan.bisect.workflow import BisectConfig, add_reproduce
 from isoscan.execution.argv import Suite
 from isoscan.model.answer import BisectKind, BisectResult
 from isoscan.model.confidence import Confirmation, Rule
+from isoscan.model.report import SeedsReport
 from isoscan.model.status import Command, RunPurpose
 from isoscan.model.sweep import SWEEP_FLOOR, SWEEP_RUNS, Sweep
 from isoscan.model.verdicts import Evidence, Finding, Replay, Verdict
 from isoscan.seeds.grouping import module_of, split_nodeid
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialOutcome, TrialRunner
+from isoscan.trials.factory import make_trials
 
 if TYPE_CHECKING:
+    from isoscan.explain.latent import StateTrack
     from isoscan.explain.workflow import Explanation
 
 
@@ -159,8 +162,8 @@ class SweepOutcome:
     findings: list[Finding]  # one per new victim, order-dependent, for ``seeds``
 
 
-def sweep_answers(answers: Sequence[BisectResult], *, suite: Suite, store: Store,
-                  store_dir: Path, runner: TrialRunner, rule: Rule, collected: Sequence[str],
+def sweep_answers(answers: Sequence[BisectResult], *, suite: Suite, store_dir: Path,
+                  runner: TrialRunner, rule: Rule, collected: Sequence[str],
                   skip: Collection[str], durations: Mapping[str, float],
                   notice: Callable[[str], None],
                   observer: BisectObserver | None = None) -> SweepOutcome:
@@ -171,7 +174,6 @@ def sweep_answers(answers: Sequence[BisectResult], *, suite: Suite, store: Store
     result = SweepOutcome([], [], [])
     taken = set(skip)
     done: set[tuple[str, ...]] = set()
-    read = module_reader(suite.cwd)
     for answer in answers:
         if answer.kind is not BisectKind.VICTIM:
             continue
@@ -186,23 +188,61 @@ def sweep_answers(answers: Sequence[BisectResult], *, suite: Suite, store: Store
             for other in known:
                 other.state = other.state or state
             taken |= {a.victim for a in known} | set(polluters)
-            candidates = rank_candidates([t for t in collected if t not in taken], terms,
-                                         [a.victim for a in known], read)
-            sweep, victims = sweep_polluter(polluters, answer.seed, candidates, runner, rule,
-                                            durations, known=[a.victim for a in known],
-                                            state=state, observer=observer)
-            result.sweeps.append(sweep)
-            for victim in victims:
-                taken.add(victim.nodeid)
-                pair = BisectResult(victim.nodeid, BisectKind.VICTIM, polluters=[polluters],
-                                    source=f"sweep of {' + '.join(polluters)}",
-                                    confirmation=victim.confirmation, state=state,
-                                    note="found by the polluter sweep")
-                add_reproduce(pair, BisectConfig(suite, victim.nodeid, store_dir),
-                              [polluters], answer.seed)
-                result.pairs.append(pair)
-                result.findings.append(_finding(victim, polluters, answer.seed))
+            swept = SweepTarget(polluters, answer.seed, state, terms,
+                                [a.victim for a in known], f"sweep of {' + '.join(polluters)}")
+            _sweep_one(swept, result, taken, suite=suite, store_dir=store_dir, runner=runner,
+                       rule=rule, collected=collected, durations=durations, observer=observer)
     return result
+
+
+@dataclass(frozen=True)
+class SweepTarget:
+    """A polluter set to sweep and what is known about it."""
+
+    polluters: list[str]
+    seed: int | None
+    state: str
+    terms: list[str]
+    known: list[str]  # its victims known already
+    source: str  # how the new victims' answers say they were found
+
+
+def sweep_suspects(suspects: Sequence[SweepTarget], *, suite: Suite, store_dir: Path,
+                   runner: TrialRunner, rule: Rule, collected: Sequence[str],
+                   skip: Collection[str], durations: Mapping[str, float],
+                   observer: BisectObserver | None = None) -> SweepOutcome:
+    """Sweeps tests suspected of polluting (latent polluters: they leave state changed though
+    no victim failed), each as a polluter of its own; a victim found is confirmed by the rule
+    like any other."""
+    result = SweepOutcome([], [], [])
+    taken = set(skip)
+    for target in suspects:
+        _sweep_one(target, result, taken | set(target.polluters), suite=suite,
+                   store_dir=store_dir, runner=runner, rule=rule, collected=collected,
+                   durations=durations, observer=observer)
+        taken |= {f.nodeid for f in result.findings}
+    return result
+
+
+def _sweep_one(target: SweepTarget, result: SweepOutcome, taken: set[str], *, suite: Suite,
+               store_dir: Path, runner: TrialRunner, rule: Rule, collected: Sequence[str],
+               durations: Mapping[str, float], observer: BisectObserver | None) -> None:
+    """One polluter set's sweep; its new victims go into ``result`` (and ``taken``)."""
+    polluters = target.polluters
+    candidates = rank_candidates([t for t in collected if t not in taken], target.terms,
+                                 target.known, module_reader(suite.cwd))
+    sweep, victims = sweep_polluter(polluters, target.seed, candidates, runner, rule, durations,
+                                    known=target.known, state=target.state, observer=observer)
+    result.sweeps.append(sweep)
+    for victim in victims:
+        taken.add(victim.nodeid)
+        pair = BisectResult(victim.nodeid, BisectKind.VICTIM, polluters=[polluters],
+                            source=target.source, confirmation=victim.confirmation,
+                            state=target.state, note="found by the polluter sweep")
+        add_reproduce(pair, BisectConfig(suite, victim.nodeid, store_dir), [polluters],
+                      target.seed)
+        result.pairs.append(pair)
+        result.findings.append(_finding(victim, polluters, target.seed))
 
 
 def state_of(explanation: Explanation | None) -> tuple[str, list[str]]:
@@ -239,3 +279,44 @@ def _container(nodeid: str) -> str:
     """The class a test is in, or its module."""
     parts = split_nodeid(nodeid)
     return "::".join(parts[:-1])
+
+
+def sweep_latent(report: SeedsReport, track: StateTrack, *, suite: Suite, store_dir: Path,
+                 rule: Rule, fork: bool, notice: Callable[[str], None],
+                 observer: BisectObserver | None = None) -> SweepOutcome:
+    """``seeds --track-state --bisect``: sweeps each latent polluter not swept already, adds
+    what it finds to ``report`` (verdicts, answers, sweeps) and keeps it in the store."""
+    swept = {tuple(s.polluters) for s in report.sweeps}
+    targets = []
+    for polluter in track.polluters:
+        if (polluter.nodeid,) in swept:
+            continue
+        top = polluter.changes[0].change if polluter.changes else None
+        state = (f"{top.kind} `{top.name}`" if top.name else f"{top.kind}: {top.summary}") \
+            if top is not None else ""
+        terms = [t for c in polluter.changes for t in c.change.terms if len(t) >= 3]
+        targets.append(SweepTarget([polluter.nodeid], None, state, terms, [],
+                                   f"sweep of latent polluter {polluter.nodeid}"))
+    if not targets:
+        return SweepOutcome([], [], [])
+    store = Store(store_dir)
+    runner = make_trials(suite, store, report.session_id, RunPurpose.CONFIRM, fork,
+                         on_fallback=notice)
+    try:
+        result = sweep_suspects(targets, suite=suite, store_dir=store_dir, runner=runner,
+                                rule=rule, collected=report.matrix.tests,
+                                skip={f.nodeid for f in report.findings},
+                                durations=full_run_durations(store, report.session_id),
+                                observer=observer)
+        report.findings += result.findings
+        report.pairs += result.pairs
+        report.sweeps += result.sweeps
+        report.trials += sum(s.trials + s.confirm_trials for s in result.sweeps)
+        answers = {pair.victim: pair.to_json() for pair in result.pairs}
+        store.save_verdicts(report.session_id, {
+            f.nodeid: (f.verdict.value, f.evidence.to_json() | {"pair": answers[f.nodeid]})
+            for f in result.findings})
+    finally:
+        runner.close()
+        store.close()
+    return result

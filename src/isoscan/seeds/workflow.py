@@ -91,7 +91,7 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
                                                  observer)
                         if config.sweep:
                             swept = sweep_answers(
-                                pairs, suite=suite, store=store, store_dir=config.store_dir,
+                                pairs, suite=suite, store_dir=config.store_dir,
                                 runner=runner, rule=config.confirm.rule,
                                 collected=matrix.tests, skip={f.nodeid for f in findings},
                                 durations=full_run_durations(store, session_id),

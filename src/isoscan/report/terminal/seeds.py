@@ -8,6 +8,7 @@ from rich.text import Text
 from isoscan.console import console
 from isoscan.model.imports import Alone
 from isoscan.model.report import SeedsReport
+from isoscan.model.sweep import Sweep
 from isoscan.model.verdicts import Finding, Verdict
 from isoscan.report.causes import Cause, causes_of
 from isoscan.report.cells import CELL, legend_items
@@ -99,6 +100,20 @@ def _render_causes(causes: list[Cause], report: SeedsReport) -> None:
         console.print(Text("    " + ", ".join(shown) + (f" and {more} more" if more else ""),
                            style="dim"))
     for sweep in report.sweeps:
+        console.print(Text(f"  {sweep.describe()}", style="dim"))
+
+
+def render_latent_sweeps(report: SeedsReport, sweeps: list[Sweep]) -> None:
+    """After the latent polluters: what sweeping them found, one line per cause."""
+    swept = {tuple(s.polluters) for s in sweeps}
+    causes = [c for c in causes_of(report) if tuple(c.polluters) in swept]
+    console.print()
+    console.print(Text("Latent polluters swept (suspected; each victim confirmed by the rule):",
+                       style="bold"))
+    for cause in causes:
+        console.print(Text(f"  {cause.text}", style="red"))
+        console.print(Text("    " + ", ".join(cause.victims), style="dim"))
+    for sweep in sweeps:
         console.print(Text(f"  {sweep.describe()}", style="dim"))
 
 
