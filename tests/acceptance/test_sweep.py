@@ -67,3 +67,27 @@ def test_one_line_in_every_report(session: tuple[Path, set[str], str]) -> None:
     props = [p.get("value") for p in ET.parse(out / "r.xml").iter("property")
              if p.get("name") == "isoscan.cause"]
     assert props == [line]
+
+
+def test_latent_polluters_are_swept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The issue's third shape (many classes reset the state in setUp): the collected and the
+    reversed order show no victim, but state tracking suspects the polluter, and sweeping it
+    finds every victim it plants, confirmed by the rule, grouped under it."""
+    shape = make_shape("resets in setUp", 1)
+    root = shape.write(tmp_path / "suite")
+    ((polluter, victims),) = shape.victims.items()
+    before = os.getcwd()
+    os.chdir(root)
+    try:
+        code = run_cli(["seeds", "--count", "0", "--bisect", "--track-state", "--store",
+                        str(root / ".isoscan"), "--json", str(root / "r.json"), "tests"])
+    finally:
+        os.chdir(before)
+    assert code == 1
+    doc: dict[str, Any] = read_json(root / "r.json")
+    assert {t["nodeid"] for t in doc["tests"] if t["verdict"] == "order-dependent"} == victims
+    (cause,) = doc["causes"]
+    assert cause["polluters"] == [polluter] and set(cause["victims"]) == victims
+    assert cause["text"] == (f"`{polluter}` breaks {len(victims)} tests "
+                             "(global `factory.id_type`)")
+    assert f"`{polluter}` breaks {len(victims)} tests" in capsys.readouterr().out

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from isoscan.explain.workflow import Explanation
 
 
+Found = Callable[[Finding, BisectResult], None]
+
+
 @dataclass(frozen=True)
 class SweptVictim:
     nodeid: str
@@ -166,11 +169,13 @@ def sweep_answers(answers: Sequence[BisectResult], *, suite: Suite, store_dir: P
                   runner: TrialRunner, rule: Rule, collected: Sequence[str],
                   skip: Collection[str], durations: Mapping[str, float],
                   notice: Callable[[str], None],
-                  observer: BisectObserver | None = None) -> SweepOutcome:
+                  observer: BisectObserver | None = None,
+                  on_found: Found | None = None) -> SweepOutcome:
     """Sweeps every polluter set the verified ``answers`` name (once each), after naming
     the state it leaves with ``isoscan explain`` (in a fork of ``runner``'s session): the
     state orders the candidates and titles the group. ``skip``: tests never swept (judged
-    already). Sets each answer's ``state``."""
+    already). Sets each answer's ``state``. ``on_found`` hears each new victim as soon as the
+    rule confirms it (so Ctrl-C later loses none)."""
     result = SweepOutcome([], [], [])
     taken = set(skip)
     done: set[tuple[str, ...]] = set()
@@ -191,7 +196,8 @@ def sweep_answers(answers: Sequence[BisectResult], *, suite: Suite, store_dir: P
             swept = SweepTarget(polluters, answer.seed, state, terms,
                                 [a.victim for a in known], f"sweep of {' + '.join(polluters)}")
             _sweep_one(swept, result, taken, suite=suite, store_dir=store_dir, runner=runner,
-                       rule=rule, collected=collected, durations=durations, observer=observer)
+                       rule=rule, collected=collected, durations=durations, observer=observer,
+                       on_found=on_found)
     return result
 
 
@@ -226,7 +232,8 @@ def sweep_suspects(suspects: Sequence[SweepTarget], *, suite: Suite, store_dir: 
 
 def _sweep_one(target: SweepTarget, result: SweepOutcome, taken: set[str], *, suite: Suite,
                store_dir: Path, runner: TrialRunner, rule: Rule, collected: Sequence[str],
-               durations: Mapping[str, float], observer: BisectObserver | None) -> None:
+               durations: Mapping[str, float], observer: BisectObserver | None,
+               on_found: Found | None = None) -> None:
     """One polluter set's sweep; its new victims go into ``result`` (and ``taken``)."""
     polluters = target.polluters
     candidates = rank_candidates([t for t in collected if t not in taken], target.terms,
@@ -241,8 +248,11 @@ def _sweep_one(target: SweepTarget, result: SweepOutcome, taken: set[str], *, su
                             state=target.state, note="found by the polluter sweep")
         add_reproduce(pair, BisectConfig(suite, victim.nodeid, store_dir), [polluters],
                       target.seed)
+        finding = _finding(victim, polluters, target.seed)
         result.pairs.append(pair)
-        result.findings.append(_finding(victim, polluters, target.seed))
+        result.findings.append(finding)
+        if on_found is not None:
+            on_found(finding, pair)
 
 
 def state_of(explanation: Explanation | None) -> tuple[str, list[str]]:
