@@ -62,7 +62,7 @@ declared resources they share; `isoscan replay FILE` reruns that collision
 
 \b
 After a verified polluter, it is swept (--no-sweep to skip): run right before
-every other test in fork trials, within two full runs' worth of test time (a
+every other test in fork trials, within three full runs' worth of test time (a
 full run's time from the newest seeds session; at least 1s), each test that
 fails there confirmed by the --confidence rule. The answer then names every
 victim it breaks, one line: "`P` breaks N tests (the state it leaves)".
@@ -106,7 +106,7 @@ victim it breaks, one line: "`P` breaks N tests (the state it leaves)".
                    "leaves behind, with a fix hint (see `isoscan explain`).")
 @click.option("--sweep/--no-sweep", default=True, show_default=True,
               help="After a verified polluter, run it right before every other test (one fork "
-                   "trial each, within about two full runs of test time) and confirm each new "
+                   "trial each, within three full runs of test time) and confirm each new "
                    "victim by the --confidence rule: every victim of that polluter, one line.")
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.bisect/1 JSON answer to FILE ('-' for stdout).")

@@ -111,7 +111,7 @@ the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
                    "line per cause.")
 @click.option("--sweep/--no-sweep", default=True, show_default=True,
               help="With --bisect: run each verified polluter right before every other test "
-                   "(one fork trial each, within two full runs of test time, at least 1s) and "
+                   "(one fork trial each, within three full runs of test time, at least 1s) and "
                    "confirm each new victim by the --confidence rule.")
 @click.option("--no-fork", is_flag=True,
               help="Run each confirmation trial as a fresh pytest subprocess instead of a fork "

@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# The stated bound on a sweep's test time: the candidates' own time and the polluter's time
-# before each of them, together at most this many full runs' worth of test time (a full run
-# being the suite's serial run in the session, summed per test), and never less than
-# SWEEP_FLOOR seconds, so a suite of millisecond tests is not cut off by timing noise.
-SWEEP_RUNS = 2.0
+# The stated bound on a sweep's test time: each other test once (a full run's worth), the
+# polluter before each (up to another), and what each trial's fresh process adds (session
+# fixtures, the first test's setup) together at most SWEEP_RUNS full runs' worth of test
+# time (a full run being the session's first serial run, its test durations summed), and
+# never less than SWEEP_FLOOR seconds, so a suite of millisecond tests is not cut off by
+# timing noise. The sweep stops before a trial that would pass it.
+SWEEP_RUNS = 3.0
 SWEEP_FLOOR = 1.0
 
 
