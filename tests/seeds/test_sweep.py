@@ -57,27 +57,28 @@ def test_sweep_names_every_planted_victim(shape_name: str, tmp_path: Path,
 
 
 def test_sweep_stops_at_its_bound(tmp_path: Path, store: Store) -> None:
-    """A polluter that takes 0.2 s (a sleep standing for its work, not for a sync) in a suite
-    whose full run is that 0.2 s: the bound is the 1 s floor, so after four trials (0.8 s and
-    more spent) a fifth would pass it, and the sweep stops and says so."""
+    """A polluter that takes 0.45 s (a sleep standing for its work, not for a sync) in a suite
+    whose full run is those 0.45 s: the bound is three full runs, 1.35 s. Two trials spend
+    0.9 s and more; a third, estimated at 0.45 s plus what each trial took beyond its tests'
+    durations, would pass the bound, so the sweep stops there and says so."""
     root = tmp_path / "suite"
     (root / "tests").mkdir(parents=True)
     (root / "pytest.ini").write_text("[pytest]\n")
     (root / "tests/test_slow.py").write_text(
-        "import time\n\ndef test_polluter():\n    time.sleep(0.2)\n\n"
+        "import time\n\ndef test_polluter():\n    time.sleep(0.45)\n\n"
         + "".join(f"def test_other_{i}():\n    pass\n\n" for i in range(10)))
     suite = Suite(cwd=root, timeout=30)
     runner = runner_for(suite, store)
     try:
         collected = runner.collected() or []
         polluter = "tests/test_slow.py::test_polluter"
-        durations = dict.fromkeys(collected, 0.0) | {polluter: 0.2}
+        durations = dict.fromkeys(collected, 0.0) | {polluter: 0.45}
         candidates = [t for t in collected if t != polluter]
         sweep, found = sweep_polluter([polluter], None, candidates, runner, Rule(), durations)
-        assert sweep.budget_seconds == pytest.approx(1.0)
-        assert sweep.swept == 4 and sweep.trials == 4 and found == []
-        assert not sweep.complete
-        assert sweep.describe().endswith("6 tests left unswept at the bound")
+        assert sweep.budget_seconds == pytest.approx(1.35)
+        assert sweep.swept == 2 and sweep.trials == 2 and found == []
+        assert sweep.test_seconds <= sweep.budget_seconds
+        assert sweep.describe().endswith("8 tests left unswept at the bound")
     finally:
         runner.close()
 
