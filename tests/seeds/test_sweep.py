@@ -84,14 +84,23 @@ def test_sweep_stops_at_its_bound(tmp_path: Path, store: Store) -> None:
 
 
 def test_candidates_that_mention_the_state_come_first(tmp_path: Path) -> None:
+    """The test whose own function reads the state first, then one whose class does (in its
+    setup), then one whose module does, then one beside a known victim, then the rest."""
     root = tmp_path / "s"
     (root / "tests").mkdir(parents=True)
-    (root / "tests/test_a.py").write_text("def test_x(): pass\n")
-    (root / "tests/test_b.py").write_text("import factory\nfactory.id_type\n")
-    (root / "tests/test_c.py").write_text("def test_y(): pass\n")
+    (root / "tests/test_a.py").write_text("def test_x():\n    pass\n")
+    (root / "tests/test_b.py").write_text(
+        "import factory\n\n\ndef test_z():\n    pass\n\n\n"
+        "def test_reads(value):\n    assert factory.id_type == value\n\n\n"
+        "class TestSet:\n    def setup_method(self):\n        factory.id_type = 1\n\n"
+        "    def test_in_class(self):\n        pass\n")
+    (root / "tests/test_c.py").write_text("class TestK:\n    def test_y(self):\n        pass\n"
+                                          "\n    def test_w(self):\n        pass\n")
     ids = ["tests/test_a.py::test_x", "tests/test_c.py::TestK::test_y",
-           "tests/test_b.py::test_z", "tests/test_c.py::TestK::test_w"]
+           "tests/test_b.py::test_z", "tests/test_b.py::TestSet::test_in_class",
+           "tests/test_b.py::test_reads[1]", "tests/test_c.py::TestK::test_w"]
     ranked = rank_candidates(ids, ["id_type"], ["tests/test_c.py::TestK::test_v"],
                              module_reader(root))
-    assert ranked == ["tests/test_b.py::test_z", "tests/test_c.py::TestK::test_y",
+    assert ranked == ["tests/test_b.py::test_reads[1]", "tests/test_b.py::TestSet::test_in_class",
+                      "tests/test_b.py::test_z", "tests/test_c.py::TestK::test_y",
                       "tests/test_c.py::TestK::test_w", "tests/test_a.py::test_x"]

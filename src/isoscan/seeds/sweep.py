@@ -4,16 +4,17 @@ has (a classmate that resets the state hides it from every order where the pollu
 last in its class).
 
 Each candidate costs one trial, ``[polluter, candidate]``. Candidates come in the order of
-what is known about the state: tests whose module mentions a term of the state the polluter
-leaves (``isoscan explain``'s changes), then tests in the modules of its known victims, then the
-rest in collected order. The trials stop at a stated bound on test time (``model/sweep.py``).
-A test that fails after it is a victim only once the stated rule of ``model/confidence.py``
-confirms it, as every other order verdict: more trials of ``[polluter, test]`` and of the test
+what is known about the state: tests whose function, class or module mentions a term of the
+state the polluter leaves (``isoscan explain``'s changes), then tests near its known victims,
+then the rest in collected order. The trials stop at a stated bound on test time
+(``model/sweep.py``). A test that fails after it is a victim only once the stated rule of
+``model/confidence.py`` confirms it, as every other order verdict: more trials of ``[polluter, test]`` and of the test
 alone, ending at the first that disagrees.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -74,25 +75,53 @@ def full_run_durations(store: Store, session_id: int | None = None) -> dict[str,
 
 def rank_candidates(candidates: Sequence[str], terms: Collection[str],
                     known: Collection[str], read_module: Callable[[str], str]) -> list[str]:
-    """Most likely readers first: a module that mentions a term of the state, then a class or
-    module holding a known victim, then the rest; collected order within each."""
-    texts: dict[str, str] = {}
-
-    def mentions(nodeid: str) -> bool:
-        module = module_of(nodeid)
-        if module not in texts:
-            texts[module] = read_module(module)
-        return any(term in texts[module] for term in terms)
-
+    """Most likely readers first: a test whose own function mentions a term of the state the
+    polluter leaves, then one whose class does (its setUp, its fixtures), then one whose
+    module does; then a test in a class or module holding a known victim; then the rest.
+    Collected order within each."""
+    sources: dict[str, ModuleText] = {}
     near = {_container(v) for v in known} | {module_of(v) for v in known}
 
-    def score(item: tuple[int, str]) -> tuple[int, int]:
-        _, nodeid = item
-        level = 0 if terms and mentions(nodeid) else \
-            1 if _container(nodeid) in near or module_of(nodeid) in near else 2
-        return level, item[0]
+    def level(nodeid: str) -> int:
+        module = module_of(nodeid)
+        if module not in sources:
+            sources[module] = ModuleText(read_module(module))
+        for rank, text in enumerate(sources[module].scopes(nodeid)):
+            if terms and any(term in text for term in terms):
+                return rank
+        return 3 if _container(nodeid) in near or module in near else 4
 
-    return [nodeid for _, nodeid in sorted(enumerate(candidates), key=score)]
+    ranked = sorted(enumerate(candidates), key=lambda item: (level(item[1]), item[0]))
+    return [nodeid for _, nodeid in ranked]
+
+
+class ModuleText:
+    """A test module's source, and the text of a test's function and classes in it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        try:
+            self.tree: ast.Module | None = ast.parse(text)
+        except (SyntaxError, ValueError):
+            self.tree = None
+
+    def scopes(self, nodeid: str) -> list[str]:
+        """[the test function's source, its classes' source, the module's]; a scope not found
+        (a generated test, a parse error) is an empty string."""
+        names = [n.split("[", 1)[0] for n in split_nodeid(nodeid)[1:]]
+        body: list[ast.stmt] = self.tree.body if self.tree is not None else []
+        classes = ""
+        for name in names[:-1]:
+            found = next((n for n in body if isinstance(n, ast.ClassDef) and n.name == name),
+                         None)
+            if found is None:
+                return ["", "", self.text]
+            classes = ast.get_source_segment(self.text, found) or ""
+            body = found.body
+        function = next((n for n in body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+                         and n.name == names[-1]), None) if names else None
+        own = ast.get_source_segment(self.text, function) or "" if function else ""
+        return [own, classes, self.text]
 
 
 def module_reader(rootdir: Path) -> Callable[[str], str]:
