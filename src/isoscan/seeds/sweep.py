@@ -8,8 +8,8 @@ what is known about the state: tests whose function, class or module mentions a 
 state the polluter leaves (``isoscan explain``'s changes), then tests near its known victims,
 then the rest in collected order. The trials stop at a stated bound on test time
 (``model/sweep.py``). A test that fails after it is a victim only once the stated rule of
-``model/confidence.py`` confirms it, as every other order verdict: more trials of ``[polluter, test]`` and of the test
-alone, ending at the first that disagrees.
+``model/confidence.py`` confirms it, as every other order verdict: more trials of
+``[polluter, test]`` and of the test alone, ending at the first that disagrees.
 """
 
 from __future__ import annotations
