@@ -1,10 +1,20 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 pytest_plugins = ["pytester"]
+
+ACCEPTANCE = Path(__file__).parent / "acceptance"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Everything in tests/acceptance/ is an end-to-end run of the isoscan command.
+    for item in items:
+        if item.path.is_relative_to(ACCEPTANCE):
+            item.add_marker(pytest.mark.acceptance)
 
 
 @pytest.fixture(autouse=True)

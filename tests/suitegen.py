@@ -12,6 +12,11 @@ from pathlib import Path
 
 from isoscan.cli import main
 
+# The repository and the tests' own data, wherever a test file sits in tests/.
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"
+EXAMPLES = REPO / "examples"
+
 INI = "[pytest]\npythonpath = .\n"
 STATE = "FLAGS: dict[str, object] = {}\n"
 

@@ -7,8 +7,10 @@ from enum import IntEnum
 
 class ExitCode(IntEnum):
     OK = 0
-    FOUND = 1  # order-dependence found (seeds), tests that fail alone (isolate)
-    NOTHING = 1  # the same code: nothing to blame (bisect), no state change found (explain)
+    # The check did not come out clean: order-dependence found (seeds), tests that fail alone
+    # (isolate), a collision reproduced (replay); or no answer: nothing to blame (bisect), no
+    # state change found (explain). One code, so one name.
+    ATTENTION = 1
     USAGE = 2
     SUITE = 3  # the user's suite could not run
     INTERRUPTED = 130

@@ -1,6 +1,8 @@
 """isoscan's pytest plugin: records the exact order tests ran in, and replays a given order.
 
-Loaded with ``-p isoscan.plugin``; inert unless one of its ``--isoscan-*`` options is given.
+Found by pytest through the ``pytest11`` entry point (``pytest_entry.py``), or loaded with
+``-p isoscan.plugin`` (isoscan's own command lines); inert unless one of its ``--isoscan-*``
+options is given.
 It imports nothing heavy because it loads into every pytest process and xdist worker.
 """
 
@@ -17,6 +19,7 @@ import pytest
 
 from isoscan.execution import records
 from isoscan.execution.schedule import Schedule, common_start, wait_until
+from isoscan.model.outcomes import Outcome
 
 if TYPE_CHECKING:
     from isoscan.resources import ResourceTracker
@@ -250,7 +253,7 @@ class Recorder:
         self.worker = os.environ.get("PYTEST_XDIST_WORKER", records.MAIN)
         self.stream: LineSink | None = None
         self.stream_pid = os.getpid()
-        self.outcomes: dict[str, str] = {}
+        self.outcomes: dict[str, Outcome] = {}
         self.durations: dict[str, float] = {}
         self.messages: dict[str, str] = {}
         self.active = True
@@ -379,7 +382,7 @@ class Recorder:
         self.durations[nodeid] = self.durations.get(nodeid, 0.0) + report.duration
         if report.passed:
             return  # a passed phase never changes the test's outcome: it is the least severe
-        current = self.outcomes.get(nodeid, "passed")
+        current = self.outcomes.get(nodeid, Outcome.PASSED)
         new = _phase_outcome(report)
         if records.severity(new) > records.severity(current):
             self.outcomes[nodeid] = new
@@ -394,7 +397,7 @@ class Recorder:
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         if not self.active:
             return
-        outcome = _string(self.outcomes.pop(nodeid, "passed"))
+        outcome = _string(self.outcomes.pop(nodeid, Outcome.PASSED).value)
         duration = round(self.durations.pop(nodeid, 0.0), 6)
         line = (f'{{"e": "{records.FINISH}", "id": {_string(nodeid)}, "t": {time.time()!r}, '
                 f'"o": {outcome}, "d": {duration!r}')
@@ -453,14 +456,15 @@ def _worker_count(config: pytest.Config, controller: bool) -> int:
     return len(specs) if controller and isinstance(specs, list) else 0
 
 
-def _phase_outcome(report: pytest.TestReport) -> str:
+def _phase_outcome(report: pytest.TestReport) -> Outcome:
     if report.passed:
-        return "passed"
+        return Outcome.PASSED
     if report.skipped:
-        return "skipped"
+        return Outcome.SKIPPED
     if report.when != "call":
-        return "error"
-    return "timeout" if records.is_timeout_message(_short_message(report)) else "failed"
+        return Outcome.ERROR
+    timeout = records.is_timeout_message(_short_message(report))
+    return Outcome.TIMEOUT if timeout else Outcome.FAILED
 
 
 def _short_message(report: pytest.TestReport) -> str:

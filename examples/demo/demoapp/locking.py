@@ -1,4 +1,9 @@
-"""Exclusive, non-blocking file lock held for a while."""
+"""The export lock: one file lock that the nightly backup and the export both take.
+
+Bug source for the parallel-only test: the lock file sits at a fixed path beside the suite, so
+every xdist worker of a run shares it. Serially the backup has always released it before the
+export looks; on another worker at the same moment it has not.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,37 @@ import fcntl
 import time
 from pathlib import Path
 
-# Long enough that two xdist workers reaching the lock tests at about the same time collide;
-# serially the lock is always free whatever the duration.
-HOLD_SECONDS = 0.4
+# The backup holds the lock this long: a large part of a demo run, so that under xdist the
+# export on the other worker usually finds it taken.
+BACKUP_SECONDS = 1.5
+# The export retries this long before it gives up.
+EXPORT_PATIENCE = 0.2
 
 
-def hold_exclusive_lock(path: Path, seconds: float) -> None:
-    """Raise BlockingIOError if another process already holds the lock.
-
-    flock is released when the file is closed or the process dies, so a
-    crashed worker never leaves a stale lock behind.
-    """
+def run_backup(path: Path) -> None:
+    """Wait for the lock, then hold it for the whole backup."""
     with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            time.sleep(seconds)
+            time.sleep(BACKUP_SECONDS)
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def run_export(path: Path) -> None:
+    """Take the lock without waiting for a backup: raise BlockingIOError if it stays taken.
+
+    flock is released when the file is closed or the process dies, so a crashed worker never
+    leaves a stale lock behind.
+    """
+    deadline = time.monotonic() + EXPORT_PATIENCE
+    with open(path, "a") as fh:
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        fcntl.flock(fh, fcntl.LOCK_UN)

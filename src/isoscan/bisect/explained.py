@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from isoscan.bisect.workflow import repro_path
+from isoscan.bisect.repro_files import repro_path
 from isoscan.errors import IsoscanError
 from isoscan.execution.argv import Suite
 from isoscan.model.answer import BisectResult, Mechanism
@@ -25,8 +25,10 @@ def explain_answer(suite: Suite, result: BisectResult, store_dir: Path, runner: 
     answer already names what they share."""
     if result.parallel is not None and result.parallel.mechanism is Mechanism.COLLISION:
         return None
-    if not (result.polluters or result.state_setters):
-        return None  # an import-time answer names its change itself: no test to explain
+    if not (result.polluters or result.state_setters) or result.import_time is not None:
+        # An import-time answer names its change itself, and a polluter of its own-module
+        # frame was explained in that frame (bisect/own_frame.py).
+        return None
     # Imported only now: the snapshot machinery is not on the way to the fork server's start.
     from isoscan.explain.workflow import explain
 

@@ -1,4 +1,4 @@
-"""Bisect's second kind of alone (``model/imports.py``).
+"""Bisect's second kind of alone (``model/import_time.py``).
 
 Bisect's trials run the victim "alone" with the whole suite collected. One that fails that way
 is run alone in its own module too before it is treated as brittle: passing there, its answer is
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from isoscan.bisect.probe import BisectObserver
 from isoscan.execution.argv import Suite
-from isoscan.imports.check import ImportChecker
+from isoscan.import_time.check import ImportChecker
 from isoscan.model.answer import BisectKind, BisectResult
-from isoscan.model.imports import Alone, ModuleAlone
+from isoscan.model.import_time import Alone, ModuleAlone
 from isoscan.store.db import Store
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from isoscan.bisect.starting_order import stored_start
 from isoscan.execution.timeouts import DEFAULT_TIMEOUT, HangBook
-from isoscan.store.db import SessionRow, Store
+from isoscan.model.rows import SessionRow
+from isoscan.store.db import Store
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from isoscan.bisect.probe import BisectObserver, Inconclusive
-from isoscan.bisect.search import Shrinker
 from isoscan.execution.argv import Suite
 from isoscan.model.answer import (
     BisectKind,
@@ -39,8 +38,10 @@ from isoscan.model.answer import (
 )
 from isoscan.model.confidence import Confirmation, Decision, Rule
 from isoscan.model.outcomes import Outcome
+from isoscan.model.rows import ExecutionRow
 from isoscan.resources import Resource, Shared, describe_shared, fix_hints, shared_resources
-from isoscan.store.db import ExecutionRow, Store
+from isoscan.search.shrink import MAX_SETS, Shrinker
+from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
 from isoscan.trials.lanes import Lane
 from isoscan.trials.outcome import TrialOutcome
@@ -48,7 +49,6 @@ from isoscan.trials.outcome import TrialOutcome
 TRIES = 4  # concurrent replays per search question at most (it ends at the first failure)
 VERIFY_CAP = 2 * TRIES  # replays beside a culprit set at most while the rule is undecided
 WINDOW = 1.0  # seconds before the victim started in which another worker's tests are suspects
-MAX_SETS = 8  # independent culprit sets looked for before stopping
 
 
 def rule_text(rule: Rule) -> str:
@@ -213,7 +213,7 @@ class CollisionSearch:
                 culprits = rest
         return culprits
 
-    def collides(self, subset: list[str]) -> bool:
+    def collides(self, subset: Sequence[str]) -> bool:
         return self.tally(subset, f"beside {_count(subset)}").failed > 0
 
     def _remember(self, outcome: TrialOutcome) -> None:

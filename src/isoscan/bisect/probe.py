@@ -7,7 +7,9 @@ from typing import Protocol
 
 from isoscan.model.confidence import Confirmation
 from isoscan.model.outcomes import Outcome
+from isoscan.search.shrink import Holds
 from isoscan.trials.base import TrialRunner
+from isoscan.trials.scan import ScanStop
 
 
 class Inconclusive(Exception):
@@ -67,3 +69,8 @@ class Probe:
 
     def passes(self, tests: Sequence[str]) -> bool:
         return not self.outcome(tests).is_failure
+
+    def holds(self, stop: ScanStop) -> Holds:
+        """The question a search asks for this kind of answer: does the victim fail after the
+        tests (its polluters), or pass (a brittle test's state-setters)?"""
+        return self.fails if stop is ScanStop.FAILS else self.passes

@@ -4,13 +4,47 @@ first result that disagrees (the same rule ``isoscan seeds`` gives its verdicts 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from enum import Enum
 
-from isoscan.bisect.probe import BisectObserver
+from isoscan.bisect.context import Bisection
+from isoscan.bisect.probe import BisectObserver, Probe
+from isoscan.bisect.starting_order import StartingOrder
 from isoscan.model.confidence import Confirmation, Decision, Rule, Side
+from isoscan.search.shrink import Holds
 from isoscan.trials.base import TrialRunner
+from isoscan.trials.scan import ScanStop
 
-Holds = Callable[[Sequence[str]], bool]
+
+class Reproduction(str, Enum):
+    """Whether a starting order makes the victim misbehave again here."""
+
+    YES = "yes"
+    NO = "no"
+    NON_DETERMINISTIC = "non-deterministic"
+
+
+def reproduces(b: Bisection, start: StartingOrder, probe: Probe, stop: ScanStop) -> Reproduction:
+    """Whether the order reproduces: yes, no (it never did here), or non-deterministic. After
+    a first replay that misbehaves, the stated rule decides (``check_order``); an order that
+    ``seeds`` confirmed by that rule already is not checked again."""
+    if start.confirmed:
+        return Reproduction.YES
+    holds = probe.holds(stop)
+    first = holds(start.prefix)
+    b.step(f"replay of the starting order: {says(first)}")
+    if not first:
+        if start.observed and start.workers == 0:
+            return Reproduction.NON_DETERMINISTIC
+        return Reproduction.NO
+    probe.confirmation = check_order(start.prefix, holds, b.config.rule, b.trials, b.observer,
+                                     "retry of the starting order")
+    return (Reproduction.YES if probe.confirmation.contradicted_by is None
+            else Reproduction.NON_DETERMINISTIC)
+
+
+def says(reproduced: bool) -> str:
+    return "reproduces" if reproduced else "does not reproduce"
 
 
 def check_order(prefix: Sequence[str], holds: Holds, rule: Rule, trials: TrialRunner,

@@ -10,12 +10,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from isoscan.errors import UsageError
-from isoscan.execution.argv import OrderingKind
 from isoscan.execution.collect import require_collected
 from isoscan.execution.records import read_order_file
 from isoscan.model.confidence import Confirmation
 from isoscan.model.outcomes import Outcome
-from isoscan.store.db import RunRow, Store
+from isoscan.model.rows import RunRow
+from isoscan.model.status import OrderingKind
+from isoscan.store.db import Store
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from isoscan.cli.options import store_option
 from isoscan.console import console, error_line, to_stderr
 from isoscan.errors import ExitCode, UsageError
 from isoscan.report.baseline import Baseline, baseline_document, load_baseline
-from isoscan.report.load import load_report, resolve_sources
+from isoscan.report.load import load_report
+from isoscan.report.sources import resolve_sources
 
 HELP = """Write every unstable test of a report to a baseline file for the CI gate.
 

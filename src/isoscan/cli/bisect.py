@@ -7,10 +7,12 @@ from pathlib import Path
 
 import click
 
+from isoscan.bisect.context import BisectConfig
 from isoscan.bisect.explained import explain_answer
 from isoscan.bisect.import_time import OwnModuleCheck
 from isoscan.bisect.inherit import hangs_of, inherited
-from isoscan.bisect.workflow import BisectConfig, run_bisect
+from isoscan.bisect.own_frame import own_frame
+from isoscan.bisect.workflow import run_bisect
 from isoscan.cli.exit_codes import USAGE_IDS, exit_codes_help
 from isoscan.cli.options import (
     begin_command,
@@ -25,7 +27,7 @@ from isoscan.execution.argv import Suite
 from isoscan.execution.collect import collect_ids
 from isoscan.execution.recorded_run import read_for_victim
 from isoscan.model.answer import BisectKind
-from isoscan.model.status import Command, RunPurpose
+from isoscan.model.status import Command, RunPurpose, SessionStatus
 from isoscan.report.json_doc import write_json
 from isoscan.report.terminal.bisect import StepPrinter, render_bisect, render_sweep
 from isoscan.seeds.sweep import full_run_durations, sweep_answers
@@ -39,14 +41,16 @@ HELP = """Shrink the order in which VICTIM failed to the minimal, verified pollu
 The order comes from the latest stored run where VICTIM failed (its own process's
 or xdist worker's order up to it), from --run ID, from --order-file (one node id
 per line), or from --from DIR: an ordinary pytest run recorded elsewhere, e.g. in
-CI, with `pytest -p isoscan.plugin --isoscan-record=DIR`, serial or xdist (its
+CI, with `pytest --isoscan-record=DIR`, serial or xdist (its
 seed, and under xdist every worker's recorded times, go with the order; see
 docs/ci.md). With none stored, the whole collected
 suite before it, then the reversed suite, are tried. Trials run VICTIM alone with
 the whole suite collected; if it fails that way, it is also run alone in its own
 module, as `pytest FILE::TEST` runs it. Passing there, it has an import-time
 dependence: isoscan names the fewest other test modules whose collection breaks
-it and what their import changes, with two commands that show it. Failing there
+it and what their import changes, with two commands that show it; its failing
+order is then bisected again with only the modules it needs collected, and a
+polluter found there is named too, with its own reproduction. Failing there
 too, it is brittle: isoscan looks for the state-setter that makes it pass
 instead. Without PATHS or pytest args, those of the latest `isoscan seeds`
 session in the store are reused.
@@ -86,7 +90,7 @@ victim it breaks, one line: "`P` breaks N tests (the state it leaves)".
 @click.option("--from", "from_dir", metavar="DIR",
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Take the failing run from DIR, where an ordinary pytest run was recorded "
-                   "(pytest -p isoscan.plugin --isoscan-record=DIR); it is imported into the "
+                   "(pytest --isoscan-record=DIR); it is imported into the "
                    "store as a run, and its commit must be this checkout's.")
 @click.option("--cleaners", is_flag=True, help="Also find tests that, run between the "
               "polluter and the victim, make it pass.")
@@ -144,7 +148,8 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
                 on_fallback=printer.notice, hangs=hangs_of(store, taken.session, suite.timeout))))
             own_module = OwnModuleCheck(suite, store, session.id, fork=not no_fork)
             result = run_bisect(config, store, trials, printer, own_module=own_module)
-            session.status = result.kind
+            own_frame(result, config, store, own_module, trials, printer)
+            session.status = SessionStatus.answered(result.kind)
         render_bisect(result)
         # Before the trials close: the fork server's collected session serves it too.
         explanation = explain_answer(suite, result, store_dir, trials, printer.notice) \
@@ -166,7 +171,7 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
         document["explanation"] = explanation.to_json()
     if json_target:
         write_json(document, json_target)
-    return ExitCode.OK if result.found else ExitCode.NOTHING
+    return ExitCode.OK if result.found else ExitCode.ATTENTION
 
 
 def _collected(suite: Suite, trials: TrialRunner, store_dir: Path) -> list[str]:

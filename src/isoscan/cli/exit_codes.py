@@ -23,7 +23,7 @@ def exit_codes_help(ok: str, found: str | None = None, *, usage: str = USAGE,
     next line, under its first."""
     lines: list[tuple[ExitCode, str]] = [(ExitCode.OK, ok)]
     if found is not None:
-        lines.append((ExitCode.FOUND, found))
+        lines.append((ExitCode.ATTENTION, found))
     lines += [(ExitCode.USAGE, usage), (ExitCode.SUITE, cannot_run)]
     if interruptible:
         lines.append((ExitCode.INTERRUPTED, f"{INTERRUPTED}; {kept}" if kept else INTERRUPTED))

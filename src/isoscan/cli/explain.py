@@ -9,9 +9,8 @@ import click
 from isoscan.cli.exit_codes import USAGE_IDS, exit_codes_help
 from isoscan.cli.options import begin_command, store_option, suite_for, timeout_option
 from isoscan.errors import ExitCode
-from isoscan.execution.argv import OrderingKind
 from isoscan.explain.workflow import explain
-from isoscan.model.status import Command, RunPurpose, SessionStatus
+from isoscan.model.status import Command, OrderingKind, RunPurpose, SessionStatus
 from isoscan.report.json_doc import write_json
 from isoscan.report.terminal.explain import render_explanation
 from isoscan.store.db import Store
@@ -72,5 +71,5 @@ def explain_command(polluter: str, victim: str, paths: tuple[str, ...], also: tu
     render_explanation(explanation)
     if json_target:
         write_json(explanation.to_json(), json_target)
-    return ExitCode.OK if explanation.found else ExitCode.NOTHING
+    return ExitCode.OK if explanation.found else ExitCode.ATTENTION
 

@@ -16,7 +16,7 @@ from isoscan.console import console
 from isoscan.errors import ExitCode, UsageError
 from isoscan.report.cells import CELL
 from isoscan.report.foreign_junit import is_store
-from isoscan.report.load import NothingToReport
+from isoscan.report.sources import NothingToReport
 from isoscan.store.db import Store
 from isoscan.store.history import History, all_nodeids, load_history
 

@@ -12,10 +12,10 @@ from isoscan.cli.options import begin_command, store_option, suite_of, timeout_o
 from isoscan.console import console
 from isoscan.errors import ExitCode
 from isoscan.execution.cpus import usable_cpus
+from isoscan.isolate.workflow import IsolateConfig, report_document, run_isolate
 from isoscan.report.json_doc import write_json
 from isoscan.report.terminal.isolate import render_isolate
 from isoscan.trials.base import TrialMode
-from isoscan.trials.isolate import IsolateConfig, report_document, run_isolate
 
 HELP = """Run every collected test alone, each in its own fork; list the tests that fail alone.
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from isoscan.execution.argv import OrderingKind, Suite
+from isoscan.execution.argv import Suite
 from isoscan.explain.latent import StateTrack, track_state
-from isoscan.model.status import RunPurpose
+from isoscan.model.status import OrderingKind, RunPurpose
 from isoscan.report.terminal.explain import render_latent
 from isoscan.store.db import Store
 

@@ -61,7 +61,9 @@ class ConsoleObserver:
                         completed=index, total=total, failures=self.failures)
 
     def bisecting(self, index: int, total: int, nodeid: str) -> None:
-        console.print(f"Bisecting {index + 1}/{total}: {nodeid}")
+        # The id on a line of its own: a long one is never folded mid-word after the label.
+        console.print(f"Bisecting {index + 1}/{total}:")
+        console.print(f"  {nodeid}", soft_wrap=True)
 
     def step(self, trials: int, message: str) -> None:
         self.bar.update(self.task, description=f"[trial {trials}] {message}"[:70])

@@ -57,4 +57,4 @@ def replay_command(lanes_file: Path, times: int, store_dir: Path, no_fork: bool)
     beside = ", ".join(t for lane in plan.lanes[1:] for t in lane.tests)
     console.print(f"{plan.victim}: failed in {tally.failed} of {tally.tries} concurrent "
                   f"replays beside {beside}")
-    return ExitCode.FOUND if tally.failed else ExitCode.OK
+    return ExitCode.ATTENTION if tally.failed else ExitCode.OK

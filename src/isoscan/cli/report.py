@@ -10,7 +10,8 @@ from isoscan.cli.exit_codes import NOTHING_READABLE, USAGE, exit_codes_help
 from isoscan.cli.options import parse_fail_on, store_option
 from isoscan.cli.outputs import OutputOptions, finish_report, output_options
 from isoscan.console import error_line, to_stderr
-from isoscan.report.load import load_report, resolve_sources
+from isoscan.report.load import load_report
+from isoscan.report.sources import resolve_sources
 from isoscan.report.terminal.seeds import render_report
 
 HELP = """Report on runs already made and gate CI on them: no pytest is run.

@@ -105,10 +105,11 @@ the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.report/1 JSON report to FILE ('-' for stdout).")
 @click.option("--bisect", "bisect_found", is_flag=True,
-              help="Bisect every order-dependent, brittle and parallel-only test found; adds "
-                   "polluter / state-setter / culprit pairs to the table and the JSON report, "
-                   "then sweeps each polluter found (see --sweep) and groups its victims, one "
-                   "line per cause.")
+              help="Bisect every order-dependent, brittle and parallel-only test found, and "
+                   "each import-time test in its own-module frame (an ordinary polluter beside "
+                   "the import); adds polluter / state-setter / culprit pairs to the table and "
+                   "the JSON report, then sweeps each polluter found (see --sweep) and groups "
+                   "its victims, one line per cause.")
 @click.option("--sweep/--no-sweep", default=True, show_default=True,
               help="With --bisect: run each verified polluter right before every other test "
                    "(one fork trial each, within three full runs of test time, at least 1s) and "

@@ -11,21 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from isoscan.model.status import TextEnum
-
-
-class OrderingKind(TextEnum):
-    """How a run orders the tests; stored as ``runs.ordering``."""
-
-    COLLECTED = "collected"
-    REVERSED = "reversed"
-    RANDOM = "random"
-    EXPLICIT = "explicit"  # a replay of a recorded order
-    # An order ``isoscan seeds`` planned for pair coverage (seeds/coverage.py): run like
-    # EXPLICIT, from an order file with a seed context, but a plan column, not a replay.
-    PLANNED = "planned"
-    RECORDED = "recorded"  # an ordinary pytest run recorded outside isoscan (CI), imported
-
+from isoscan.model.status import OrderingKind
 
 # Last on every command line isoscan runs. A user's -x / --maxfail in addopts would cut the run
 # short and leave cells empty. pytest's long and short tracebacks re-read and re-parse the source

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from isoscan.errors import SuiteError, UsageError, pytest_reason
 from isoscan.execution import records
-from isoscan.execution.argv import Ordering, OrderingKind, Suite, pytest_argv
+from isoscan.execution.argv import Ordering, Suite, pytest_argv
 from isoscan.execution.process import log_tail, run_pytest
+from isoscan.model.status import OrderingKind
 
 
 def collect_ids(suite: Suite, workdir: Path, *, past_errors: bool = False) -> list[str]:

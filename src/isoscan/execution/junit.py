@@ -124,7 +124,7 @@ def _outcome(case: TestCase) -> tuple[Outcome, str]:
 
 
 def _worse(a: Outcome, b: Outcome) -> bool:
-    return records.severity(a.value) > records.severity(b.value)
+    return records.severity(a) > records.severity(b)
 
 
 def mangle(nodeid: str) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from isoscan.execution import records
+from isoscan.model.outcomes import Outcome
 
 POLL_SECONDS = 0.2
 
@@ -89,7 +90,7 @@ class RecordWatcher:
         elif kind == records.FINISH:
             self.progress.finished += 1
             tail.running.pop(str(event["id"]), None)
-            if records.severity(str(event.get("o"))) >= records.severity("failed"):
+            if records.parse_outcome(event.get("o", Outcome.PASSED)).is_failure:
                 self.progress.failures += 1
         elif kind == records.COLLECTED and self.progress.collected is None:
             ids = event.get("ids")

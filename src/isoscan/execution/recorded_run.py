@@ -22,13 +22,14 @@ from pathlib import Path
 
 from isoscan.errors import UsageError
 from isoscan.execution import records
-from isoscan.execution.argv import Ordering, OrderingKind
+from isoscan.execution.argv import Ordering
 from isoscan.execution.git import git_head
 from isoscan.execution.records import Execution, ProcessRecord
 from isoscan.execution.runner import RunResult, Segment, finish_result, merge_segment
 from isoscan.model.outcomes import Outcome
+from isoscan.model.status import OrderingKind
 
-HOW_TO_RECORD = "record a run with `pytest -p isoscan.plugin --isoscan-record=DIR`"
+HOW_TO_RECORD = "record a run with `pytest --isoscan-record=DIR`"
 SHOWN = 3  # ids named in an error line before "(+N more)"
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from isoscan.model.outcomes import Outcome
+
 MAIN = "main"
 SUFFIX = ".jsonl"
 HELLO = "hello"
@@ -29,11 +31,22 @@ def read_order_file(path: Path) -> list[str]:
     return [line for line in text.split("\n") if line.strip()]
 
 
-_SEVERITY = {"passed": 0, "skipped": 1, "failed": 2, "error": 2, "timeout": 3, "crashed": 3}
+# Which of a test's phase outcomes stands for the test: a failing teardown after a passing call
+# fails it, a hang or crash outweighs any failure.
+_SEVERITY = {Outcome.PASSED: 0, Outcome.SKIPPED: 1, Outcome.FAILED: 2, Outcome.ERROR: 2,
+             Outcome.TIMEOUT: 3, Outcome.CRASHED: 3}
 
 
-def severity(outcome: str) -> int:
+def severity(outcome: Outcome) -> int:
     return _SEVERITY.get(outcome, 0)
+
+
+def parse_outcome(text: object) -> Outcome:
+    """An outcome as a process wrote it; one this isoscan does not know counts as a failure."""
+    try:
+        return Outcome(str(text))
+    except ValueError:
+        return Outcome.FAILED
 
 
 def is_timeout_message(message: str) -> bool:
@@ -49,7 +62,7 @@ class Execution:
     nodeid: str
     started: float
     finished: float | None = None
-    outcome: str | None = None
+    outcome: Outcome | None = None
     duration: float = 0.0
     message: str = ""
     touched: list[list[str]] = field(default_factory=list)  # with --isoscan-resources, as JSON
@@ -145,7 +158,7 @@ def _apply(record: ProcessRecord, by_id: dict[str, Execution], event: dict[str, 
         found = by_id.get(str(event["id"]))
         if found is not None:
             found.finished = float(event["t"])
-            found.outcome = str(event.get("o", "passed"))
+            found.outcome = parse_outcome(event.get("o", Outcome.PASSED))
             found.duration = float(event.get("d", 0.0))
             found.message = str(event.get("m", ""))
             touched = event.get("r")

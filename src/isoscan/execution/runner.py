@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from isoscan.execution import records
-from isoscan.execution.argv import Ordering, OrderingKind, Suite, pytest_argv
+from isoscan.execution.argv import Ordering, Suite, pytest_argv
 from isoscan.execution.junit import CaseResult, JUnitReadError, read_junit
 from isoscan.execution.process import Progress, log_tail, run_pytest
 from isoscan.execution.timeouts import RunTimeouts, hang_limit, mark_early
 from isoscan.model.outcomes import Outcome
-from isoscan.model.status import RunStatus
+from isoscan.model.status import OrderingKind, RunStatus
 
 # pytest exit codes that mean the tests ran (0 all passed, 1 some failed).
 RAN = (0, 1)

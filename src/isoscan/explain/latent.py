@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from isoscan.errors import SuiteError
-from isoscan.execution.argv import Ordering, OrderingKind, Suite
+from isoscan.execution.argv import Ordering, Suite
 from isoscan.execution.runner import RunResult, execute_run
 from isoscan.explain.state import snapshot as s
 from isoscan.explain.state.base import Change
 from isoscan.explain.workflow import PLUGIN, RankedChange, Vocabulary, rank
+from isoscan.model.status import OrderingKind
 
 SCHEMA = "isoscan.latent/1"
 # A test importing a module for the first time changes sys.modules; that is rarely pollution.

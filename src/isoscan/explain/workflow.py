@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from isoscan.errors import SuiteError, UsageError, pytest_reason
-from isoscan.execution.argv import Ordering, OrderingKind, Suite
+from isoscan.execution.argv import Ordering, Suite
 from isoscan.execution.collect import require_collected
 from isoscan.execution.runner import RunResult, execute_run
 from isoscan.explain.fix_hints import hint_for
 from isoscan.explain.state import snapshot as s
 from isoscan.explain.state.base import Change
 from isoscan.model.outcomes import Outcome
+from isoscan.model.status import OrderingKind
 
 SCHEMA = "isoscan.explain/1"
 PLUGIN = "isoscan.explain.plugin"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from isoscan.model.confidence import Confirmation
-from isoscan.model.imports import ImportDependence
+from isoscan.model.import_time import ImportDependence
 
 
 class BisectKind(str, Enum):
@@ -18,7 +18,7 @@ class BisectKind(str, Enum):
     BRITTLE = "brittle"
     NON_DETERMINISTIC = "non-deterministic"
     PARALLEL_ONLY = "parallel-only"
-    # Passes alone in its own module, fails with the whole suite collected (model/imports.py).
+    # Passes alone in its own module, fails with the whole suite collected (model/import_time.py).
     IMPORT_TIME = "import-time"
     NOT_REPRODUCIBLE = "not-reproducible"
 

@@ -11,9 +11,9 @@ from typing import Any
 from isoscan.errors import ExitCode
 from isoscan.model.answer import BisectResult
 from isoscan.model.coverage import PlanCoverage
+from isoscan.model.matrix import Matrix
 from isoscan.model.sweep import Sweep
 from isoscan.model.verdicts import DEFAULT_FAIL_ON, Finding, Verdict
-from isoscan.store.matrix import Matrix
 
 
 @dataclass
@@ -54,4 +54,5 @@ class SeedsReport:
         return len(self.matrix.tests) - len(self.unstable) - len(self.unconfirmed)
 
     def exit_code(self, fail_on: Collection[Verdict] = DEFAULT_FAIL_ON) -> ExitCode:
-        return ExitCode.FOUND if any(f.verdict in fail_on for f in self.findings) else ExitCode.OK
+        failing = any(f.verdict in fail_on for f in self.findings)
+        return ExitCode.ATTENTION if failing else ExitCode.OK

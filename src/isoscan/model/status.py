@@ -1,4 +1,5 @@
-"""The kinds the store records as text: commands, session and run statuses, run purposes.
+"""The kinds the store records as text: commands, session and run statuses, run purposes,
+orderings.
 
 Each is a ``str`` Enum, so SQLite and JSON hold the same plain strings as before (stores
 written by an older isoscan read the same), and a value read back compares equal to its member.
@@ -28,8 +29,8 @@ class Command(TextEnum):
 
 
 class SessionStatus(TextEnum):
-    """``sessions.status``. ``isoscan bisect`` ends its session with its answer's kind
-    (``BisectKind``) instead of one of these."""
+    """``sessions.status``: how a session ended. ``isoscan bisect`` ends its session with its
+    answer's kind: one member per ``BisectKind``, spelled alike (``answered``)."""
 
     RUNNING = "running"
     DONE = "done"
@@ -37,6 +38,18 @@ class SessionStatus(TextEnum):
     FAILED = "failed"  # ended by an error
     FOUND = "found"  # isoscan explain: a state change was found
     NOTHING = "nothing"  # isoscan explain: nothing found
+    # isoscan bisect's answers (model/answer.py's BisectKind, value for value)
+    VICTIM = "victim"
+    BRITTLE = "brittle"
+    NON_DETERMINISTIC = "non-deterministic"
+    PARALLEL_ONLY = "parallel-only"
+    IMPORT_TIME = "import-time"
+    NOT_REPRODUCIBLE = "not-reproducible"
+
+    @classmethod
+    def answered(cls, kind: str) -> SessionStatus:
+        """The status a bisect session ends with when its answer is of ``kind``."""
+        return cls(kind)
 
 
 class RunStatus(TextEnum):
@@ -69,5 +82,18 @@ class RunPurpose(TextEnum):
     # folder (``bisect --from``): never a column of a matrix, never a default starting order.
     RECORDED = "recorded"
     # A fresh process that collects only some of the suite's test modules and runs one test:
-    # alone in its own module, or with the modules whose import may break it (``imports/``).
+    # alone in its own module, or with the modules whose import may break it (``import_time/``).
     IMPORTS = "imports"
+
+
+class OrderingKind(TextEnum):
+    """How a run orders the tests; stored as ``runs.ordering``."""
+
+    COLLECTED = "collected"
+    REVERSED = "reversed"
+    RANDOM = "random"
+    EXPLICIT = "explicit"  # a replay of a recorded order
+    # An order ``isoscan seeds`` planned for pair coverage (seeds/coverage.py): run like
+    # EXPLICIT, from an order file with a seed context, but a plan column, not a replay.
+    PLANNED = "planned"
+    RECORDED = "recorded"  # an ordinary pytest run recorded outside isoscan (CI), imported

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
 from isoscan.model.confidence import Confirmation
-from isoscan.model.imports import ImportDependence
+from isoscan.model.import_time import ImportDependence
 
 
 class Verdict(str, Enum):
     ORDER_DEPENDENT = "order-dependent"
     BRITTLE = "brittle"
     PARALLEL_ONLY = "parallel-only"
-    # Passes alone in its own module, fails with the whole suite collected (model/imports.py).
+    # Passes alone in its own module, fails with the whole suite collected (model/import_time.py).
     IMPORT_TIME = "import-time"
     NON_DETERMINISTIC = "non-deterministic"
     FLAKY = "flaky"  # passed and failed, cause unknown (no order information to confirm)
@@ -36,6 +37,16 @@ class Replay:
     prefix: list[str]
     seed: int | None
     outcomes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: object) -> Replay | None:
+        if not isinstance(data, Mapping):
+            return None
+        run_id, seed = data.get("run_id"), data.get("seed")
+        return cls(run_id=run_id if isinstance(run_id, int) else 0,
+                   process=str(data.get("process") or ""), prefix=_strs(data.get("prefix")),
+                   seed=seed if isinstance(seed, int) else None,
+                   outcomes=_strs(data.get("outcomes")))
 
 
 @dataclass
@@ -64,6 +75,22 @@ class Evidence:
                 replay["prefix_length"] = len(replay["prefix"])
         return data
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Evidence:
+        """Evidence back from its stored JSON; unknown keys are ignored, missing ones default."""
+        return cls(
+            failed_runs=_ints(data.get("failed_runs")),
+            passed_runs=_ints(data.get("passed_runs")),
+            alone=_strs(data.get("alone")),
+            failing_order=Replay.from_json(data.get("failing_order")),
+            passing_order=Replay.from_json(data.get("passing_order")),
+            concurrent=_strs(data.get("concurrent")),
+            note=str(data.get("note") or ""),
+            alone_in_module=_strs(data.get("alone_in_module")),
+            import_time=ImportDependence.from_json(data.get("import_time")),
+            confirmation=Confirmation.from_json(data.get("confirmation")),
+        )
+
 
 @dataclass
 class Finding:
@@ -75,3 +102,11 @@ class Finding:
     def polluter_candidates(self) -> list[str]:
         replay = self.evidence.failing_order
         return replay.prefix if replay else []
+
+
+def _ints(value: object) -> list[int]:
+    return [v for v in value if isinstance(v, int)] if isinstance(value, list) else []
+
+
+def _strs(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []

@@ -82,7 +82,7 @@ def _case(path: Path, index: int, raw: object) -> Case:
 
 def baseline_document(report: SeedsReport, previous: Baseline | None = None) -> dict[str, Any]:
     """Every unstable test of the report as a case; reasons people wrote earlier are kept."""
-    from isoscan.report.writers.common import blame_of  # writers import this module's types
+    from isoscan.report.writers.common import blame_of
 
     cases = []
     for finding in sorted(report.unstable, key=lambda f: (f.nodeid, f.verdict.value)):
@@ -113,7 +113,7 @@ class Gate:
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.FOUND if self.new else ExitCode.OK
+        return ExitCode.ATTENTION if self.new else ExitCode.OK
 
     @property
     def passed(self) -> bool:

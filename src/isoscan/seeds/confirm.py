@@ -19,11 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from isoscan.model.confidence import DEFAULT_CAP, DEFAULT_CONFIDENCE, Confirmation, Rule, Side
+from isoscan.model.matrix import Matrix
 from isoscan.model.outcomes import Outcome
+from isoscan.model.rows import RunRow
 from isoscan.model.verdicts import Evidence, Finding, Replay, Verdict
 from isoscan.seeds.import_time import ImportTimeCheck, which_alone
-from isoscan.store.db import RunRow, Store
-from isoscan.store.matrix import Matrix
+from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
 
 

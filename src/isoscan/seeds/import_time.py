@@ -1,4 +1,4 @@
-"""Confirmation's second kind of alone (``model/imports.py``).
+"""Confirmation's second kind of alone (``model/import_time.py``).
 
 isoscan's trials run a test "alone" with the whole suite collected. Before a test that fails
 that way is called brittle or broken, it is run alone in its own module, in fresh processes, as
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from isoscan.execution.argv import Suite
-from isoscan.imports.check import ImportChecker
-from isoscan.model.imports import Alone, ModuleAlone
+from isoscan.import_time.check import ImportChecker
+from isoscan.model.import_time import Alone, ModuleAlone
 from isoscan.model.outcomes import Outcome
 from isoscan.model.verdicts import Evidence, Verdict
 from isoscan.store.db import Store
@@ -39,6 +39,10 @@ class ImportTimeCheck:
             return Verdict.NON_DETERMINISTIC
         if check.shows is not ModuleAlone.PASSES:
             return None
+        if check.unsteady:
+            evidence.note = (f"failed and passed {Alone.SUITE.phrase}, in fresh processes "
+                             "(collecting no test module beside it breaks it)")
+            return Verdict.NON_DETERMINISTIC
         if check.dependence is None:
             evidence.note = ("fails alone in a fork of the collected session, but passes alone "
                              "in a fresh process, with the whole suite collected and in its own "

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from isoscan.errors import UsageError
-from isoscan.execution.argv import Ordering, OrderingKind
-from isoscan.model.status import TextEnum
+from isoscan.execution.argv import Ordering
+from isoscan.model.status import OrderingKind, TextEnum
 
 
 class OrderSource(TextEnum):

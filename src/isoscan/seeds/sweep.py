@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from isoscan.bisect.context import BisectConfig
 from isoscan.bisect.explained import explain_answer
 from isoscan.bisect.probe import BisectObserver, Inconclusive, Probe
-from isoscan.bisect.workflow import BisectConfig, add_reproduce
+from isoscan.bisect.repro_files import add_reproduce
 from isoscan.execution.argv import Suite
 from isoscan.model.answer import BisectKind, BisectResult
 from isoscan.model.confidence import Confirmation, Rule

@@ -7,15 +7,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from isoscan.bisect.starting_order import StartingOrder, failed_under_xdist
-from isoscan.bisect.workflow import BisectConfig, run_bisect
+from isoscan.bisect.context import BisectConfig
+from isoscan.bisect.import_time import OwnModuleCheck
+from isoscan.bisect.own_frame import judge_in_own_frame
+from isoscan.bisect.starting_order import StartingOrder, failed_under_xdist, start_in_run
+from isoscan.bisect.workflow import run_bisect
 from isoscan.errors import SuiteError, pytest_reason
 from isoscan.execution.argv import Suite
 from isoscan.execution.git import git_head
 from isoscan.execution.process import Progress
 from isoscan.execution.runner import RunResult, execute_run
 from isoscan.execution.timeouts import HangBook
-from isoscan.model.answer import BisectResult
+from isoscan.model.answer import BisectKind, BisectResult
 from isoscan.model.coverage import PlanCoverage
 from isoscan.model.report import SeedsReport
 from isoscan.model.status import Command, RunPurpose, RunStatus, SessionStatus
@@ -104,7 +107,9 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
                                 durations=full_run_durations(store, session_id),
                                 notice=observer.notice, observer=observer,
                                 on_found=found).sweeps
-                            _save_pairs(store, session_id, findings, pairs)
+                        pairs += _own_frames(config, store, session_id, findings, matrix.tests,
+                                             observer)
+                        _save_pairs(store, session_id, findings, pairs)
                 except KeyboardInterrupt:
                     interrupted = True
                 finally:
@@ -145,6 +150,33 @@ def _bisect_findings(config: SeedsConfig, store: Store, runner: TrialRunner,
                                      rule=config.confirm.rule)
         pairs.append(run_bisect(bisect_config, store, runner, observer,
                                 collected=collected))
+    return pairs
+
+
+def _own_frames(config: SeedsConfig, store: Store, session_id: int, findings: list[Finding],
+                collected: list[str], observer: SeedsObserver) -> list[BisectResult]:
+    """Each import-time test judged in its own-module frame (``bisect/own_frame.py``), from the
+    serial run where it failed with the most tests before it: a polluter found there is a
+    second finding, kept in its evidence and listed with the bisected pairs."""
+    todo = [f for f in findings if f.verdict is Verdict.IMPORT_TIME and
+            f.evidence.import_time is not None and f.evidence.import_time.modules]
+    check = OwnModuleCheck(config.suite, store, session_id, config.fork)
+    pairs = []
+    for index, finding in enumerate(todo):
+        observer.bisecting(index, len(todo), finding.nodeid)
+        starts = [start_in_run(store, run, finding.nodeid, failed=True)
+                  for run in store.runs(session_id) if run.id in finding.evidence.failed_runs
+                  and run.workers == 0]
+        found = [s for s in starts if s is not None]
+        if not found or finding.evidence.import_time is None:
+            continue
+        start = max(found, key=lambda s: len(s.prefix))
+        answer = judge_in_own_frame(check, finding.nodeid, finding.evidence.import_time, start,
+                                    collected, config.store_dir, config.confirm.rule, observer)
+        store.save_verdicts(session_id, {
+            finding.nodeid: (finding.verdict.value, finding.evidence.to_json())})
+        if answer is not None and answer.kind in (BisectKind.VICTIM, BisectKind.BRITTLE):
+            pairs.append(answer)
     return pairs
 
 

@@ -14,13 +14,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from isoscan.execution.argv import OrderingKind, Suite
+from isoscan.execution.argv import Suite
+from isoscan.execution.interrupts import interrupts_deferred
 from isoscan.execution.junit import CaseResult
+from isoscan.execution.records import parse_outcome
 from isoscan.execution.runner import RunResult
-from isoscan.model.answer import BisectKind
 from isoscan.model.outcomes import FAILURES, Outcome
-from isoscan.model.status import Command, RunPurpose, RunStatus, SessionStatus
+from isoscan.model.rows import ExecutionRow, RunRow, SessionRow
+from isoscan.model.status import Command, OrderingKind, RunPurpose, RunStatus, SessionStatus
+from isoscan.model.verdicts import Verdict
 
 SCHEMA_VERSION = 1
 DB_NAME = "isoscan.db"
@@ -50,60 +54,12 @@ CREATE TABLE IF NOT EXISTS verdicts(
 """
 
 
-@dataclass(frozen=True)
-class RunRow:
-    id: int
-    session_id: int
-    purpose: str
-    ordering: str
-    seed: int | None
-    workers: int
-    status: str
-    exit_code: int | None
-    seconds: float | None
-    dir: Path
-
-    @property
-    def label(self) -> str:
-        """How reports name the run: ``seed 42 -n 0``, ``reversed -n 2``, ``planned
-        (seed 42) -n 0`` (a planned order, under that seed context)."""
-        order = f"seed {self.seed}" if self.ordering == OrderingKind.RANDOM else self.ordering
-        if self.ordering == OrderingKind.PLANNED:
-            order = f"planned (seed {self.seed})"
-        return f"{order} -n {self.workers}"
-
-
-@dataclass(frozen=True)
-class ExecutionRow:
-    process: str
-    worker: str
-    segment: int
-    seq: int
-    nodeid: str
-    started: float | None
-    finished: float | None
-    outcome: str | None
-
-
-@dataclass(frozen=True)
-class SessionRow:
-    id: int
-    command: str
-    cwd: str
-    paths: list[str]
-    pytest_args: list[str]
-    timeout: float | None
-    started: float
-    status: str
-    git_head: str | None
-
-
 @dataclass
 class RecordingSession:
     """The session of a ``Store.recording_session`` block; set ``status`` to how it ended."""
 
     id: int
-    status: SessionStatus | BisectKind = SessionStatus.DONE
+    status: SessionStatus = SessionStatus.DONE
 
 
 @dataclass(frozen=True)
@@ -160,7 +116,7 @@ class Store:
         return self.begin_session(command, suite.cwd, list(suite.paths), list(suite.pytest_args),
                                   suite.timeout, git_head)
 
-    def end_session(self, session_id: int, status: SessionStatus | BisectKind) -> None:
+    def end_session(self, session_id: int, status: SessionStatus) -> None:
         with self._tx() as db:
             db.execute("UPDATE sessions SET finished = ?, status = ? WHERE id = ?",
                        (time.time(), status, session_id))
@@ -187,8 +143,23 @@ class Store:
             " FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if row is None:
             return None
-        return SessionRow(row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]), row[5],
-                          row[6], row[7], row[8])
+        return SessionRow(row[0], Command(row[1]), row[2], json.loads(row[3]),
+                          json.loads(row[4]), row[5], row[6], SessionStatus(row[7]), row[8])
+
+    def latest_seeds_session(self) -> SessionRow | None:
+        """The newest ``seeds`` session that finished (done, or interrupted with its runs kept)."""
+        row = self.db.execute(
+            "SELECT id FROM sessions WHERE command = ? AND status IN (?, ?)"
+            " ORDER BY id DESC LIMIT 1",
+            (Command.SEEDS, SessionStatus.DONE, SessionStatus.INTERRUPTED)).fetchone()
+        return self.session(int(row[0])) if row else None
+
+    def session_seconds(self, session: SessionRow) -> float:
+        """How long the session ran (until now's last write, for one that never finished)."""
+        row = self.db.execute("SELECT finished FROM sessions WHERE id = ?",
+                              (session.id,)).fetchone()
+        finished = row[0] if row and row[0] is not None else session.started
+        return max(0.0, float(finished) - session.started)
 
     def latest_session(self, command: Command | None = None) -> SessionRow | None:
         query = "SELECT id FROM sessions"
@@ -225,11 +196,15 @@ class Store:
                       seed: int | None = None, workers: int = 0) -> Iterator[RecordingRun]:
         """A run from its start until the block calls ``finish`` with its result; one that an
         error or Ctrl-C leaves unfinished is marked ``interrupted``, a finished one is kept."""
-        run_id, run_dir = self.start_run(session_id, purpose, ordering, seed, workers)
+        run_id: int | None = None
         try:
+            # A Ctrl-C between the row's commit and its folder must still end in ``except``.
+            with interrupts_deferred():
+                run_id, run_dir = self.start_run(session_id, purpose, ordering, seed, workers)
             yield RecordingRun(self, run_id, run_dir)
         except BaseException:
-            self.abort_run(run_id)
+            if run_id is not None:
+                self.abort_run(run_id)
             raise
 
     def finish_run(self, run_id: int, result: RunResult) -> None:
@@ -263,8 +238,7 @@ class Store:
         if purpose is not None:
             query += " AND purpose = ?"
             args += (purpose,)
-        return [RunRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], Path(r[9]))
-                for r in self.db.execute(query + " ORDER BY id", args)]
+        return [_run_row(r) for r in self.db.execute(query + " ORDER BY id", args)]
 
     def run(self, run_id: int) -> RunRow | None:
         row = self.db.execute(
@@ -272,8 +246,7 @@ class Store:
             " dir FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             return None
-        return RunRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
-                      Path(row[9]))
+        return _run_row(row)
 
     def runs_with_outcome(self, nodeid: str, failed: bool) -> list[RunRow]:
         """Completed plan runs (any session) where the test failed, or passed; newest first."""
@@ -296,7 +269,8 @@ class Store:
 
     def executions(self, run_id: int) -> list[ExecutionRow]:
         return [
-            ExecutionRow(*r)
+            ExecutionRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+                         parse_outcome(r[7]) if r[7] is not None else None)
             for r in self.db.execute(
                 "SELECT process, worker, segment, seq, nodeid, started, finished, outcome"
                 " FROM executions WHERE run_id = ? ORDER BY segment, process, seq", (run_id,))
@@ -341,11 +315,11 @@ class Store:
                 [(session_id, n, v, json.dumps(e)) for n, (v, e) in verdicts.items()],
             )
 
-    def latest_verdict(self, nodeid: str) -> tuple[str, int] | None:
+    def latest_verdict(self, nodeid: str) -> tuple[Verdict, int] | None:
         """The newest verdict any session gave this test, and that session's id."""
         row = self.db.execute("SELECT verdict, session_id FROM verdicts WHERE nodeid = ?"
                               " ORDER BY session_id DESC LIMIT 1", (nodeid,)).fetchone()
-        return (str(row[0]), int(row[1])) if row else None
+        return (Verdict(row[0]), int(row[1])) if row else None
 
     def verdicts(self, session_id: int) -> dict[str, tuple[str, dict[str, object]]]:
         return {
@@ -354,3 +328,8 @@ class Store:
                 "SELECT nodeid, verdict, evidence FROM verdicts WHERE session_id = ?",
                 (session_id,))
         }
+
+
+def _run_row(row: tuple[Any, ...]) -> RunRow:
+    return RunRow(row[0], row[1], RunPurpose(row[2]), row[3], row[4], row[5], RunStatus(row[6]),
+                  row[7], row[8], Path(row[9]))

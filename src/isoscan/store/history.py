@@ -9,16 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from isoscan.model.outcomes import Outcome
-from isoscan.model.status import UNFINISHED, RunPurpose
+from isoscan.model.status import UNFINISHED, Command, RunPurpose, SessionStatus
 from isoscan.store.db import Store
 
 
 @dataclass
 class SessionInfo:
     id: int
-    command: str
+    command: Command
     started: float
-    status: str
+    status: SessionStatus
     git_head: str | None
     runs: list[int] = field(default_factory=list)  # plan run ids, in order
 
@@ -55,7 +55,8 @@ def load_history(store: Store, nodeid: str | None = None) -> History:
         " JOIN runs r ON r.session_id = s.id WHERE r.purpose = ?"
         " AND r.status NOT IN (?, ?) ORDER BY s.id, r.id", (RunPurpose.PLAN, *UNFINISHED)
     ):
-        info = sessions.setdefault(sid, SessionInfo(sid, command, started, status, head))
+        info = sessions.setdefault(sid, SessionInfo(sid, Command(command), started,
+                                                   SessionStatus(status), head))
         info.runs.append(run_id)
     query = ("SELECT res.run_id, res.nodeid, res.outcome FROM results res JOIN runs r"
              " ON r.id = res.run_id WHERE r.purpose = ?")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import shutil
 
-from isoscan.execution.argv import OrderingKind, Suite
+from isoscan.execution.argv import Suite
 from isoscan.execution.recorded_run import RecordedRun
-from isoscan.model.status import Command, RunPurpose
+from isoscan.model.status import Command, OrderingKind, RunPurpose
 from isoscan.store.db import Store
 
 

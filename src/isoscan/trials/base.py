@@ -19,10 +19,9 @@ from isoscan.execution.runner import RunResult
 from isoscan.execution.timeouts import HangBook
 from isoscan.model.status import RunPurpose
 from isoscan.store.db import Store
-from isoscan.trials.fork.protocol import ScanStop
-from isoscan.trials.fork.scan_result import ScanResult
 from isoscan.trials.lanes import Lane
 from isoscan.trials.outcome import TrialOutcome
+from isoscan.trials.scan import ScanResult, ScanStop
 
 __all__ = ["TrialMode", "TrialOutcome", "TrialRunner"]
 

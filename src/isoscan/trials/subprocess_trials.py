@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from isoscan.errors import SuiteError
-from isoscan.execution.argv import Ordering, OrderingKind, Suite
+from isoscan.execution.argv import Ordering, Suite
 from isoscan.execution.runner import (
     RunResult,
     Segment,
@@ -17,7 +17,7 @@ from isoscan.execution.runner import (
     run_segment,
 )
 from isoscan.execution.timeouts import HangBook
-from isoscan.model.status import RunPurpose
+from isoscan.model.status import OrderingKind, RunPurpose
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
 from isoscan.trials.lanes import Lane, write_schedule

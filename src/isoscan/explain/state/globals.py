@@ -33,7 +33,7 @@ _ROLE = {MAPPING: "key", SEQUENCE: "item", SET: "element", CLASS: "attribute",
          OBJECT: "attribute", OTHER: "member"}
 
 
-class Probe(NamedTuple):
+class GlobalValue(NamedTuple):
     """One module global at one moment: enough to tell rebound from mutated, and to say how."""
 
     ident: int
@@ -129,7 +129,7 @@ def _shape(value: object) -> str:
     return OBJECT if _instance_dict(value) is not None else OTHER
 
 
-def probe(value: object) -> Probe:
+def read_global(value: object) -> GlobalValue:
     """Fingerprint a global, keeping per-member fingerprints of small containers and objects
     so a diff can say which key, item or attribute changed."""
     fingerprinter = Fingerprinter()
@@ -140,7 +140,7 @@ def probe(value: object) -> Probe:
         fp = hash((shape, size, tuple((k, m[0]) for k, m in members.items())))
     else:
         fp = fingerprinter.of(value)
-    return Probe(id(value), fp, type(value).__name__, shape, _describe(value), size, members)
+    return GlobalValue(id(value), fp, type(value).__name__, shape, _describe(value), size, members)
 
 
 def _members(value: Any, shape: str, fp: Fingerprinter
@@ -200,7 +200,7 @@ def project_modules(ctx: Context) -> Iterator[types.ModuleType]:
             yield watched
 
 
-GlobalsState = dict[tuple[str, str], Probe]
+GlobalsState = dict[tuple[str, str], GlobalValue]
 
 
 class Globals(StateKind[GlobalsState]):
@@ -213,7 +213,7 @@ class Globals(StateKind[GlobalsState]):
         for module in modules:
             for attr, value in list(vars(module).items()):
                 if not _dunder(attr) and not _imported(value, own):
-                    out[(module.__name__, attr)] = probe(value)
+                    out[(module.__name__, attr)] = read_global(value)
         return out
 
     def diff(self, before: GlobalsState, after: GlobalsState, ctx: Context) -> list[Change]:
@@ -232,7 +232,8 @@ class Globals(StateKind[GlobalsState]):
                 mutated.setdefault(old.ident, []).append(key)
         for key, new in after.items():
             if key not in before and key[0] in modules:
-                changes.append(_global_change(key, "added", f"added = {new.text}"))
+                changes.append(_global_change(key, "added", f"added = {new.text}",
+                                              {"type": new.type_name}))
         for keys in mutated.values():
             # One object imported under several names: name it where it is not a test module.
             key = min(keys, key=lambda k: (_is_test_module(k[0]), k))
@@ -266,7 +267,7 @@ def _global_change(key: tuple[str, str], change: str, summary: str,
                   {"module": module, "attr": attr, **(detail or {})})
 
 
-def _mutation(key: tuple[str, str], old: Probe, new: Probe) -> Change:
+def _mutation(key: tuple[str, str], old: GlobalValue, new: GlobalValue) -> Change:
     role = _ROLE[old.shape]
     parts: list[str] = []
     detail = {"type": old.type_name, "shape": old.shape, "role": role}

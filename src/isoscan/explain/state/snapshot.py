@@ -40,7 +40,7 @@ from isoscan.explain.state.globals import (
     SEQUENCE,
     SET,
     Globals,
-    probe,
+    read_global,
 )
 from isoscan.explain.state.interpreter import (
     RECURSION,
@@ -66,7 +66,7 @@ __all__ = [
     "MAPPING", "OBJECT", "OTHER", "PROCESS", "RECURSION", "SECTIONS", "SEQUENCE", "SET", "SIGNAL",
     "SOCKET", "SOCKET_TIMEOUT", "SYS_ARGV", "SYS_MODULES", "SYS_PATH", "THREAD", "TIMEZONE",
     "UMASK", "USER", "WARNINGS", "Change", "Context", "Snapshot", "StateKind", "capture", "diff",
-    "probe",
+    "read_global",
 ]
 
 # The kinds of state, in the order a report lists them when nothing else ranks them.

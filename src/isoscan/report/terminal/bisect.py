@@ -7,7 +7,7 @@ from rich.text import Text
 from isoscan.console import console
 from isoscan.model.answer import BisectKind, BisectResult, Mechanism, ParallelAnswer
 from isoscan.model.sweep import Sweep
-from isoscan.report.terminal.imports import HEAD, render_dependence
+from isoscan.report.terminal.import_time import HEAD, render_dependence
 
 
 class StepPrinter:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from isoscan.console import console
-from isoscan.trials.isolate import IsolateReport
+from isoscan.isolate.workflow import IsolateReport
 
 
 def render_isolate(report: IsolateReport) -> None:

@@ -1,19 +1,28 @@
-"""The terminal report: a table of the unstable tests and a coloured grid of their matrix rows."""
+"""The terminal report: the unstable tests, a coloured grid of their matrix rows, and who breaks
+whom.
+
+Node ids are long (70-odd characters is common) and must never be folded mid-word, so nothing
+here puts one in a table column beside other columns: each id starts a line of its own, indented
+at most two columns, and what is said about it follows on the lines below, wrapped at word
+boundaries. That reads the same on an 80-column terminal as on a 200-column log.
+"""
 
 from __future__ import annotations
 
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from isoscan.console import console
-from isoscan.model.imports import Alone
+from isoscan.model.answer import BisectKind
+from isoscan.model.import_time import Alone
 from isoscan.model.report import SeedsReport
+from isoscan.model.rows import RunRow
 from isoscan.model.sweep import Sweep
 from isoscan.model.verdicts import Finding, Verdict
 from isoscan.report.causes import Cause, causes_of
 from isoscan.report.cells import CELL, legend_items
-from isoscan.report.terminal.imports import render_import_time
-from isoscan.store.db import RunRow
+from isoscan.report.terminal.import_time import render_import_time
 
 VERDICT_STYLE = {
     Verdict.ORDER_DEPENDENT: "bold red",
@@ -35,7 +44,7 @@ def render_report(report: SeedsReport) -> None:
     runs = report.matrix.runs
     console.print()
     if unstable:
-        console.print(_findings_table(unstable, runs))
+        _print_findings(unstable, runs)
         console.print()
         console.print(_grid(unstable, report))
         console.print(_legend(runs, report.run_labels))
@@ -48,7 +57,7 @@ def render_report(report: SeedsReport) -> None:
     grouped = {v for cause in causes for v in cause.victims}
     if any(pair.victim not in grouped for pair in report.pairs):
         console.print()
-        console.print(_pairs_table(report, grouped))
+        _print_pairs(report, grouped)
     summary = Text()
     summary.append(f"{len(report.matrix.tests)} tests, {len(runs)} runs")
     if report.trials:
@@ -69,72 +78,95 @@ def render_report(report: SeedsReport) -> None:
         )
 
 
-def _findings_table(findings: list[Finding], runs: list[RunRow]) -> Table:
-    table = Table(title="Unstable tests", title_justify="left", expand=False)
-    table.add_column("test", overflow="fold")
-    table.add_column("verdict", no_wrap=True)
-    table.add_column("failed in", overflow="fold")
-    table.add_column("evidence", overflow="fold")
+def _print_findings(findings: list[Finding], runs: list[RunRow]) -> None:
+    """One block a test: its number (the grid's row), verdict and the runs it failed in, then
+    its node id on a line of its own, then the evidence, indented and wrapped at spaces."""
+    console.print(Text("Unstable tests", style="bold italic"))
     index = {run.id: n for n, run in enumerate(runs, start=1)}
-    for finding in findings:
-        failed = ", ".join(f"#{index[r]}" for r in finding.evidence.failed_runs if r in index)
-        table.add_row(
-            finding.nodeid,
-            Text(finding.verdict.value, style=VERDICT_STYLE[finding.verdict]),
-            failed or "-",
-            _evidence_text(finding),
-        )
-    return table
+    for number, finding in enumerate(findings, start=1):
+        failed = " ".join(f"#{index[r]}" for r in finding.evidence.failed_runs if r in index)
+        head = Text(f"{number:>2} ")
+        head.append(finding.verdict.value, style=VERDICT_STYLE[finding.verdict])
+        head.append(f"  failed in {failed}" if failed else "  failed in no plan run",
+                    style="dim")
+        console.print(head)
+        console.print(Text(f"   {finding.nodeid}", style="bold"), soft_wrap=True)
+        evidence = _evidence_text(finding)
+        if evidence:
+            console.print(Padding(Text(evidence, style="dim"), (0, 0, 0, 5)))
 
 
 SHOWN_VICTIMS = 6  # victims listed under a cause before "and N more" (the JSON has all)
 
 
 def _render_causes(causes: list[Cause], report: SeedsReport) -> None:
-    """One line per cause (one fix each), its victims under it, then what each sweep cost."""
-    console.print(Text("Causes (bisected or swept, verified): one fix each", style="bold"))
+    """One line per cause (one fix each), its victims under it one node id a line, then what
+    each sweep cost."""
+    console.print(Text("Causes (bisected or swept, verified): one fix each", style="bold italic"))
     for cause in causes:
-        console.print(Text(f"  {cause.text}", style="red"))
+        console.print(Text(cause.text, style="red"))
         shown = cause.victims[:SHOWN_VICTIMS]
-        more = len(cause.victims) - len(shown)
-        console.print(Text("    " + ", ".join(shown) + (f" and {more} more" if more else ""),
-                           style="dim"))
+        for victim in shown:
+            console.print(Text(f"  {victim}", style="dim"))
+        if len(cause.victims) > len(shown):
+            console.print(Text(f"  and {len(cause.victims) - len(shown)} more", style="dim"))
     for sweep in report.sweeps:
-        console.print(Text(f"  {sweep.describe()}", style="dim"))
+        console.print(Text(sweep.describe(), style="dim"))
 
 
 def render_latent_sweeps(report: SeedsReport, sweeps: list[Sweep]) -> None:
-    """After the latent polluters: what sweeping them found, one line per cause."""
+    """After the latent polluters: what sweeping them found, one line per cause, its victims
+    under it one node id a line."""
     swept = {tuple(s.polluters) for s in sweeps}
     causes = [c for c in causes_of(report) if tuple(c.polluters) in swept]
     console.print()
     console.print(Text("Latent polluters swept (suspected; each victim confirmed by the rule):",
-                       style="bold"))
+                       style="bold italic"))
     for cause in causes:
-        console.print(Text(f"  {cause.text}", style="red"))
-        console.print(Text("    " + ", ".join(cause.victims), style="dim"))
+        console.print(Text(cause.text, style="red"))
+        for victim in cause.victims:
+            console.print(Text(f"  {victim}", style="dim"))
     for sweep in sweeps:
-        console.print(Text(f"  {sweep.describe()}", style="dim"))
+        console.print(Text(sweep.describe(), style="dim"))
 
 
-def _pairs_table(report: SeedsReport, grouped: set[str]) -> Table:
-    table = Table(title="Who breaks whom (bisected, verified)", title_justify="left")
-    table.add_column("victim / brittle test", overflow="fold")
-    table.add_column("polluters / state-setters / culprits", overflow="fold")
-    table.add_column("trials", justify="right")
+def _print_pairs(report: SeedsReport, grouped: set[str]) -> None:
+    """Each victim's node id on a line, then what breaks it (or what it needs), one node id a
+    line below it: a polluter set's tests joined by `+`, a parallel-only culprit with its
+    worker and the resource both use. Victims already listed under a cause are left out."""
+    title = Text("Who breaks whom (bisected, verified)", style="bold italic")
+    title.append("  ← marks what breaks the test above it", style="dim")
+    console.print(title, soft_wrap=False)
     for pair in report.pairs:
         if pair.victim in grouped:
             continue
+        head = Text(pair.victim, style="bold")
+        head.append(f"  {_pair_kind(pair.kind)}, {pair.trials} trials", style="dim")
+        console.print(head)
         if pair.polluters:
-            blamed = "\n".join(" + ".join(group) for group in pair.polluters)
+            workers = pair.parallel.workers if pair.parallel is not None else {}
+            for group in pair.polluters:
+                for n, nodeid in enumerate(group):
+                    line = Text("  ← " if n == 0 else "    + ", style="dim")
+                    line.append(nodeid, style="red")
+                    if nodeid in workers:
+                        line.append(f" (on {workers[nodeid]})", style="dim")
+                    console.print(line)
             if pair.parallel is not None:
-                blamed += "".join(f"\n{s.text}" for s in pair.parallel.shared[:1])
+                for shared in pair.parallel.shared[:1]:
+                    console.print(Padding(Text(shared.text), (0, 0, 0, 4)))
         elif pair.state_setters:
-            blamed = "needs: " + ", ".join(pair.state_setters)
+            for n, nodeid in enumerate(pair.state_setters):
+                line = Text("  needs " if n == 0 else "    and ", style="dim")
+                line.append(nodeid, style="green")
+                console.print(line)
         else:
-            blamed = f"({pair.kind.value}: {pair.note})"
-        table.add_row(pair.victim, blamed, str(pair.trials))
-    return table
+            console.print(Padding(Text(pair.note or "nothing verified", style="dim"),
+                                  (0, 0, 0, 2)))
+
+
+def _pair_kind(kind: BisectKind) -> str:
+    return {BisectKind.VICTIM: "order-dependent"}.get(kind, kind.value)
 
 
 def _evidence_text(finding: Finding) -> str:
@@ -162,17 +194,19 @@ def _evidence_text(finding: Finding) -> str:
 
 def _grid(findings: list[Finding], report: SeedsReport) -> Table:
     runs = report.matrix.runs
-    grid = Table(title="Matrix (rows: tests, columns: runs)", title_justify="left",
-                 box=None, pad_edge=False, show_header=True)
-    grid.add_column("#", justify="right", style="dim")
+    grid = Table(title="Matrix (rows: the tests above, by number; columns: runs)",
+                 title_justify="left", box=None, pad_edge=False, show_header=True)
+    grid.add_column("#", justify="right", style="dim", no_wrap=True)
     grid.add_column("".join(_digit(n) for n in range(1, len(runs) + 1)), no_wrap=True)
-    grid.add_column("test", overflow="fold")
+    # The test's own name only (the whole id is listed above under its number); cut with an
+    # ellipsis where the terminal is too narrow, never folded.
+    grid.add_column("test", no_wrap=True, overflow="ellipsis")
     for number, finding in enumerate(findings, start=1):
         cells = Text()
         for run in runs:
             char, style = CELL[report.matrix.cell(finding.nodeid, run.id)]
             cells.append(char, style=style)
-        grid.add_row(str(number), cells, finding.nodeid)
+        grid.add_row(str(number), cells, _own_name(finding.nodeid))
     return grid
 
 
@@ -185,6 +219,12 @@ def _legend(runs: list[RunRow], labels: dict[int, str]) -> Text:
         legend.append(char, style=style)
         legend.append(f" {words}  ")
     return legend
+
+
+def _own_name(nodeid: str) -> str:
+    """``test_y[a::b]`` of ``tests/t.py::TestX::test_y[a::b]``: a parameter id may hold ``::``."""
+    path, bracket, params = nodeid.partition("[")
+    return path.rpartition("::")[2] + bracket + params
 
 
 def _digit(n: int) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from isoscan.model.imports import Alone, ImportDependence
+from isoscan.model.import_time import Alone, ImportDependence
 from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding, Verdict
 
@@ -66,6 +66,11 @@ def blame_of(report: SeedsReport, finding: Finding) -> Blame:
     if finding.verdict is Verdict.IMPORT_TIME:
         dependence = ImportDependence.from_json(evidence.get("import_time"))
         if dependence is not None:
+            own = dependence.own_module
+            if own is not None and own.found:
+                blamed = [t for group in own.polluters for t in group] + own.state_setters
+                return Blame(f"{dependence.text}; also, in its own-module frame, {own.text}",
+                             [*dependence.modules, *blamed])
             return Blame(dependence.text, list(dependence.modules))
     if finding.verdict is Verdict.PARALLEL_ONLY:
         groups = _groups(pair.get("polluters")) if pair else []
@@ -103,12 +108,28 @@ def _fails_alone(evidence: Mapping[str, Any]) -> str:
 def import_time_lines(dependence: ImportDependence) -> list[str]:
     """An import-time dependence as plain lines: what breaks it, where, and the two commands."""
     lines = [f"import-time: {dependence.text}"]
-    lines += [f"  {c.statement}" for c in dependence.headline_causes() if c.statement]
+    for cause in dependence.headline_causes():
+        lines.append(f"  {cause.summary}")
+        if cause.where:
+            lines.append(f"  through: {cause.where}")
+        if cause.statement:
+            lines.append(f"  {cause.statement}")
+        lines += [f"    called: {call}" for call in cause.calls]
+        if cause.hint:
+            lines.append(f"  fix: {cause.hint}")
     if dependence.passes:
         lines.append(f"passes alone in its own module: {dependence.passes}")
     if dependence.fails:
         lines.append(f"fails with {' and '.join(dependence.modules)} collected too: "
                      f"{dependence.fails}")
+    own = dependence.own_module
+    if own is not None and own.found:
+        lines.append(f"also, in its own-module frame, {own.text}")
+        if own.state:
+            lines.append(f"  it leaves: {own.state}")
+        if own.fix:
+            lines.append(f"  fix: {own.fix}")
+        lines += [f"reproduce (fails): {command}" for command in own.reproduce_all]
     return lines
 
 

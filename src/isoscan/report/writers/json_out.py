@@ -11,7 +11,8 @@ from isoscan.model.verdicts import Verdict
 from isoscan.report.baseline import Gate
 from isoscan.report.causes import causes_of
 from isoscan.report.json_doc import report_document, write_json
-from isoscan.report.load import JUNIT_ORDER, SourceKind
+from isoscan.report.load import JUNIT_ORDER
+from isoscan.report.sources import SourceKind
 from isoscan.report.writers.common import blame_of, labels
 
 

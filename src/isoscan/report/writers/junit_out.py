@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET  # writing only; nothing is parsed here
 from pathlib import Path
 
 from isoscan.execution.junit import mangle
-from isoscan.model.imports import Alone, ImportDependence
+from isoscan.model.import_time import Alone, ImportDependence
 from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding
 from isoscan.report.baseline import Gate

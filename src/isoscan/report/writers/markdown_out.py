@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from isoscan.model.imports import ImportDependence
+from isoscan.model.import_time import ImportDependence
 from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Finding
 from isoscan.report.baseline import Gate

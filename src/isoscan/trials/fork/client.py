@@ -1,5 +1,5 @@
 """Fork trials: one pytest process per session imports and collects the suite once; every trial
-then runs in a fresh fork of it (see ``forkserver.py`` for the pytest side and
+then runs in a fresh fork of it (see ``server.py`` for the pytest side and
 docs/fork-trials.md for what a fork shares with its parent).
 
 Each trial is stored as a run exactly like a ``SubprocessTrials`` one: the same folder layout
@@ -32,7 +32,6 @@ from isoscan.execution.argv import (
     NO_INI_RECORD,
     RUN_TAIL,
     Ordering,
-    OrderingKind,
     Suite,
     cache_args,
     pytest_argv,
@@ -55,7 +54,7 @@ from isoscan.execution.runner import (
     write_order_file,
 )
 from isoscan.execution.timeouts import HangBook, RunTimeouts, hang_limit
-from isoscan.model.status import RunPurpose, RunStatus
+from isoscan.model.status import OrderingKind, RunPurpose, RunStatus
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialMode, TrialRunner
 from isoscan.trials.fork.protocol import (
@@ -64,7 +63,6 @@ from isoscan.trials.fork.protocol import (
     EXITED,
     READY,
     STARTED,
-    ScanStop,
     TrialRequest,
     child_events,
     child_records,
@@ -72,9 +70,10 @@ from isoscan.trials.fork.protocol import (
     lane_records,
     write_all,
 )
-from isoscan.trials.fork.scan_result import ScanResult, read_checks
+from isoscan.trials.fork.scan_checks import read_checks
 from isoscan.trials.lanes import Lane, write_lane_orders, write_schedule
 from isoscan.trials.outcome import TrialOutcome
+from isoscan.trials.scan import ScanResult, ScanStop
 from isoscan.trials.subprocess_trials import SubprocessTrials, trial_outcome
 
 SERVER_PLUGIN = "isoscan.trials.fork.server"
@@ -82,8 +81,6 @@ SNAPSHOT_PLUGIN = "isoscan.explain.plugin"
 SHUTDOWN_SECONDS = 30.0  # for the server's own session finish once isoscan is done with it
 ABANDON_SECONDS = 5.0  # the same after an interrupt: the user is waiting
 SCAN_CHECKPOINTS = 32  # victim checks along one scan: the cut it gives is ~N/32 tests long
-
-# pytest's exit codes when the server stops before it is ready.
 
 
 def fork_unavailable() -> str | None:

@@ -12,7 +12,7 @@ index of its ids) and ``exited`` (its exit code, negative for the signal that ki
 
 A request runs its ids in one child, in order (a trial), or with ``alone`` each id in a child
 of its own (``isoscan isolate``), at most ``jobs`` children at a time. With ``scan`` the one
-child runs the order as a *scan* (``isoscan/scan_chain.py``): the last id is the victim, and at
+child runs the order as a *scan* (``scan_chain.py``): the last id is the victim, and at
 up to ``checkpoints`` points along the way the child forks a grandchild that runs the victim
 right there, so one pass tells after how many tests the victim first misbehaves.
 
@@ -24,21 +24,15 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from isoscan.trials.scan import ScanStop
 
 READY = "ready"
 STARTED = "started"
 EXITED = "exited"
 DONE = "done"
-
-class ScanStop(str, Enum):
-    """Which victim outcome ends a scan early."""
-
-    FAILS = "fails"  # once the victim fails at a checkpoint (a victim's polluters)
-    PASSES = "passes"  # ... once it passes (a brittle test's state-setters)
-
 
 @dataclass(frozen=True)
 class TrialRequest:

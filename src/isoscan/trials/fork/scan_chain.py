@@ -4,8 +4,8 @@ trial [the tests so far..., victim] (see ``exact_checkpoint``), so one pass over
 after how many of them the victim first misbehaves, where a bisect would otherwise start by
 running the whole order again and again.
 
-Runs inside the fork server's child (``forkserver.py``); isoscan reads the checkpoints back
-from ``scan.jsonl`` and each checkpoint's own record folder (``fork_protocol.py``).
+Runs inside the fork server's child (``server.py``); isoscan reads the checkpoints back
+from ``scan.jsonl`` and each checkpoint's own record folder (``protocol.py``).
 
 Why a checkpoint is exact: after test ``c`` pytest tears down every scope the next item does
 not share (``nextitem``). In the trial [..., c, victim] it tears down what the victim does not
@@ -33,9 +33,10 @@ from typing import IO
 
 import pytest
 
-from isoscan.trials.fork.protocol import ScanStop, TrialRequest, checkpoint_dir, scan_log
+from isoscan.trials.fork.protocol import TrialRequest, checkpoint_dir, scan_log
+from isoscan.trials.scan import ScanStop
 
-RunItems = Callable[..., int]  # forkserver.run_items(session, items, after=None)
+RunItems = Callable[..., int]  # server.run_items(session, items, after=None)
 Finish = Callable[[pytest.Session, int], int]
 Begin = Callable[[pytest.Session, Path, list[pytest.Item]], None]
 

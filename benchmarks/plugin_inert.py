@@ -1,0 +1,74 @@
+"""What installing isoscan costs a pytest run that does not use it: the same 2,000-test suite
+(record_overhead.py's) run with the plugin found by its ``pytest11`` entry point and no isoscan
+option, and with ``-p no:isoscan`` (the plugin not loaded at all), in interleaved pairs.
+
+Each pair runs both commands back to back, which one first alternating from pair to pair; a
+pair's ratio is loaded / not loaded, and the result is the median ratio of the pairs. Both
+commands write JUnit XML; the benchmark checks that the two files differ in nothing but their
+timing attributes. The floor is the cost of importing the plugin module and adding its options
+once per process: nothing of it runs per test.
+
+Run: ``python benchmarks/plugin_inert.py [--pairs 7] [--workers 0,2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from record_overhead import write_suite
+
+TIMING = re.compile(rb' (time|timestamp|hostname)="[^"]*"')
+
+
+def run(root: Path, workers: int, junit: Path, loaded: bool) -> float:
+    argv = [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
+            "-p", "no:randomly", f"--junitxml={junit}"]
+    if workers:
+        argv += ["-n", str(workers)]
+    if not loaded:
+        argv += ["-p", "no:isoscan"]
+    started = time.perf_counter()
+    done = subprocess.run(argv, cwd=root, capture_output=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"pytest failed ({done.returncode}):\n{done.stdout[-2000:]!r}")
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=7, help="interleaved pairs per mode")
+    parser.add_argument("--workers", default="0,2", help="worker counts to measure, e.g. 0,2")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        write_suite(root)
+        for workers in (int(w) for w in args.workers.split(",")):
+            on, off = root / "on.xml", root / "off.xml"
+            run(root, workers, on, True)
+            run(root, workers, off, False)  # warm-up: page cache, imports
+            if sorted(TIMING.sub(b"", on.read_bytes()).splitlines()) != sorted(
+                    TIMING.sub(b"", off.read_bytes()).splitlines()):
+                raise SystemExit("the JUnit XML differs beyond its timing attributes")
+            ratios = []
+            for pair in range(args.pairs):
+                first = pair % 2 == 0
+                a = run(root, workers, on if first else off, first)
+                b = run(root, workers, off if first else on, not first)
+                loaded, unloaded = (a, b) if first else (b, a)
+                ratios.append(loaded / unloaded)
+            print(f"-n {workers}: entry point loaded, no isoscan option / -p no:isoscan: "
+                  f"median {statistics.median(ratios):.3f} over {args.pairs} pairs "
+                  f"(min {min(ratios):.3f}, max {max(ratios):.3f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

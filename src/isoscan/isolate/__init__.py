@@ -1,0 +1,1 @@
+"""``isoscan isolate``: every collected test alone."""
