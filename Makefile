@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test test-fast lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,15 +14,25 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# tests/acceptance/test_demo.py runs this very command (the line with `isoscan seeds`) and
+# asserts every finding it prints.
 demo: $(STAMP)
-	cd examples/demo && ../../$(BIN)/isoscan seeds --count 10 --workers 0,2 --timeout 2 \
-		--bisect --store ../../.isoscan-demo tests; \
+	cd examples/demo && ../../$(BIN)/isoscan seeds --count 8 --workers 0,2 --timeout 2 --bisect \
+		--store ../../.isoscan-demo --html ../../.isoscan-demo/report.html tests; \
 	status=$$?; if [ $$status -eq 1 ]; then echo "demo: planted bugs found (isoscan exit 1), as expected"; exit 0; fi; exit $$status
 
+# Two pytest runs: everything but the tests marked `timing` on 2 xdist workers, then those
+# (real collisions between workers, hang bounds) on their own, so no other test shares the
+# machine with them.
 test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 -m "not timing"
+	$(BIN)/python -m pytest -q -m timing
+
+# The inner loop: unit and library tests (no end-to-end run of the isoscan command).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 -m "not acceptance and not slow"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bisect_vs_peers.py --repeat 3

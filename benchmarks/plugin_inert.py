@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,19 +28,23 @@ from record_overhead import write_suite
 TIMING = re.compile(rb' (time|timestamp|hostname)="[^"]*"')
 
 
-def run(root: Path, workers: int, junit: Path, loaded: bool) -> float:
+def run(root: Path, workers: int, junit: Path, loaded: bool) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, xdist workers included) of one run."""
     argv = [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
             "-p", "no:randomly", f"--junitxml={junit}"]
     if workers:
         argv += ["-n", str(workers)]
     if not loaded:
         argv += ["-p", "no:isoscan"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=root, capture_output=True, check=False)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"pytest failed ({done.returncode}):\n{done.stdout[-2000:]!r}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
 def main() -> int:
@@ -57,16 +62,18 @@ def main() -> int:
             if sorted(TIMING.sub(b"", on.read_bytes()).splitlines()) != sorted(
                     TIMING.sub(b"", off.read_bytes()).splitlines()):
                 raise SystemExit("the JUnit XML differs beyond its timing attributes")
-            ratios = []
+            walls, cpus = [], []
             for pair in range(args.pairs):
                 first = pair % 2 == 0
                 a = run(root, workers, on if first else off, first)
                 b = run(root, workers, off if first else on, not first)
                 loaded, unloaded = (a, b) if first else (b, a)
-                ratios.append(loaded / unloaded)
-            print(f"-n {workers}: entry point loaded, no isoscan option / -p no:isoscan: "
-                  f"median {statistics.median(ratios):.3f} over {args.pairs} pairs "
-                  f"(min {min(ratios):.3f}, max {max(ratios):.3f})")
+                walls.append(loaded[0] / unloaded[0])
+                cpus.append(loaded[1] / unloaded[1])
+            for what, ratios in (("wall", walls), ("CPU", cpus)):
+                print(f"-n {workers}, {what}: entry point loaded, no isoscan option / "
+                      f"-p no:isoscan: median {statistics.median(ratios):.3f} over "
+                      f"{args.pairs} pairs (min {min(ratios):.3f}, max {max(ratios):.3f})")
     return 0
 
 

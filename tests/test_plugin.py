@@ -109,6 +109,7 @@ def test_dash_p_again_is_harmless_and_no_isoscan_turns_it_off(tmp_path: Path) ->
     assert len(list((root / "on").glob("main-*.jsonl"))) == 1
 
 
+@pytest.mark.slow
 def test_isoscan_runs_a_suite_whose_addopts_block_the_plugin(tmp_path: Path) -> None:
     root = write(tmp_path / "s", SUITE)
     (root / "pytest.ini").write_text(

@@ -12,6 +12,9 @@ from suitegen import fillers, read_json, run_cli, write
 
 from isoscan.execution.timeouts import EARLY_FLOOR
 
+# Hang bounds are measured durations: run alone, on an otherwise quiet machine.
+pytestmark = pytest.mark.timing
+
 TIMEOUT = 4.0  # seconds; the early bound of a test that passes at once is EARLY_FLOOR
 HANG = "tests/test_b_hang.py::test_hangs_when_armed"
 VICTIM = "tests/test_c_victim.py::test_victim"

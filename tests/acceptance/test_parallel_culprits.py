@@ -27,6 +27,9 @@ from isoscan.model.status import Command, RunPurpose
 from isoscan.store.db import Store
 from isoscan.trials.factory import make_trials
 
+# Real collisions between xdist workers and concurrent replays: run alone (make test).
+pytestmark = pytest.mark.timing
+
 LOADFILE = "[pytest]\npythonpath = .\naddopts = --dist loadfile\n"
 
 SHARED_DB = """

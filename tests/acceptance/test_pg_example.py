@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 import suitegen
 
-pytestmark = pytest.mark.postgres
+# Its planted bug is a collision between xdist workers: run alone.
+pytestmark = [pytest.mark.postgres, pytest.mark.timing]
 
 EXAMPLE = suitegen.EXAMPLES / "pg_parallel"
 CULPRIT = "tests/test_import_batch.py::test_import_batch_writes_entries"

@@ -218,6 +218,7 @@ def order_dependent(report: dict[str, object]) -> set[str]:
     return {t["nodeid"] for t in tests if t["verdict"] == "order-dependent"}
 
 
+@pytest.mark.slow
 def test_planned_orders_find_every_victim_random_seeds_miss(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -260,6 +261,7 @@ def test_planned_orders_find_every_victim_random_seeds_miss(
     assert "planned order" in str(answer["source"])
 
 
+@pytest.mark.slow
 def test_planned_orders_under_xdist_keep_odd_ids_and_hand_out_the_plan(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write(tmp_path / "suite", {

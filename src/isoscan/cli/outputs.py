@@ -19,6 +19,7 @@ from isoscan.console import console
 from isoscan.model.report import SeedsReport
 from isoscan.model.verdicts import Verdict
 from isoscan.report.baseline import Baseline, evaluate_gate, gate_lines, load_baseline
+from isoscan.report.terminal.ids import print_ids
 from isoscan.report.writers.emit import Targets, step_summary, write_outputs
 
 
@@ -69,7 +70,16 @@ def finish_report(report: SeedsReport, fail_on: Collection[Verdict], outputs: Ou
     """Gate, print its decision, write every requested output; the gate's exit code."""
     gate = evaluate_gate(report, fail_on, outputs.baseline)
     for line in gate_lines(gate):
-        console.print(line, style="bold red" if line.startswith("Gate failed") else None)
+        # Listed cases start with two spaces and a node id: wrapped without cutting the id.
+        body = line.lstrip(" ")
+        print_ids(body, line[:len(line) - len(body)],
+                  style="bold red" if line.startswith("Gate failed") else None)
     targets = Targets(json_target, outputs.junit_xml, outputs.markdown, outputs.svg, outputs.html)
-    write_outputs(report, gate, targets, step_summary())
+    summary = step_summary()
+    written = write_outputs(report, gate, targets, summary)
+    # Last, so a reader finds the files where the output ends (not stdout's JSON, nor the CI
+    # step summary, which is not a file of theirs).
+    files = [name for name in written if name != "-" and name != str(summary)]
+    if files:
+        console.print(f"Written: {', '.join(files)}", soft_wrap=True)
     return gate.exit_code

@@ -9,6 +9,7 @@ from isoscan.execution.process import Progress as RunProgress
 from isoscan.execution.runner import RunResult
 from isoscan.model.coverage import PlanCoverage
 from isoscan.model.outcomes import Outcome
+from isoscan.report.terminal.ids import print_ids
 from isoscan.seeds.plan import PlannedRun
 
 
@@ -61,9 +62,7 @@ class ConsoleObserver:
                         completed=index, total=total, failures=self.failures)
 
     def bisecting(self, index: int, total: int, nodeid: str) -> None:
-        # The id on a line of its own: a long one is never folded mid-word after the label.
-        console.print(f"Bisecting {index + 1}/{total}:")
-        console.print(f"  {nodeid}", soft_wrap=True)
+        print_ids(f"Bisecting {index + 1}/{total}: {nodeid}")
 
     def step(self, trials: int, message: str) -> None:
         self.bar.update(self.task, description=f"[trial {trials}] {message}"[:70])

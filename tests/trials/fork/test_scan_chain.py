@@ -173,6 +173,7 @@ LATE = {
 }
 
 
+@pytest.mark.slow
 def test_bisect_cuts_a_cold_start_at_its_scan_and_names_a_late_polluter(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.text import Text
-
 from isoscan.console import console
 from isoscan.model.import_time import ImportDependence
+from isoscan.report.terminal.ids import print_ids
 
 HEAD = "passes alone in its own module, fails when other test modules are collected"
 
@@ -24,7 +23,7 @@ def render_import_time(cases: Sequence[tuple[str, ImportDependence]]) -> None:
     if not groups:
         return
     console.print()
-    console.print(Text(f"Import-time dependences ({HEAD}):", style="bold"), soft_wrap=True)
+    print_ids(f"Import-time dependences ({HEAD}):", style="bold")
     for group in groups.values():
         render_dependence([nodeid for nodeid, _ in group], group[0][1])
 
@@ -32,8 +31,8 @@ def render_import_time(cases: Sequence[tuple[str, ImportDependence]]) -> None:
 def render_dependence(nodeids: Sequence[str], dependence: ImportDependence) -> None:
     console.print()
     for nodeid in nodeids:
-        console.print(Text(f"  {nodeid}", style="bold"), soft_wrap=True)
-    console.print(Text(f"    {dependence.text}", style="red"), soft_wrap=True)
+        print_ids(nodeid, "  ", style="bold")
+    print_ids(dependence.text, "    ", style="red")
     for cause in dependence.headline_causes():
         console.print(f"    {cause.summary}", style="dim", soft_wrap=True)
         if cause.where:
@@ -43,25 +42,32 @@ def render_dependence(nodeids: Sequence[str], dependence: ImportDependence) -> N
         for call in cause.calls:
             console.print(f"      called: {call}", style="dim", soft_wrap=True)
         if cause.hint:
-            console.print(Text("    fix: ", style="green") + Text(cause.hint), soft_wrap=True)
+            print_ids(f"fix: {cause.hint}", "    ", style="green")
     if dependence.note:
-        console.print(f"    {dependence.note}", style="dim", soft_wrap=True)
-    # Both commands, one a line, whole: they are meant to be copied.
+        print_ids(dependence.note, "    ", style="dim")
+    # Both commands whole, never wrapped: they are meant to be copied.
     if dependence.passes:
-        console.print(f"    passes alone in its own module: {dependence.passes}",
-                      soft_wrap=True)
+        _command("passes alone in its own module:", dependence.passes)
     if dependence.fails:
         which = "that module" if len(dependence.modules) == 1 else "those modules"
-        console.print(f"    fails with {which} collected too: {dependence.fails}",
-                      soft_wrap=True)
+        _command(f"fails with {which} collected too:", dependence.fails)
     own = dependence.own_module
     if own is not None and own.found:
         # The second finding: an ordinary polluter that stays once the import is fixed.
-        console.print(Text(f"    also, in its own-module frame, {own.text}", style="red"),
-                      soft_wrap=True)
+        print_ids(f"also, in its own-module frame, {own.text}", "    ", style="red")
         if own.state:
-            console.print(f"    it leaves: {own.state}", style="dim", soft_wrap=True)
+            print_ids(f"it leaves: {own.state}", "    ", style="dim")
         if own.fix:
-            console.print(Text("    fix: ", style="green") + Text(own.fix), soft_wrap=True)
+            print_ids(f"fix: {own.fix}", "    ", style="green")
         for command in own.reproduce_all:
-            console.print(f"    reproduce (fails): {command}", soft_wrap=True)
+            _command("reproduce (fails):", command)
+
+
+def _command(label: str, command: str) -> None:
+    """``label command`` on one line where it fits, else the command on a line of its own."""
+    line = f"    {label} {command}"
+    if len(line) <= console.width:
+        console.print(line, soft_wrap=True)
+    else:
+        console.print(f"    {label}")
+        console.print(f"      {command}", soft_wrap=True)

@@ -9,7 +9,6 @@ boundaries. That reads the same on an 80-column terminal as on a 200-column log.
 
 from __future__ import annotations
 
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -22,6 +21,7 @@ from isoscan.model.sweep import Sweep
 from isoscan.model.verdicts import Finding, Verdict
 from isoscan.report.causes import Cause, causes_of
 from isoscan.report.cells import CELL, legend_items
+from isoscan.report.terminal.ids import print_ids
 from isoscan.report.terminal.import_time import render_import_time
 
 VERDICT_STYLE = {
@@ -90,10 +90,10 @@ def _print_findings(findings: list[Finding], runs: list[RunRow]) -> None:
         head.append(f"  failed in {failed}" if failed else "  failed in no plan run",
                     style="dim")
         console.print(head)
-        console.print(Text(f"   {finding.nodeid}", style="bold"), soft_wrap=True)
+        print_ids(finding.nodeid, "   ", style="bold")
         evidence = _evidence_text(finding)
         if evidence:
-            console.print(Padding(Text(evidence, style="dim"), (0, 0, 0, 5)))
+            print_ids(evidence, "     ", style="dim")
 
 
 SHOWN_VICTIMS = 6  # victims listed under a cause before "and N more" (the JSON has all)
@@ -104,14 +104,14 @@ def _render_causes(causes: list[Cause], report: SeedsReport) -> None:
     each sweep cost."""
     console.print(Text("Causes (bisected or swept, verified): one fix each", style="bold italic"))
     for cause in causes:
-        console.print(Text(cause.text, style="red"))
+        print_ids(cause.text, style="red")
         shown = cause.victims[:SHOWN_VICTIMS]
         for victim in shown:
-            console.print(Text(f"  {victim}", style="dim"))
+            print_ids(victim, "  ", style="dim")
         if len(cause.victims) > len(shown):
-            console.print(Text(f"  and {len(cause.victims) - len(shown)} more", style="dim"))
+            print_ids(f"and {len(cause.victims) - len(shown)} more", "  ", style="dim")
     for sweep in report.sweeps:
-        console.print(Text(sweep.describe(), style="dim"))
+        print_ids(sweep.describe(), style="dim")
 
 
 def render_latent_sweeps(report: SeedsReport, sweeps: list[Sweep]) -> None:
@@ -131,38 +131,30 @@ def render_latent_sweeps(report: SeedsReport, sweeps: list[Sweep]) -> None:
 
 
 def _print_pairs(report: SeedsReport, grouped: set[str]) -> None:
-    """Each victim's node id on a line, then what breaks it (or what it needs), one node id a
-    line below it: a polluter set's tests joined by `+`, a parallel-only culprit with its
-    worker and the resource both use. Victims already listed under a cause are left out."""
-    title = Text("Who breaks whom (bisected, verified)", style="bold italic")
-    title.append("  ← marks what breaks the test above it", style="dim")
-    console.print(title, soft_wrap=False)
-    for pair in report.pairs:
-        if pair.victim in grouped:
-            continue
-        head = Text(pair.victim, style="bold")
-        head.append(f"  {_pair_kind(pair.kind)}, {pair.trials} trials", style="dim")
-        console.print(head)
+    """Each victim's node id on a line, then what breaks it (``←``, a set's further tests
+    ``+``) or what it needs, one node id a line; a parallel-only culprit with its worker and
+    the resource both use. Victims already listed under a cause are left out."""
+    shown = [pair for pair in report.pairs if pair.victim not in grouped]
+    trials = sum(pair.trials for pair in shown)
+    console.print(Text(f"Who breaks whom (bisected and verified, {trials} trials)",
+                       style="bold italic"))
+    console.print(Text("← marks what breaks the test above it", style="dim"))
+    for pair in shown:
+        print_ids(f"{pair.victim} ({_pair_kind(pair.kind)})", style="bold")
         if pair.polluters:
             workers = pair.parallel.workers if pair.parallel is not None else {}
             for group in pair.polluters:
                 for n, nodeid in enumerate(group):
-                    line = Text("  ← " if n == 0 else "    + ", style="dim")
-                    line.append(nodeid, style="red")
-                    if nodeid in workers:
-                        line.append(f" (on {workers[nodeid]})", style="dim")
-                    console.print(line)
+                    where = f" (on {workers[nodeid]})" if nodeid in workers else ""
+                    print_ids(f"{'←' if n == 0 else '+'} {nodeid}{where}", "  ", style="red")
             if pair.parallel is not None:
                 for shared in pair.parallel.shared[:1]:
-                    console.print(Padding(Text(shared.text), (0, 0, 0, 4)))
+                    print_ids(shared.text, "    ")
         elif pair.state_setters:
             for n, nodeid in enumerate(pair.state_setters):
-                line = Text("  needs " if n == 0 else "    and ", style="dim")
-                line.append(nodeid, style="green")
-                console.print(line)
+                print_ids(f"{'needs' if n == 0 else '  and'} {nodeid}", "  ", style="green")
         else:
-            console.print(Padding(Text(pair.note or "nothing verified", style="dim"),
-                                  (0, 0, 0, 2)))
+            print_ids(pair.note or "nothing verified", "  ", style="dim")
 
 
 def _pair_kind(kind: BisectKind) -> str:
@@ -211,9 +203,16 @@ def _grid(findings: list[Finding], report: SeedsReport) -> Table:
 
 
 def _legend(runs: list[RunRow], labels: dict[int, str]) -> Text:
-    legend = Text("runs: ", style="dim")
-    legend.append("  ".join(f"#{n} {labels.get(run.id) or run.label}"
-                            for n, run in enumerate(runs, start=1)))
+    # Wrapped between runs, never inside one's label ("planned (seed 42) -n 2").
+    entries = [f"#{n} {labels.get(run.id) or run.label}" for n, run in enumerate(runs, start=1)]
+    legend = Text("runs:", style="dim")
+    used = len("runs:")
+    for entry in entries:
+        if used + 2 + len(entry) > console.width:
+            legend.append("\n     ")
+            used = 5
+        legend.append(f"  {entry}")
+        used += 2 + len(entry)
     legend.append("\ncells: ", style="dim")
     for char, style, words in legend_items():
         legend.append(char, style=style)
