@@ -46,9 +46,14 @@ class Sweep:
         """One line: what was swept, what it found and what it cost against the bound."""
         who = " + ".join(self.polluters)
         spent = self.runs_spent
-        cost = (f"{self.test_seconds:.2f}s of test time ({spent:.2f} full runs; bound "
-                f"{self.budget_seconds:.2f}s)" if spent is not None
-                else f"{self.test_seconds:.2f}s of test time (bound {self.budget_seconds:.2f}s)")
+        if spent is not None and SWEEP_RUNS * self.full_run_seconds >= SWEEP_FLOOR:
+            cost = (f"{self.test_seconds:.2f}s of test time ({spent:.2f} full runs; bound "
+                    f"{self.budget_seconds:.2f}s)")
+        elif spent is not None:  # the floor is the bound: a ratio to tiny runs says little
+            cost = (f"{self.test_seconds:.2f}s of test time (bound: the {SWEEP_FLOOR:g}s "
+                    f"floor; a full run's tests take {self.full_run_seconds:.3f}s)")
+        else:
+            cost = f"{self.test_seconds:.2f}s of test time (bound {self.budget_seconds:.2f}s)"
         left = "" if self.complete else \
             f"; {self.candidates - self.swept} tests left unswept at the bound"
         found = f"{len(self.victims)} new victim{'' if len(self.victims) == 1 else 's'}"
