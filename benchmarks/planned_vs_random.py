@@ -54,14 +54,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from pollution_shapes import SHAPES, Shape, make_shape
 
+from isoscan.bisect.explained import explain_answer
 from isoscan.execution.argv import Suite as RunSuite
+from isoscan.model.answer import BisectKind, BisectResult
 from isoscan.model.confidence import Rule
 from isoscan.model.status import Command, RunPurpose
 from isoscan.model.sweep import SWEEP_FLOOR, SWEEP_RUNS
 from isoscan.seeds.coverage import plan_orders
 from isoscan.seeds.grouping import module_of, split_nodeid
 from isoscan.seeds.shard import plan_seeds
-from isoscan.seeds.sweep import sweep_polluter
+from isoscan.seeds.sweep import module_reader, rank_candidates, state_of, sweep_polluter
 from isoscan.store.db import Store
 from isoscan.trials.factory import make_trials
 
@@ -325,9 +327,16 @@ def measure_real(shape_name: str, number: int, rows: dict[tuple[str, int], RealR
                     if not victims & by_plan:
                         continue
                     if polluter not in sweeps:
-                        sweep, _ = sweep_polluter([polluter], None,
-                                                  [t for t in ids if t != polluter], runner,
-                                                  Rule(), durations)
+                        # As `seeds --bisect` does: explain names the state from a victim
+                        # found, its terms rank the candidates.
+                        victim = sorted(victims & by_plan)[0]
+                        answer = BisectResult(victim, BisectKind.VICTIM, polluters=[[polluter]])
+                        state, terms = state_of(explain_answer(
+                            suite, answer, Path(work) / "store", runner, print))
+                        candidates = rank_candidates([t for t in ids if t != polluter], terms,
+                                                     [victim], module_reader(root))
+                        sweep, _ = sweep_polluter([polluter], None, candidates, runner, Rule(),
+                                                  durations, state=state)
                         sweeps[polluter] = (set(sweep.victims), sweep.runs_spent or 0.0,
                                             sweep.trials, sweep.confirm_trials,
                                             sweep.test_seconds <= sweep.budget_seconds)

@@ -57,40 +57,50 @@ def test_sweep_names_every_planted_victim(shape_name: str, tmp_path: Path,
 
 
 def test_sweep_stops_at_its_bound(tmp_path: Path, store: Store) -> None:
-    """A polluter that takes 0.2 s (a sleep standing for its work, not for a sync) in a suite
-    whose full run is that 0.2 s: the bound is the 1 s floor, so after four trials (0.8 s and
-    more spent) a fifth would pass it, and the sweep stops and says so."""
+    """A polluter that takes 0.45 s (a sleep standing for its work, not for a sync) in a suite
+    whose full run is those 0.45 s: the bound is three full runs, 1.35 s. Two trials spend
+    0.9 s and more; a third, estimated at 0.45 s plus what each trial took beyond its tests'
+    durations, would pass the bound, so the sweep stops there and says so."""
     root = tmp_path / "suite"
     (root / "tests").mkdir(parents=True)
     (root / "pytest.ini").write_text("[pytest]\n")
     (root / "tests/test_slow.py").write_text(
-        "import time\n\ndef test_polluter():\n    time.sleep(0.2)\n\n"
+        "import time\n\ndef test_polluter():\n    time.sleep(0.45)\n\n"
         + "".join(f"def test_other_{i}():\n    pass\n\n" for i in range(10)))
     suite = Suite(cwd=root, timeout=30)
     runner = runner_for(suite, store)
     try:
         collected = runner.collected() or []
         polluter = "tests/test_slow.py::test_polluter"
-        durations = dict.fromkeys(collected, 0.0) | {polluter: 0.2}
+        durations = dict.fromkeys(collected, 0.0) | {polluter: 0.45}
         candidates = [t for t in collected if t != polluter]
         sweep, found = sweep_polluter([polluter], None, candidates, runner, Rule(), durations)
-        assert sweep.budget_seconds == pytest.approx(1.0)
-        assert sweep.swept == 4 and sweep.trials == 4 and found == []
-        assert not sweep.complete
-        assert sweep.describe().endswith("6 tests left unswept at the bound")
+        assert sweep.budget_seconds == pytest.approx(1.35)
+        assert sweep.swept == 2 and sweep.trials == 2 and found == []
+        assert sweep.test_seconds <= sweep.budget_seconds
+        assert sweep.describe().endswith("8 tests left unswept at the bound")
     finally:
         runner.close()
 
 
 def test_candidates_that_mention_the_state_come_first(tmp_path: Path) -> None:
+    """The test whose own function reads the state first, then one whose class does (in its
+    setup), then one whose module does, then one beside a known victim, then the rest."""
     root = tmp_path / "s"
     (root / "tests").mkdir(parents=True)
-    (root / "tests/test_a.py").write_text("def test_x(): pass\n")
-    (root / "tests/test_b.py").write_text("import factory\nfactory.id_type\n")
-    (root / "tests/test_c.py").write_text("def test_y(): pass\n")
+    (root / "tests/test_a.py").write_text("def test_x():\n    pass\n")
+    (root / "tests/test_b.py").write_text(
+        "import factory\n\n\ndef test_z():\n    pass\n\n\n"
+        "def test_reads(value):\n    assert factory.id_type == value\n\n\n"
+        "class TestSet:\n    def setup_method(self):\n        factory.id_type = 1\n\n"
+        "    def test_in_class(self):\n        pass\n")
+    (root / "tests/test_c.py").write_text("class TestK:\n    def test_y(self):\n        pass\n"
+                                          "\n    def test_w(self):\n        pass\n")
     ids = ["tests/test_a.py::test_x", "tests/test_c.py::TestK::test_y",
-           "tests/test_b.py::test_z", "tests/test_c.py::TestK::test_w"]
+           "tests/test_b.py::test_z", "tests/test_b.py::TestSet::test_in_class",
+           "tests/test_b.py::test_reads[1]", "tests/test_c.py::TestK::test_w"]
     ranked = rank_candidates(ids, ["id_type"], ["tests/test_c.py::TestK::test_v"],
                              module_reader(root))
-    assert ranked == ["tests/test_b.py::test_z", "tests/test_c.py::TestK::test_y",
+    assert ranked == ["tests/test_b.py::test_reads[1]", "tests/test_b.py::TestSet::test_in_class",
+                      "tests/test_b.py::test_z", "tests/test_c.py::TestK::test_y",
                       "tests/test_c.py::TestK::test_w", "tests/test_a.py::test_x"]

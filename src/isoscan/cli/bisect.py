@@ -67,7 +67,7 @@ share; `isoscan replay FILE` reruns that collision (see docs/parallel.md).
 
 \b
 After a verified polluter, it is swept (--no-sweep to skip): run right before
-every other test in fork trials, within two full runs' worth of test time (a
+every other test in fork trials, within three full runs' worth of test time (a
 full run's time from the newest seeds session; at least 1s), each test that
 fails there confirmed by the --confidence rule. The answer then names every
 victim it breaks, one line: "`P` breaks N tests (the state it leaves)".
@@ -111,7 +111,7 @@ victim it breaks, one line: "`P` breaks N tests (the state it leaves)".
                    "leaves behind, with a fix hint (see `isoscan explain`).")
 @click.option("--sweep/--no-sweep", default=True, show_default=True,
               help="After a verified polluter, run it right before every other test (one fork "
-                   "trial each, within about two full runs of test time) and confirm each new "
+                   "trial each, within three full runs of test time) and confirm each new "
                    "victim by the --confidence rule: every victim of that polluter, one line.")
 @click.option("--json", "json_target", metavar="FILE",
               help="Write the isoscan.bisect/1 JSON answer to FILE ('-' for stdout).")
@@ -156,7 +156,7 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
         explanation = explain_answer(suite, result, store_dir, trials, printer.notice) \
             if explain_state and result.found else None
         swept = sweep_answers(
-            [result], suite=suite, store=store, store_dir=store_dir, runner=trials,
+            [result], suite=suite, store_dir=store_dir, runner=trials,
             rule=config.rule, collected=_collected(suite, trials, store_dir), skip={victim},
             durations=full_run_durations(store), notice=printer.notice, observer=printer) \
             if sweep and result.kind is BisectKind.VICTIM and result.polluters else None

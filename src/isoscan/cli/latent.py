@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from isoscan.execution.argv import Suite
-from isoscan.explain.latent import track_state
+from isoscan.explain.latent import StateTrack, track_state
 from isoscan.model.status import OrderingKind, RunPurpose
 from isoscan.report.terminal.explain import render_latent
 from isoscan.store.db import Store
 
 
-def show_latent_polluters(suite: Suite, store_dir: Path, session_id: int) -> None:
+def show_latent_polluters(suite: Suite, store_dir: Path, session_id: int) -> StateTrack:
     """Run the suite once more with state tracking, store the run, list latent polluters."""
     store = Store(store_dir)
     try:
@@ -23,3 +23,4 @@ def show_latent_polluters(suite: Suite, store_dir: Path, session_id: int) -> Non
     finally:
         store.close()
     render_latent(track, run.dir / "latent.json")
+    return track

@@ -23,10 +23,11 @@ from isoscan.cli.progress import ConsoleObserver
 from isoscan.console import console
 from isoscan.errors import ExitCode
 from isoscan.model.confidence import DEFAULT_CAP
-from isoscan.report.terminal.seeds import render_report
+from isoscan.report.terminal.seeds import render_latent_sweeps, render_report
 from isoscan.seeds.confirm import ConfirmOptions
 from isoscan.seeds.plan import OrderSource, parse_workers
 from isoscan.seeds.planning import make_plan
+from isoscan.seeds.sweep import sweep_latent
 from isoscan.seeds.workflow import SeedsConfig, run_seeds
 
 HELP = """Rerun the suite under many orders and worker counts; classify every unstable test.
@@ -111,7 +112,7 @@ the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
                    "its victims, one line per cause.")
 @click.option("--sweep/--no-sweep", default=True, show_default=True,
               help="With --bisect: run each verified polluter right before every other test "
-                   "(one fork trial each, within two full runs of test time, at least 1s) and "
+                   "(one fork trial each, within three full runs of test time, at least 1s) and "
                    "confirm each new victim by the --confidence rule.")
 @click.option("--no-fork", is_flag=True,
               help="Run each confirmation trial as a fresh pytest subprocess instead of a fork "
@@ -128,7 +129,8 @@ the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
 @click.option("--track-state", is_flag=True,
               help="Then run the suite once more, serially, snapshotting process state around "
                    "every test, and list the tests that leave state changed (latent "
-                   "polluters), apart from the verdicts.")
+                   "polluters), apart from the verdicts. With --bisect (and --sweep), each "
+                   "latent polluter is swept too, as a suspected polluter.")
 @output_options
 @click.pass_context
 def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, random_orders: bool,
@@ -159,6 +161,10 @@ def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, random_orders:
         observer.close()
     render_report(report)
     if track_state and not report.interrupted:
-        show_latent_polluters(suite, store_dir, report.session_id)
+        track = show_latent_polluters(suite, store_dir, report.session_id)
+        if bisect_found and sweep and track.polluters:
+            latent = sweep_latent(report, track, suite=suite, store_dir=store_dir, rule=rule,
+                                  fork=not no_fork, notice=console.print)
+            render_latent_sweeps(report, latent.sweeps)
     code = finish_report(report, fail_kinds, outputs, json_target)
     return ExitCode.INTERRUPTED if report.interrupted else code

@@ -41,6 +41,10 @@ class PlanCoverage:
     module_pairs_complete_after: int | None  # orders (collected and reversed included)
     in_modules: PairCount  # test pairs inside one module
     across_modules: PairCount  # test pairs at module boundaries
+    # Tests that ran last in their class (of the tests in classes), and last in their module,
+    # in some order: a polluter whose classmates clean up reaches other tests only from there.
+    class_ends: PairCount = PairCount(0, 0)
+    module_ends: PairCount = PairCount(0, 0)
 
     @property
     def orders(self) -> int:
@@ -68,9 +72,17 @@ class PlanCoverage:
             parts.append(f"{self.across_modules.percent()} of the "
                          f"{self.across_modules.total:,} test pairs across modules")
         covered = ", ".join(parts) if parts else "no pairs (a single test)"
+        ends = []
+        if self.class_ends.total:
+            ends.append(f"{self.class_ends.covered:,} of the {self.class_ends.total:,} tests "
+                        "in classes last in their class")
+        if self.modules > 1:
+            ends.append(f"{self.module_ends.covered:,} of {self.module_ends.total:,} tests "
+                        "last in their module")
+        last = f" They run {' and '.join(ends)}." if ends else ""
         return (f"The collected, the reversed and {self.planned} planned orders "
                 f"(plan seed {self.plan_seed}) run {covered}: "
-                f"{self.test_pairs.percent()} of all ordered test pairs back to back.")
+                f"{self.test_pairs.percent()} of all ordered test pairs back to back.{last}")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,5 +96,7 @@ class PlanCoverage:
             "test_pairs_in_modules": self.in_modules.to_json(),
             "test_pairs_across_modules": self.across_modules.to_json(),
             "test_pairs": self.test_pairs.to_json(),
+            "class_ends": self.class_ends.to_json(),
+            "module_ends": self.module_ends.to_json(),
             "text": self.describe(),
         }

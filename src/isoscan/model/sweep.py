@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# The stated bound on a sweep's test time: the candidates' own time and the polluter's time
-# before each of them, together at most this many full runs' worth of test time (a full run
-# being the suite's serial run in the session, summed per test), and never less than
-# SWEEP_FLOOR seconds, so a suite of millisecond tests is not cut off by timing noise.
-SWEEP_RUNS = 2.0
+# The stated bound on a sweep's test time: each other test once (a full run's worth), the
+# polluter before each (up to another), and what each trial's fresh process adds (session
+# fixtures, the first test's setup) together at most SWEEP_RUNS full runs' worth of test
+# time (a full run being the session's first serial run, its test durations summed), and
+# never less than SWEEP_FLOOR seconds, so a suite of millisecond tests is not cut off by
+# timing noise. The sweep stops before a trial that would pass it.
+SWEEP_RUNS = 3.0
 SWEEP_FLOOR = 1.0
 
 
@@ -44,9 +46,14 @@ class Sweep:
         """One line: what was swept, what it found and what it cost against the bound."""
         who = " + ".join(self.polluters)
         spent = self.runs_spent
-        cost = (f"{self.test_seconds:.2f}s of test time ({spent:.2f} full runs; bound "
-                f"{self.budget_seconds:.2f}s)" if spent is not None
-                else f"{self.test_seconds:.2f}s of test time (bound {self.budget_seconds:.2f}s)")
+        if spent is not None and SWEEP_RUNS * self.full_run_seconds >= SWEEP_FLOOR:
+            cost = (f"{self.test_seconds:.2f}s of test time ({spent:.2f} full runs; bound "
+                    f"{self.budget_seconds:.2f}s)")
+        elif spent is not None:  # the floor is the bound: a ratio to tiny runs says little
+            cost = (f"{self.test_seconds:.2f}s of test time (bound: the {SWEEP_FLOOR:g}s "
+                    f"floor; a full run's tests take {self.full_run_seconds:.3f}s)")
+        else:
+            cost = f"{self.test_seconds:.2f}s of test time (bound {self.budget_seconds:.2f}s)"
         left = "" if self.complete else \
             f"; {self.candidates - self.swept} tests left unswept at the bound"
         found = f"{len(self.victims)} new victim{'' if len(self.victims) == 1 else 's'}"

@@ -92,17 +92,21 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
                     if config.bisect:
                         pairs = _bisect_findings(config, store, runner, findings, matrix.tests,
                                                  observer)
+                        # Kept before the sweep: Ctrl-C during it loses none of these.
+                        _save_pairs(store, session_id, findings, pairs)
                         if config.sweep:
-                            swept = sweep_answers(
-                                pairs, suite=suite, store=store, store_dir=config.store_dir,
+                            def found(finding: Finding, pair: BisectResult) -> None:
+                                pairs.append(pair)
+                                keep(finding)
+                                _save_pairs(store, session_id, [finding], [pair])
+
+                            sweeps = sweep_answers(
+                                list(pairs), suite=suite, store_dir=config.store_dir,
                                 runner=runner, rule=config.confirm.rule,
                                 collected=matrix.tests, skip={f.nodeid for f in findings},
                                 durations=full_run_durations(store, session_id),
-                                notice=observer.notice, observer=observer)
-                            sweeps = swept.sweeps
-                            pairs += swept.pairs
-                            for finding in swept.findings:
-                                keep(finding)
+                                notice=observer.notice, observer=observer,
+                                on_found=found).sweeps
                         pairs += _own_frames(config, store, session_id, findings, matrix.tests,
                                              observer)
                         _save_pairs(store, session_id, findings, pairs)

@@ -17,6 +17,7 @@ from isoscan.model.answer import BisectKind
 from isoscan.model.import_time import Alone
 from isoscan.model.report import SeedsReport
 from isoscan.model.rows import RunRow
+from isoscan.model.sweep import Sweep
 from isoscan.model.verdicts import Finding, Verdict
 from isoscan.report.causes import Cause, causes_of
 from isoscan.report.cells import CELL, legend_items
@@ -111,6 +112,22 @@ def _render_causes(causes: list[Cause], report: SeedsReport) -> None:
             print_ids(f"and {len(cause.victims) - len(shown)} more", "  ", style="dim")
     for sweep in report.sweeps:
         print_ids(sweep.describe(), style="dim")
+
+
+def render_latent_sweeps(report: SeedsReport, sweeps: list[Sweep]) -> None:
+    """After the latent polluters: what sweeping them found, one line per cause, its victims
+    under it one node id a line."""
+    swept = {tuple(s.polluters) for s in sweeps}
+    causes = [c for c in causes_of(report) if tuple(c.polluters) in swept]
+    console.print()
+    console.print(Text("Latent polluters swept (suspected; each victim confirmed by the rule):",
+                       style="bold italic"))
+    for cause in causes:
+        console.print(Text(cause.text, style="red"))
+        for victim in cause.victims:
+            console.print(Text(f"  {victim}", style="dim"))
+    for sweep in sweeps:
+        console.print(Text(sweep.describe(), style="dim"))
 
 
 def _print_pairs(report: SeedsReport, grouped: set[str]) -> None:
