@@ -25,6 +25,9 @@ from pathlib import Path
 import pytest
 from suitegen import read_json, run_cli, write
 
+# Real concurrent replays: run alone, never beside another test (make test).
+pytestmark = pytest.mark.timing
+
 LOADFILE = "[pytest]\npythonpath = .\naddopts = --dist loadfile\n"
 
 BODY = """

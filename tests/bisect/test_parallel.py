@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from suitegen import write
 
 from isoscan.bisect.parallel import SHIFTS, Timeline, find_collision
@@ -17,6 +18,9 @@ from isoscan.model.rows import ExecutionRow
 from isoscan.model.status import Command, RunPurpose
 from isoscan.store.db import Store
 from isoscan.trials.factory import make_trials
+
+# Real concurrent replays: run alone, never beside another test (make test).
+pytestmark = pytest.mark.timing
 
 # The victim holds its table for 0.15 s; the culprit replaces it 0.05 s into its body. So the
 # victim fails when the culprit's body begins within about -0.04..+0.1 s of its own.

@@ -18,6 +18,9 @@ from isoscan.store.db import Store
 from isoscan.trials.factory import make_trials
 from isoscan.trials.lanes import Lane
 
+# Real concurrent replays: run alone, never beside another test (make test).
+pytestmark = pytest.mark.timing
+
 SAY = """
 import json
 import os
