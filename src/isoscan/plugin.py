@@ -131,6 +131,9 @@ def pytest_configure(config: pytest.Config) -> None:
         recorder = Recorder(config, record_dir)
         recorder.track_resources = bool(config.getoption("isoscan_resources"))
         config.pluginmanager.register(recorder, "isoscan-recorder")
+        from isoscan.resources.audit import prepare
+
+        prepare()  # sqlite3 connections opened before the first tracked test get traced
     schedule = config.getoption("isoscan_schedule")
     if schedule:
         config.pluginmanager.register(
