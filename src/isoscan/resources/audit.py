@@ -79,9 +79,10 @@ class ResourceTracker:
         """Begin collecting for one test, forgetting anything collected before."""
         global _active
         _install_once()
-        from .drivers import install_drivers
+        from .drivers import install_drivers, watch_imports
 
         install_drivers()  # patches the drivers imported since the last test (cheap if none)
+        watch_imports()  # and those the test itself imports, as soon as they are
         self._seen = set()
         self._at_stop = {}
         self._made = set()
@@ -201,9 +202,10 @@ def prepare() -> None:
     before the first tracked test (at import, in a session fixture) gets its statement trace
     too."""
     _install_once()
-    from .drivers import install_drivers
+    from .drivers import install_drivers, watch_imports
 
     install_drivers()
+    watch_imports()
 
 
 def _audit_hook(event: str, args: tuple[Any, ...]) -> None:

@@ -55,15 +55,21 @@ def trace_pending() -> None:
     """Sets the statement trace of every connection made since the last call."""
     while _pending:
         connection, path = _pending.pop()
-        label = f"sqlite {path}"
-        counter = _sqlite_counter(path)
         with contextlib.suppress(sqlite3.Error):
-            connection.set_trace_callback(
-                lambda statement, label=label, counter=counter:
-                _seen(statement, Dialect.SQLITE, label, counter))
+            connection.set_trace_callback(_tracer(path))
 
 
 _pending: list[tuple[sqlite3.Connection, str]] = []
+
+
+def _tracer(path: str) -> Callable[[str], None]:
+    label = f"sqlite {path}"
+    counter = _sqlite_counter(path)
+
+    def trace(statement: str) -> None:
+        _seen(statement, Dialect.SQLITE, label, counter)
+
+    return trace
 
 
 def _install_sqlite3() -> None:
@@ -73,15 +79,15 @@ def _install_sqlite3() -> None:
         trace_pending()
         return
     _patched.add("sqlite3")
-    original = sqlite3.connect
+    original: Any = sqlite3.connect
 
     @functools.wraps(original)
-    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+    def connect(*args: Any, **kwargs: Any) -> Any:
         connection = original(*args, **kwargs)
         trace_pending()
         return connection
 
-    sqlite3.connect = connect
+    setattr(sqlite3, "connect", connect)  # noqa: B010 - typeshed's overloads do not fit
     trace_pending()
 
 
