@@ -65,8 +65,10 @@ def _drop_covered(rows: dict[tuple[str, str, str], ResourceRow]) -> None:
                 if kind == ResourceKind.HTTP.value}
     for key in list(rows):
         kind, _, name = key
-        if (kind in (ResourceKind.FILE.value, ResourceKind.SQLITE.value) and name in databases) or (kind in (ResourceKind.PORT.value, ResourceKind.ENDPOINT.value) and \
-                name.rpartition(":")[2] in services):
+        paths = (ResourceKind.FILE.value, ResourceKind.SQLITE.value)
+        sockets = (ResourceKind.PORT.value, ResourceKind.ENDPOINT.value)
+        if (kind in paths and name in databases) or \
+                (kind in sockets and name.rpartition(":")[2] in services):
             del rows[key]
 
 
