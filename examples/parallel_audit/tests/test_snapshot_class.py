@@ -25,9 +25,9 @@ class TestAccountsAdmin:
     def test_lists_accounts(self, snapshot):
         with sqlite3.connect(snapshot) as c:
             c.execute("SELECT name FROM accounts").fetchall()
-        time.sleep(0.2)
+        time.sleep(0.3)
 
     def test_counts_accounts(self, snapshot):
         with sqlite3.connect(snapshot) as c:
             c.execute("SELECT count(*) FROM accounts").fetchone()
-        time.sleep(0.2)
+        time.sleep(0.3)
