@@ -108,7 +108,7 @@ def find_candidates(touched: Mapping[str, Sequence[Resource]], dist: Dist = Dist
                 for shared in shared_resources(by_test[pair[0]], by_test[pair[1]]):
                     found.setdefault(pair, {})[(shared.kind, shared.label, shared.name)] = shared
     position = {nodeid: index for index, nodeid in enumerate(order)}
-    candidates = [Candidate(a, b, sorted(shares.values(), key=_weight, reverse=True),
+    candidates = [Candidate(a, b, sorted(shares.values(), key=_telling),
                             _score(list(shares.values()), touched, a, b))
                   for (a, b), shares in found.items() if shares]
     candidates.sort(key=lambda c: (-c.score, position.get(c.first, 0),
@@ -143,6 +143,11 @@ def _one_per_class(candidates: list[Candidate], position: Mapping[str, int]) -> 
     kept.sort(key=lambda c: (-c.score, position.get(c.first, 0), position.get(c.second, 0),
                              c.first, c.second))
     return kept
+
+
+def _telling(shared: Shared) -> tuple[float, bool]:
+    """Most telling first: the heaviest kind, a named key before "every key"."""
+    return (-_weight(shared), shared.name == "*")
 
 
 def _weight(shared: Shared) -> float:

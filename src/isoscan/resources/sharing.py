@@ -181,6 +181,10 @@ def describe_shared(s: Shared, cwd: str | os.PathLike[str] | None = None) -> str
     name = display_name(s.kind, s.name, cwd)
     if s.first_access is Access.BIND and s.second_access is Access.BIND:
         return f"both bind {name}"
+    if s.kind is ResourceKind.REDIS and s.name == "*":
+        # FLUSHDB / FLUSHALL: the whole db, or every db, of one server.
+        return (f"both use every key of redis {s.label}, one flushes it "
+                f"({s.first_access.value}/{s.second_access.value})")
     return (
         f"both use {kind_text(s.kind, s.label)} {name} "
         f"({s.first_access.value}/{s.second_access.value})"
