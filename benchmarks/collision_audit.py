@@ -194,7 +194,7 @@ def planted_suite(root: Path, size: int) -> tuple[list[tuple[str, str]], int]:
             with sqlite3.connect({str(acc)!r}) as c:
                 c.execute("CREATE TABLE IF NOT EXISTS accounts (name TEXT)")
                 c.execute("INSERT INTO accounts VALUES ('ada')")
-            time.sleep(0.7)
+            time.sleep(1.5)
             with sqlite3.connect({str(acc)!r}) as c:
                 names = [r[0] for r in c.execute("SELECT name FROM accounts")]
                 c.execute("DELETE FROM accounts WHERE name = 'ada'")

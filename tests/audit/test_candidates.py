@@ -64,3 +64,17 @@ def test_a_class_is_paired_through_its_last_test() -> None:
     assert class_context(list(touched)) == {
         "t/a.py::TestAdmin::test_first": (),
         "t/a.py::TestAdmin::test_last": ("t/a.py::TestAdmin::test_first",)}
+
+
+def test_one_sqlite_file_with_disjoint_tables_is_no_candidate() -> None:
+    db = "/srv/app.sqlite"
+    label = f"sqlite {db}"
+    touched = {
+        "t/a.py::entries": [Resource(K.SQLITE, db, A.WRITE),
+                            Resource(K.TABLE, "entries", A.WRITE, label)],
+        "t/b.py::staging": [Resource(K.SQLITE, db, A.WRITE),
+                            Resource(K.TABLE, "staging", A.WRITE, label)],
+        "t/c.py::entries_too": [Resource(K.SQLITE, db, A.WRITE),
+                                Resource(K.TABLE, "entries", A.READ, label)],
+    }
+    assert pairs(touched) == [("t/a.py::entries", "t/c.py::entries_too")]

@@ -107,6 +107,8 @@ def find_candidates(touched: Mapping[str, Sequence[Resource]], dist: Dist = Dist
                 done.add(pair)
                 for shared in shared_resources(by_test[pair[0]], by_test[pair[1]]):
                     found.setdefault(pair, {})[(shared.kind, shared.label, shared.name)] = shared
+    for (a, b), shares in found.items():
+        _drop_disjoint_databases(shares, touched[a], touched[b])
     position = {nodeid: index for index, nodeid in enumerate(order)}
     candidates = [Candidate(a, b, sorted(shares.values(), key=_telling),
                             _score(list(shares.values()), touched, a, b))
@@ -143,6 +145,25 @@ def _one_per_class(candidates: list[Candidate], position: Mapping[str, int]) -> 
     kept.sort(key=lambda c: (-c.score, position.get(c.first, 0), position.get(c.second, 0),
                              c.first, c.second))
     return kept
+
+
+def _drop_disjoint_databases(shares: dict[tuple[object, ...], Shared],
+                             first: Sequence[Resource], second: Sequence[Resource]) -> None:
+    """Two tests that write one SQLite file but whose statements name no table in common
+    (both seen at the driver) do not meet in it: the file-level share is dropped."""
+    def tables(resources: Sequence[Resource]) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for r in resources:
+            if r.kind is ResourceKind.TABLE and r.label.startswith("sqlite "):
+                found.setdefault(r.label.removeprefix("sqlite "), set()).add(r.name)
+        return found
+
+    mine, theirs = tables(first), tables(second)
+    for key, shared in list(shares.items()):
+        path = shared.name
+        if shared.kind in (ResourceKind.SQLITE, ResourceKind.FILE) and path in mine \
+                and path in theirs and not mine[path] & theirs[path]:
+            del shares[key]
 
 
 def _telling(shared: Shared) -> tuple[float, bool]:
