@@ -15,8 +15,8 @@ from typing import Any
 from . import http_capture, redis_capture, sql_capture
 
 # The modules whose import makes a capture possible.
-_WATCHED = frozenset({"redis.client", "psycopg", "psycopg2.extensions", "sqlalchemy.engine",
-                      "httpx", "http.client"})
+_WATCHED = frozenset({"redis.client", "psycopg", "psycopg2", "sqlalchemy.engine",
+                      "sqlalchemy", "httpx", "http.client"})
 
 
 def install_drivers() -> None:

@@ -42,7 +42,7 @@ def install() -> None:
 
 def _install_http_client() -> None:
     module = sys.modules.get("http.client")
-    if module is None or "http.client" in _patched:
+    if module is None or not hasattr(module, "HTTPConnection") or "http.client" in _patched:
         return
     _patched.add("http.client")
     connection_class = module.HTTPConnection
@@ -59,7 +59,7 @@ def _install_http_client() -> None:
 
 def _install_httpx() -> None:
     module = sys.modules.get("httpx")
-    if module is None or "httpx" in _patched:
+    if module is None or not hasattr(module, "AsyncClient") or "httpx" in _patched:
         return
     _patched.add("httpx")
 

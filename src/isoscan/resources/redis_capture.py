@@ -115,7 +115,7 @@ _ORIGINAL: dict[str, Any] = {}
 def install() -> None:
     """Patches redis-py's client classes once, when redis has been imported."""
     module = sys.modules.get("redis.client")
-    if module is None or "redis" in _patched:
+    if module is None or not hasattr(module, "Redis") or "redis" in _patched:
         return
     _patched.add("redis")
     client_class = module.Redis

@@ -177,7 +177,7 @@ def _quoted(table: str) -> str:
 
 def _install_psycopg() -> None:
     module = sys.modules.get("psycopg")
-    if module is None or "psycopg" in _patched:
+    if module is None or not hasattr(module, "Cursor") or "psycopg" in _patched:
         return
     _patched.add("psycopg")
     cursor_class = module.Cursor
@@ -214,12 +214,12 @@ def _install_psycopg() -> None:
 
 def _install_psycopg2() -> None:
     module = sys.modules.get("psycopg2")
-    if module is None or "psycopg2" in _patched:
+    extensions = sys.modules.get("psycopg2.extensions")
+    # Both, complete: psycopg2's __init__ imports extensions before it defines connect.
+    if module is None or extensions is None or not hasattr(module, "connect") \
+            or "psycopg2" in _patched:
         return
     _patched.add("psycopg2")
-    extensions = sys.modules.get("psycopg2.extensions")
-    if extensions is None:
-        return
     base = extensions.cursor
 
     class TracedCursor(base):  # type: ignore[misc, valid-type]
@@ -253,14 +253,12 @@ def _seen_psycopg2(cursor: Any, query: Any) -> None:
 
 
 def _install_sqlalchemy() -> None:
-    module = sys.modules.get("sqlalchemy")
-    if module is None or "sqlalchemy" in _patched:
-        return
-    _patched.add("sqlalchemy")
     event = sys.modules.get("sqlalchemy.event")
     engine = sys.modules.get("sqlalchemy.engine")
-    if event is None or engine is None:
+    if event is None or engine is None or not hasattr(engine, "Engine") \
+            or "sqlalchemy" in _patched:
         return
+    _patched.add("sqlalchemy")
     Engine = engine.Engine
 
     def before(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any,
