@@ -151,3 +151,13 @@ def test_table_and_written_reports(audit: dict[str, Any]) -> None:
     assert entries["collisions"] == [{"victim": COUNTER, "culprit": WRITER}]
     assert COUNTER in audit["md"] and "| resource |" in audit["md"]
     assert COUNTER in audit["html"] and "<table>" in audit["html"]
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(["audit", "no_such_dir"]) == 2
+    assert run_cli(["audit", ".", "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "path not found: no_such_dir" in err[0]
+    assert "Traceback" not in "\n".join(err)
