@@ -278,8 +278,12 @@ def timed(argv: list[str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
+REPEAT = 5
+
+
 def map_overhead(root: Path) -> tuple[float, float]:
-    """One run of the suite in a fork of one collected session, without and with the map."""
+    """Runs of the suite in forks of one collected session, without and with the map: the
+    median of REPEAT of each, alternating (one run each is mostly the machine's noise)."""
     code = textwrap.dedent(f"""
         import json, time
         from pathlib import Path
@@ -288,18 +292,23 @@ def map_overhead(root: Path) -> tuple[float, float]:
         from isoscan.model.status import Command, RunPurpose
         from isoscan.trials.factory import make_trials
         from isoscan.trials.lanes import Lane
-        suite = Suite(paths=(".",), pytest_args=("-p", "no:randomly"), cwd=Path.cwd(), timeout=60)
+        suite = Suite(paths=(".",), pytest_args=("-p", "no:randomly"), cwd=Path.cwd(),
+                      timeout=60)
         store = Store(Path({str(root / ".bench-store")!r}))
         with store.recording_session(Command.AUDIT, suite, None) as s:
             trials = make_trials(suite, store, s.id, RunPurpose.AUDIT, True)
             ids = trials.collected()
-            trials.run(ids)  # warm: the fork server is up, both runs below pay the same
-            t0 = time.perf_counter(); trials.run(ids); plain = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            trials.run_concurrent([Lane(tuple(ids), tuple(0.0 for _ in ids))])
-            mapped = time.perf_counter() - t0
+            lane = [Lane(tuple(ids), tuple(0.0 for _ in ids))]
+            # Warm: the fork server is up and both kinds of run were made once.
+            trials.run(ids)
+            trials.run_concurrent(lane)
+            plain, mapped = [], []
+            for _ in range({REPEAT}):  # alternating, so a busy moment hits both
+                t0 = time.perf_counter(); trials.run(ids); plain.append(time.perf_counter() - t0)
+                t0 = time.perf_counter(); trials.run_concurrent(lane)
+                mapped.append(time.perf_counter() - t0)
             trials.close()
-        print(json.dumps([plain, mapped]))
+        print(json.dumps([sorted(plain)[len(plain) // 2], sorted(mapped)[len(mapped) // 2]]))
     """)
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
                          text=True, check=False)
