@@ -139,7 +139,12 @@ class Prover:
 
     def _verify(self, victim: str, culprit: str, shared: list[Shared], lanes: list[Lane],
                 timing: Timing, first: TrialOutcome) -> BisectResult | None:
-        check = Confirmation(self.rule, every_time=False)
+        # Runs alone from an earlier pair of this victim count; one that failed alone then
+        # is not a collision now either.
+        earlier = self.alone.get(victim, [])
+        if not all(earlier):
+            return None
+        check = Confirmation(self.rule, every_time=False, behaved=len(earlier))
         check.add(Side.ORDER, True)  # the screening replay that failed
         tallies = {"beside": [1, 1]}
 
