@@ -247,7 +247,8 @@ def test_rows_left_for_another_worker_are_a_leftover_bisected_serially(
     assert parallel["mechanism"] == "leftover"
     workers = parallel["workers"]
     assert workers["tests/test_importer.py::test_import_leaves_rows"].startswith("gw")
-    assert [Path(s["name"]).name for s in parallel["shared"]] == ["shared.sqlite"]
+    # The table seen at sqlite3 first, then the database file.
+    assert [Path(s["name"]).name for s in parallel["shared"]] == ["audit", "shared.sqlite"]
     # A leftover reproduces serially: its reproduce command is a plain pytest run.
     assert "pytest" in str(answer["reproduce"]) and "isoscan-order" in str(answer["reproduce"])
 
