@@ -123,6 +123,14 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
         early_config.stash[PREREWRITING] = prerewrite.start(early_config, scratch) is not None
 
 
+def _fork_server(config: pytest.Config) -> bool:
+    """A fork server's session (``trials/fork/server.py``): its children may track."""
+    try:
+        return bool(config.getoption("isoscan_forkserver"))
+    except ValueError:
+        return False
+
+
 def _under_xdist(config: pytest.Config) -> bool:
     workers = getattr(config.known_args_namespace, "numprocesses", None)
     return bool(os.environ.get("PYTEST_XDIST_WORKER")) or workers not in (None, 0, "0")
@@ -136,6 +144,12 @@ def pytest_configure(config: pytest.Config) -> None:
         recorder = Recorder(config, record_dir)
         recorder.track_resources = bool(config.getoption("isoscan_resources"))
         config.pluginmanager.register(recorder, "isoscan-recorder")
+        if recorder.track_resources or _fork_server(config):
+            from isoscan.resources.audit import prepare
+
+            # Only where tests will be tracked: sqlite3 connections opened before the first
+            # tracked test (at import, in collection) get their statement trace too.
+            prepare()
     schedule_file = config.getoption("isoscan_schedule")
     if schedule_file:
         schedule = Schedule.read(invocation_path(config, schedule_file))

@@ -126,8 +126,11 @@ def test_collision_through_a_shared_database_names_the_culprit_and_the_file(
     assert isinstance(parallel, dict)
     assert parallel["mechanism"] == "collision"
     shared = parallel["shared"]
-    assert [(s["kind"], Path(s["name"]).name) for s in shared] == [
-        ("sqlite database", "shared.sqlite")]
+    # The table both write, seen at sqlite3 (resources/sql_capture.py), then the file.
+    kinds = [s["kind"] if s["kind"] == "sqlite database" else Path(s["kind"]).name
+             for s in shared]
+    assert list(zip(kinds, [Path(s["name"]).name for s in shared], strict=True)) == [
+        ("shared.sqlite", "audit"), ("sqlite database", "shared.sqlite")]
     assert shared[0]["culprit"] == "tests/test_export.py::test_export_writes_audit_rows"
     assert parallel["reproduced"]["failed"] >= 1
     printed = capsys.readouterr().out
@@ -247,7 +250,8 @@ def test_rows_left_for_another_worker_are_a_leftover_bisected_serially(
     assert parallel["mechanism"] == "leftover"
     workers = parallel["workers"]
     assert workers["tests/test_importer.py::test_import_leaves_rows"].startswith("gw")
-    assert [Path(s["name"]).name for s in parallel["shared"]] == ["shared.sqlite"]
+    # The table seen at sqlite3 first, then the database file.
+    assert [Path(s["name"]).name for s in parallel["shared"]] == ["audit", "shared.sqlite"]
     # A leftover reproduces serially: its reproduce command is a plain pytest run.
     assert "pytest" in str(answer["reproduce"]) and "isoscan-order" in str(answer["reproduce"])
 

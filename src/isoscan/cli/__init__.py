@@ -23,6 +23,7 @@ COMMANDS = {
     "bisect": ("isoscan.cli.bisect", "bisect"),
     "explain": ("isoscan.cli.explain", "explain_command"),
     "isolate": ("isoscan.cli.isolate", "isolate"),
+    "audit": ("isoscan.cli.audit", "audit"),
     "report": ("isoscan.cli.report", "report"),
     "baseline": ("isoscan.cli.baseline", "baseline"),
     "history": ("isoscan.cli.history", "history"),

@@ -24,6 +24,7 @@ class Command(TextEnum):
     BISECT = "bisect"
     EXPLAIN = "explain"
     ISOLATE = "isolate"
+    AUDIT = "audit"  # ``isoscan audit``: the resource map and the collisions it proves
     REPLAY = "replay"
     IMPORT = "import"  # ``isoscan bisect --from DIR``: an ordinary run recorded elsewhere
 
@@ -75,6 +76,7 @@ class RunPurpose(TextEnum):
     CONFIRM = "confirm"  # a confirmation trial of ``isoscan seeds``
     BISECT = "bisect"
     ISOLATE = "isolate"
+    AUDIT = "audit"  # ``isoscan audit``: its map run and forced-overlap replays
     EXPLAIN = "explain"
     TRACK_STATE = "track-state"  # ``isoscan seeds --track-state``
     REPLAY = "replay"  # ``isoscan replay``: a collision's concurrent replay

@@ -12,7 +12,8 @@ import os
 import socket
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,6 +23,9 @@ from .model import Access, Resource, ResourceKind, merged
 DECLARE_EVENT = "isoscan.resource"
 
 _Seen = tuple[ResourceKind, str, Access, str]
+# What a driver capture checks when the test ends (a row count, whether a key still exists):
+# called with tracking already off, so its own queries are not the test's.
+AtStop = Callable[[], Iterable[Resource]]
 
 # The tracker collecting right now; None makes the hook return at once.
 _active: ResourceTracker | None = None
@@ -46,6 +50,8 @@ class ResourceTracker:
 
     def __init__(self, ignore_prefixes: Sequence[str | os.PathLike[str]] = ()) -> None:
         self._seen: set[_Seen] = set()
+        self._at_stop: dict[object, AtStop] = {}
+        self._made: set[str] = set()  # files written that did not exist before the test
         self._verdicts: dict[str, str | None] = {}
         self._ignored_exact: set[str] = set()
         self._ignored_under: tuple[str, ...] = ()
@@ -73,7 +79,13 @@ class ResourceTracker:
         """Begin collecting for one test, forgetting anything collected before."""
         global _active
         _install_once()
+        from .drivers import install_drivers, watch_imports
+
+        install_drivers()  # patches the drivers imported since the last test (cheap if none)
+        watch_imports()  # and those the test itself imports, as soon as they are
         self._seen = set()
+        self._at_stop = {}
+        self._made = set()
         self._verdicts = {}
         _active = self
 
@@ -83,7 +95,29 @@ class ResourceTracker:
         if _active is self:
             _active = None
         seen, self._seen = self._seen, set()
-        return merged(Resource(kind, name, access, label) for kind, name, access, label in seen)
+        found = [Resource(kind, name, access, label) for kind, name, access, label in seen]
+        found += [Resource(ResourceKind.FILE, path, Access.LEAVE)
+                  for path in self._made if os.path.lexists(path)]
+        checks, self._at_stop, self._made = self._at_stop, {}, set()
+        for check in checks.values():
+            try:
+                found.extend(check())
+            except Exception:
+                continue  # a check that fails (server gone) tells nothing; the test's result stands
+        return merged(found)
+
+    def add(self, kind: ResourceKind, name: str, access: Access, label: str = "") -> None:
+        """Records one resource for the running test (driver captures call this)."""
+        self._seen.add((kind, name, access, label))
+
+    def at_stop(self, key: object, check: AtStop) -> None:
+        """Runs ``check`` once when the test ends, the first one given per ``key``; what it
+        returns joins what the test touched."""
+        self._at_stop.setdefault(key, check)
+
+    def wants_check(self, key: object) -> bool:
+        return key not in self._at_stop
+
 
     # Everything below runs inside the audit hook: no file access (it would re-enter the
     # hook), nothing slow, and any exception is dropped by the caller.
@@ -120,6 +154,23 @@ class ResourceTracker:
             self._add(ResourceKind.FILE, path, access)
 
 
+def current() -> ResourceTracker | None:
+    """The tracker collecting right now, if any."""
+    return _active
+
+
+@contextmanager
+def muted() -> Iterator[None]:
+    """Nothing is recorded inside: isoscan's own look at a database or server (a row count)
+    is not the test's."""
+    global _active
+    held, _active = _active, None
+    try:
+        yield
+    finally:
+        _active = held
+
+
 # Installed packages and bytecode, wherever the interpreter keeps them (a path segment).
 _NOISE_DIRS = ("site-packages", "dist-packages", "__pycache__")
 _NOISE_PARTS = tuple(os.sep + name + os.sep for name in _NOISE_DIRS)
@@ -146,9 +197,22 @@ def _install_once() -> None:
             _installed = True
 
 
+def prepare() -> None:
+    """Installs the hook now, in a process that will track later: a sqlite3 connection opened
+    before the first tracked test (at import, in a session fixture) gets its statement trace
+    too."""
+    _install_once()
+    from .drivers import install_drivers, watch_imports
+
+    install_drivers()
+    watch_imports()
+
+
 def _audit_hook(event: str, args: tuple[Any, ...]) -> None:
     tracker = _active
     if tracker is None:
+        if event in _SQLITE_EVENTS:  # connections outlive tests: traced whenever opened
+            _SQLITE_EVENTS[event](args)
         return  # not tracking: this is the whole cost of the hook
     handler = _HANDLERS.get(event)
     if handler is None:
@@ -185,6 +249,8 @@ def _on_open(t: ResourceTracker, args: tuple[Any, ...]) -> None:
     if isinstance(mode, str) and os.path.isdir(path):
         # io.open(dir, "w+", opener=...) precedes tempfile's O_TMPFILE open: unnamed file.
         return
+    if not os.path.lexists(path):
+        t._made.add(path)  # left behind if it still exists when the test ends
     t._seen.add(seen)
 
 
@@ -212,7 +278,11 @@ def _on_rename(t: ResourceTracker, args: tuple[Any, ...]) -> None:
 def _on_mkdir(t: ResourceTracker, args: tuple[Any, ...]) -> None:
     # (path, mode, dir_fd)
     if len(args) < 3 or not _relative_to_fd(args[2]):
-        t._add_path(args[0])
+        path = t._path(args[0])
+        if path is not None:
+            if not os.path.lexists(path):
+                t._made.add(path)
+            t._add(ResourceKind.FILE, path, Access.WRITE)
 
 
 def _on_rmtree(t: ResourceTracker, args: tuple[Any, ...]) -> None:
@@ -222,6 +292,7 @@ def _on_rmtree(t: ResourceTracker, args: tuple[Any, ...]) -> None:
 
 
 def _on_sqlite(t: ResourceTracker, args: tuple[Any, ...]) -> None:
+    _note_sqlite_database(args)
     raw = args[0]
     if not isinstance(raw, (str, bytes, os.PathLike)):
         return
@@ -302,6 +373,37 @@ def _on_declare(t: ResourceTracker, args: tuple[Any, ...]) -> None:
         t._add(ResourceKind.DECLARED, name, Access(access), label)
 
 
+def _note_sqlite_database(args: tuple[Any, ...]) -> None:
+    from .sql_capture import note_sqlite_database
+
+    note_sqlite_database(args[0] if args else None)
+
+
+def _trace_sqlite(args: tuple[Any, ...]) -> None:
+    from .sql_capture import trace_sqlite
+
+    trace_sqlite(args[0] if args else None)
+
+
+def _untracked_sqlite_connect(args: tuple[Any, ...]) -> None:
+    try:
+        _note_sqlite_database(args)
+    except Exception:
+        return
+
+
+def _untracked_sqlite_handle(args: tuple[Any, ...]) -> None:
+    try:
+        _trace_sqlite(args)
+    except Exception:
+        return
+
+
+_SQLITE_EVENTS: dict[str, Callable[[tuple[Any, ...]], None]] = {
+    "sqlite3.connect": _untracked_sqlite_connect,
+    "sqlite3.connect/handle": _untracked_sqlite_handle,
+}
+
 _HANDLERS: dict[str, Callable[[ResourceTracker, tuple[Any, ...]], None]] = {
     "open": _on_open,
     "os.remove": _on_remove,
@@ -311,6 +413,7 @@ _HANDLERS: dict[str, Callable[[ResourceTracker, tuple[Any, ...]], None]] = {
     "os.mkdir": _on_mkdir,
     "shutil.rmtree": _on_rmtree,
     "sqlite3.connect": _on_sqlite,
+    "sqlite3.connect/handle": lambda t, args: _trace_sqlite(args),
     "socket.bind": _on_bind,
     "socket.connect": _on_connect,
     "subprocess.Popen": _on_popen,

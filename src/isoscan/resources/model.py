@@ -14,6 +14,9 @@ class Access(str, Enum):
     BIND = "bind"
     CONNECT = "connect"
     RUN = "run"
+    # Left behind: rows, keys or files the test made and that outlive it (a marker kept beside
+    # the resource's read or write entry, not instead of it).
+    LEAVE = "leave"
 
 
 class ResourceKind(str, Enum):
@@ -23,6 +26,14 @@ class ResourceKind(str, Enum):
     ENDPOINT = "endpoint"  # a socket connect: harmless alone, shared with a bind of it
     PROGRAM = "program"  # a subprocess, kept to explain what a test ran
     DECLARED = "declared"  # the user's own word for it, in Resource.label
+    # Seen at a database driver: name is the table, label the database ("postgresql
+    # 127.0.0.1:5432/app", "sqlite /abs/app.db").
+    TABLE = "table"
+    # Seen at redis-py: name is a key or a pattern ("*": every key, FLUSHDB), label the server
+    # and db ("127.0.0.1:6379/0"; "/*" for every db, FLUSHALL).
+    REDIS = "redis key"
+    # Seen at http.client (urllib, requests) or httpx: name is host:port and path.
+    HTTP = "http endpoint"
 
 
 # Kinds whose names are absolute paths and so may be shown relative to the cwd.
@@ -64,6 +75,10 @@ def kind_text(kind: ResourceKind, label: str = "") -> str:
     # A declared resource reads best in the user's words ("postgres table").
     if kind is ResourceKind.DECLARED and label:
         return label
+    if kind is ResourceKind.TABLE and label:
+        return f"{label} table"  # "postgresql 127.0.0.1:5432/app table"
+    if kind is ResourceKind.REDIS and label:
+        return f"redis {label} key"  # "redis 127.0.0.1:6379/0 key"
     return kind.value
 
 
@@ -80,9 +95,9 @@ def display_name(kind: ResourceKind, name: str, cwd: str | os.PathLike[str] | No
 def merged(resources: Iterable[Resource]) -> list[Resource]:
     """One entry per resource, sorted. Seen both read and written, a resource counts as
     written: that is the access that can collide with another test."""
-    best: dict[tuple[ResourceKind, str, str], Resource] = {}
+    best: dict[tuple[ResourceKind, str, str, bool], Resource] = {}
     for res in resources:
-        key = (res.kind, res.label, res.name)
+        key = (res.kind, res.label, res.name, res.access is Access.LEAVE)
         held = best.get(key)
         if held is None or (held.access is Access.READ and res.access is not Access.READ):
             best[key] = res

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 from .model import Access, Resource, ResourceKind, display_name, kind_text
 
@@ -18,8 +19,11 @@ _KIND_ORDER = {
     kind: rank
     for rank, kind in enumerate(
         (
+            ResourceKind.TABLE,
+            ResourceKind.REDIS,
             ResourceKind.DECLARED,
             ResourceKind.SQLITE,
+            ResourceKind.HTTP,
             ResourceKind.PORT,
             ResourceKind.FILE,
             ResourceKind.ENDPOINT,
@@ -28,8 +32,9 @@ _KIND_ORDER = {
     )
 }
 # The stronger access first: "(write/read)", "bind/connect".
-_ACCESS_ORDER = {Access.BIND: 0, Access.WRITE: 1, Access.CONNECT: 2, Access.READ: 3, Access.RUN: 4}
-_CHANGES = frozenset({Access.WRITE, Access.BIND})
+_ACCESS_ORDER = {Access.BIND: 0, Access.WRITE: 1, Access.LEAVE: 2, Access.CONNECT: 3,
+                 Access.READ: 4, Access.RUN: 5}
+_CHANGES = frozenset({Access.WRITE, Access.BIND, Access.LEAVE})
 _PATHS = frozenset({ResourceKind.FILE, ResourceKind.SQLITE})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _WILDCARD = frozenset({"0.0.0.0", "::", ""})
@@ -75,6 +80,8 @@ def _match_key(r: Resource) -> tuple[str, str, str] | None:
         return ("path", "", r.name)
     if r.kind is ResourceKind.DECLARED:
         return ("declared", _norm_label(r.label), r.name)
+    if r.kind is ResourceKind.TABLE:
+        return ("table", r.label, r.name)
     return None
 
 
@@ -97,6 +104,17 @@ def _shared(a: Resource, b: Resource) -> Shared | None:
         if a.name != b.name or _norm_label(a.label) != _norm_label(b.label):
             return None
         return Shared(ResourceKind.DECLARED, a.name, first.label, first.access, second.access)
+    if a.kind is ResourceKind.TABLE and b.kind is ResourceKind.TABLE:
+        if (a.label, a.name) != (b.label, b.name):
+            return None
+        return Shared(ResourceKind.TABLE, a.name, a.label, first.access, second.access)
+    if a.kind is ResourceKind.REDIS and b.kind is ResourceKind.REDIS:
+        return _shared_redis(first, second)
+    if a.kind is ResourceKind.HTTP and b.kind is ResourceKind.HTTP:
+        # A service's state is one thing: a reset on one path empties what another path lists.
+        if not _same_address(_service(a.name), _service(b.name), both_bind=False):
+            return None
+        return Shared(ResourceKind.HTTP, first.name, "", first.access, second.access)
     kinds = {a.kind, b.kind}
     if kinds == {ResourceKind.PORT}:
         if not _same_address(a.name, b.name, both_bind=True):
@@ -108,6 +126,25 @@ def _shared(a: Resource, b: Resource) -> Shared | None:
             return None
         return Shared(ResourceKind.ENDPOINT, second.name, "", Access.BIND, Access.CONNECT)
     return None
+
+
+def _shared_redis(first: Resource, second: Resource) -> Shared | None:
+    """One server, one db (or every db: FLUSHALL), one key (or a pattern matching it)."""
+    server, _, db = first.label.rpartition("/")
+    other_server, _, other_db = second.label.rpartition("/")
+    if server != other_server or (db != other_db and "*" not in (db, other_db)):
+        return None
+    a, b = first.name, second.name
+    if not (a == b or fnmatchcase(b, a) or fnmatchcase(a, b)):
+        return None
+    # The concrete key says more than a pattern; the concrete db more than "every db".
+    name = b if a == "*" or (a != b and fnmatchcase(b, a)) else a
+    label = second.label if db == "*" else first.label
+    return Shared(ResourceKind.REDIS, name, label, first.access, second.access)
+
+
+def _service(name: str) -> str:
+    return name.partition("/")[0]
 
 
 def _norm_label(label: str) -> str:
@@ -144,6 +181,10 @@ def describe_shared(s: Shared, cwd: str | os.PathLike[str] | None = None) -> str
     name = display_name(s.kind, s.name, cwd)
     if s.first_access is Access.BIND and s.second_access is Access.BIND:
         return f"both bind {name}"
+    if s.kind is ResourceKind.REDIS and s.name == "*":
+        # FLUSHDB / FLUSHALL: the whole db, or every db, of one server.
+        return (f"both use every key of redis {s.label}, one flushes it "
+                f"({s.first_access.value}/{s.second_access.value})")
     return (
         f"both use {kind_text(s.kind, s.label)} {name} "
         f"({s.first_access.value}/{s.second_access.value})"
@@ -191,6 +232,28 @@ def _hint(s: Shared) -> str | None:
             "start the server in the test that uses it, on port 0, "
             "and connect to the port the OS picked"
         )
+    if s.kind is ResourceKind.TABLE:
+        if s.first_access is Access.WRITE and s.second_access is Access.WRITE:
+            return (
+                f"for table {s.name}: create and drop it once per session (or a schema per "
+                "worker via `worker_id`), and give each test its own rows, with a per-test id "
+                "it filters and deletes by"
+            )
+        return (
+            f"for table {s.name}: count and delete only the test's own rows (filter by a "
+            "per-test id), or run each test in a transaction rolled back at its end"
+        )
+    if s.kind is ResourceKind.REDIS:
+        return (
+            "give each test its own keys (a per-test prefix) and delete only those; never "
+            "FLUSHDB/FLUSHALL a server other workers use, or give each worker its own db "
+            "number via `worker_id`"
+        )
+    if s.kind is ResourceKind.HTTP:
+        return (
+            f"start the service at {_service(s.name)} per test or per worker (port 0), or "
+            "scope its state by a per-test id instead of resetting all of it"
+        )
     if s.kind is ResourceKind.DECLARED:
         return (
             f"for the {kind_text(s.kind, s.label)}: give each test its own rows or keys, "
@@ -203,4 +266,6 @@ def _hint(s: Shared) -> str | None:
 def _group_name(s: Shared) -> str:
     # A short, readable group name: a file's base name, a table's name, a port's address.
     base = os.path.basename(s.name) if s.kind in _PATHS else s.name
+    if s.kind is ResourceKind.HTTP:
+        base = _service(s.name)
     return re.sub(r"[^\w.:@-]+", "_", base).strip("_") or s.kind.name.lower()

@@ -1,0 +1,374 @@
+"""`isoscan audit` against `isoscan seeds --count 10 --workers 4` on generated suites with
+planted collisions of every kind, at several sizes, in one run.
+
+Planted (each one pair; names are generated, nothing is special-cased): a SQLite table one test
+leaves rows in while another counts it; a SQLite table two tests drop and create; a fixed port
+two tests bind; an HTTP service (a fixture's http.server on a fixed port) two tests reset; a
+round-robin pool of two directory names handed out per module; a class whose class-scoped
+teardown writes back a snapshot of a shared SQLite file; with ISOSCAN_TEST_REDIS_URL, a Redis
+key two modules use while every test flushes the server; with ISOSCAN_TEST_PG_DSN, a
+PostgreSQL table one test leaves rows in while another counts it. One more pair shares a
+file safely (an atomic rewrite and a reader): it must never be reported. The rest of the
+suite are fillers, half of them writing a file of their own under tmp_path.
+
+Per size it prints: planted collisions the audit confirmed (victim and culprit both right),
+its false alarms, its cost in seconds and in full-run equivalents (one plain `pytest` run of
+the suite, measured here), the map's own overhead on one run (the same fork server running
+the suite once with and once without the resource map), and for seeds: the planted pairs
+one of whose tests it flagged (it names no culprit without --bisect), the tests outside every
+planted pair it flagged (false alarms), seconds, full runs.
+
+Run: python benchmarks/collision_audit.py [--sizes 50,500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def planted_suite(root: Path, size: int, also_real: set[str]
+                  ) -> tuple[list[tuple[str, str]], int]:
+    """Writes the suite; returns the planted (victim, culprit) pairs (culprit may be either
+    side where both can fail: then both orders are listed) and the test count; adds to
+    ``also_real`` the tests that collide under xdist in ways no pair here names."""
+    shared = root / "shared"
+    shared.mkdir(parents=True)
+    files: dict[str, str] = {}
+    pairs: list[tuple[str, str]] = []
+    service, port = free_port(), free_port()
+    files["conftest.py"] = f"""
+        import itertools, json, threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import pytest
+
+        class Items(BaseHTTPRequestHandler):
+            items = []
+            def do_GET(self):
+                self._reply(json.dumps(Items.items))
+            def do_POST(self):
+                if self.path == "/reset":
+                    Items.items = []
+                else:
+                    n = int(self.headers.get("Content-Length", 0))
+                    Items.items = [*Items.items, self.rfile.read(n).decode()]
+                self._reply("ok")
+            def _reply(self, body):
+                data = body.encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            def log_message(self, *a):
+                pass
+
+        @pytest.fixture(scope="session")
+        def service():
+            try:
+                server = ThreadingHTTPServer(("127.0.0.1", {service}), Items)
+            except OSError:
+                server = None
+            if server is not None:
+                threading.Thread(target=server.serve_forever, daemon=True).start()
+            yield "http://127.0.0.1:{service}"
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+
+        POOL = ["pool-a", "pool-b"]
+        _next = itertools.count()
+
+        @pytest.fixture(scope="module")
+        def pool_name():
+            return POOL[next(_next) % len(POOL)]
+    """
+    db, acc = shared / "app.sqlite", shared / "accounts.sqlite"
+    files["test_p1_count.py"] = f"""
+        import sqlite3, time
+        def test_counter():
+            c = sqlite3.connect({str(db)!r})
+            c.execute("CREATE TABLE IF NOT EXISTS entries (n int)")
+            c.execute("DELETE FROM entries")
+            c.execute("INSERT INTO entries VALUES (2)"); c.commit()
+            time.sleep(0.5)
+            n = c.execute("SELECT count(*) FROM entries").fetchone()[0]
+            c.execute("DELETE FROM entries"); c.commit()
+            assert n == 1
+    """
+    files["test_p1_write.py"] = f"""
+        import sqlite3, time
+        def test_writer():
+            c = sqlite3.connect({str(db)!r})
+            c.execute("CREATE TABLE IF NOT EXISTS entries (n int)")
+            c.execute("INSERT INTO entries VALUES (1)"); c.commit()
+            time.sleep(0.3)
+    """
+    pairs.append(("test_p1_count.py::test_counter", "test_p1_write.py::test_writer"))
+    for name, n in (("import", 3), ("export", 2)):
+        files[f"test_p2_{name}.py"] = f"""
+            import sqlite3, time
+            def test_{name}_staging():
+                c = sqlite3.connect({str(db)!r}, timeout=5)
+                c.execute("DROP TABLE IF EXISTS staging"); c.execute("CREATE TABLE staging (n int)")
+                for i in range({n}):
+                    c.execute("INSERT INTO staging VALUES (?)", (i,)); c.commit(); time.sleep(0.1)
+                assert c.execute("SELECT count(*) FROM staging").fetchone()[0] == {n}
+                c.execute("DROP TABLE staging"); c.commit()
+        """
+    pairs += [("test_p2_import.py::test_import_staging", "test_p2_export.py::test_export_staging"),
+              ("test_p2_export.py::test_export_staging", "test_p2_import.py::test_import_staging")]
+    for name in ("a", "b"):
+        files[f"test_p3_{name}.py"] = f"""
+            import socket, time
+            def test_bind_{name}():
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", {port})); s.listen(); time.sleep(0.4)
+        """
+    pairs += [("test_p3_a.py::test_bind_a", "test_p3_b.py::test_bind_b"),
+              ("test_p3_b.py::test_bind_b", "test_p3_a.py::test_bind_a")]
+    files["test_p4_items.py"] = """
+        import json, time, urllib.request
+        def test_items(service):
+            def post(p, b=b""):
+                request = urllib.request.Request(service + p, data=b, method="POST")
+                return urllib.request.urlopen(request).read()
+            post("/reset"); post("/items", b"apple"); time.sleep(0.4)
+            assert json.loads(urllib.request.urlopen(service + "/items").read()) == ["apple"]
+    """
+    files["test_p4_reset.py"] = """
+        import json, time, urllib.request
+        def test_reset(service):
+            time.sleep(0.1)
+            request = urllib.request.Request(service + "/reset", data=b"", method="POST")
+            urllib.request.urlopen(request).read()
+            time.sleep(0.3)
+            assert json.loads(urllib.request.urlopen(service + "/items").read()) == []
+    """
+    pairs += [("test_p4_items.py::test_items", "test_p4_reset.py::test_reset"),
+              ("test_p4_reset.py::test_reset", "test_p4_items.py::test_items")]
+    for m in ("orders", "invoices", "refunds"):
+        files[f"test_p5_{m}.py"] = f"""
+            import time
+            def test_pool_{m}(pool_name):
+                d = __import__("pathlib").Path({str(shared)!r}) / pool_name
+                d.mkdir(exist_ok=True)
+                mine = d / "{m}.json"
+                mine.write_text("{{}}")
+                try:
+                    time.sleep(0.4)
+                    assert sorted(p.name for p in d.iterdir()) == ["{m}.json"]
+                finally:
+                    mine.unlink()
+        """
+    # The serial map sees invoices and refunds get one name; under xdist any two of the three
+    # modules can (each worker's counter starts at 0): orders is a real victim too, never a
+    # false alarm, but not a pair the map can show.
+    pairs += [("test_p5_invoices.py::test_pool_invoices", "test_p5_refunds.py::test_pool_refunds"),
+              ("test_p5_refunds.py::test_pool_refunds", "test_p5_invoices.py::test_pool_invoices")]
+    also_real.add("test_p5_orders.py::test_pool_orders")
+    files["test_p6_snapshot.py"] = f"""
+        import shutil, sqlite3, time
+        import pytest
+
+        @pytest.fixture(scope="class")
+        def snap():
+            with sqlite3.connect({str(acc)!r}) as c:
+                c.execute("CREATE TABLE IF NOT EXISTS accounts (name TEXT)")
+            shutil.copyfile({str(acc)!r}, {str(acc)!r} + ".snap")
+            yield
+            shutil.copyfile({str(acc)!r} + ".snap", {str(acc)!r})
+
+        @pytest.mark.usefixtures("snap")
+        class TestAdmin:
+            def test_list(self):
+                time.sleep(0.3)
+            def test_count(self):
+                time.sleep(0.3)
+    """
+    files["test_p6_signup.py"] = f"""
+        import sqlite3, time
+        def test_signup():
+            with sqlite3.connect({str(acc)!r}) as c:
+                c.execute("CREATE TABLE IF NOT EXISTS accounts (name TEXT)")
+                c.execute("INSERT INTO accounts VALUES ('ada')")
+            time.sleep(1.5)
+            with sqlite3.connect({str(acc)!r}) as c:
+                names = [r[0] for r in c.execute("SELECT name FROM accounts")]
+                c.execute("DELETE FROM accounts WHERE name = 'ada'")
+            assert "ada" in names
+    """
+    pairs.append(("test_p6_signup.py::test_signup", "test_p6_snapshot.py::TestAdmin::test_count"))
+    redis_url = os.environ.get("ISOSCAN_TEST_REDIS_URL")
+    if redis_url:
+        for name, delay in (("cart", 0.0), ("profile", 0.1)):
+            files[f"test_p7_{name}.py"] = f"""
+                import time, redis
+                r = redis.Redis.from_url({redis_url!r})
+                def test_{name}():
+                    r.flushall()
+                    time.sleep({delay}); r.set("session:current", "{name}"); time.sleep(0.3)
+                    assert r.get("session:current") == b"{name}"
+            """
+        pairs += [("test_p7_cart.py::test_cart", "test_p7_profile.py::test_profile"),
+                  ("test_p7_profile.py::test_profile", "test_p7_cart.py::test_cart")]
+    dsn = os.environ.get("ISOSCAN_TEST_PG_DSN")
+    if dsn:
+        table = f"bench_events_{os.getpid()}"
+        files["test_p8_digest.py"] = f"""
+            import time, psycopg
+            def test_digest():
+                with psycopg.connect({dsn!r}, autocommit=True) as c:
+                    c.execute("CREATE TABLE IF NOT EXISTS {table} (k text)")
+                    c.execute("DELETE FROM {table}")
+                    counts = []
+                    for _ in range(8):
+                        counts.append(c.execute("SELECT count(*) FROM {table}").fetchone()[0])
+                        time.sleep(0.05)
+                    assert counts == [0] * 8
+        """
+        files["test_p8_signup.py"] = f"""
+            import psycopg
+            def test_pg_signup():
+                with psycopg.connect({dsn!r}, autocommit=True) as c:
+                    c.execute("CREATE TABLE IF NOT EXISTS {table} (k text)")
+                    c.execute("INSERT INTO {table} VALUES ('signup')")
+        """
+        pairs.append(("test_p8_digest.py::test_digest", "test_p8_signup.py::test_pg_signup"))
+    settings = shared / "settings.json"
+    files["test_safe_write.py"] = f"""
+        import os
+        def test_settings_write():
+            with open({str(settings)!r} + ".tmp", "w") as f:
+                f.write("{{}}")
+            os.replace({str(settings)!r} + ".tmp", {str(settings)!r})
+    """
+    files["test_safe_read.py"] = f"""
+        import os
+        def test_settings_read():
+            if os.path.exists({str(settings)!r}):
+                assert open({str(settings)!r}).read() == "{{}}"
+    """
+    planted_tests = sum(body.count("def test_") for body in files.values())
+    fill = max(0, size - planted_tests)
+    for module in range(0, fill, 10):
+        body = "".join(
+            f"def test_fill_{i}(tmp_path):\n    (tmp_path / 'f').write_text('x')\n\n" if i % 2
+            else f"def test_fill_{i}():\n    assert {i} + 1 == {i + 1}\n\n"
+            for i in range(module, min(fill, module + 10)))
+        files[f"test_fill_{module // 10:04d}.py"] = body
+    for name, body in files.items():
+        (root / name).write_text(textwrap.dedent(body))
+    (root / "pytest.ini").write_text("[pytest]\n")
+    return pairs, planted_tests + fill
+
+
+def timed(argv: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, capture_output=True, check=False)
+    return time.perf_counter() - started
+
+
+REPEAT = 5
+
+
+def map_overhead(root: Path) -> tuple[float, float]:
+    """Runs of the suite in forks of one collected session, without and with the map: the
+    median of REPEAT of each, alternating (one run each is mostly the machine's noise)."""
+    code = textwrap.dedent(f"""
+        import json, time
+        from pathlib import Path
+        from isoscan.execution.argv import Suite
+        from isoscan.store.db import Store
+        from isoscan.model.status import Command, RunPurpose
+        from isoscan.trials.factory import make_trials
+        from isoscan.trials.lanes import Lane
+        suite = Suite(paths=(".",), pytest_args=("-p", "no:randomly"), cwd=Path.cwd(),
+                      timeout=60)
+        store = Store(Path({str(root / ".bench-store")!r}))
+        with store.recording_session(Command.AUDIT, suite, None) as s:
+            trials = make_trials(suite, store, s.id, RunPurpose.AUDIT, True)
+            ids = trials.collected()
+            lane = [Lane(tuple(ids), tuple(0.0 for _ in ids))]
+            # Warm: the fork server is up and both kinds of run were made once.
+            trials.run(ids)
+            trials.run_concurrent(lane)
+            plain, mapped = [], []
+            for _ in range({REPEAT}):  # alternating, so a busy moment hits both
+                t0 = time.perf_counter(); trials.run(ids); plain.append(time.perf_counter() - t0)
+                t0 = time.perf_counter(); trials.run_concurrent(lane)
+                mapped.append(time.perf_counter() - t0)
+            trials.close()
+        print(json.dumps([sorted(plain)[len(plain) // 2], sorted(mapped)[len(mapped) // 2]]))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                         text=True, check=False)
+    plain, mapped = json.loads(out.stdout.strip().splitlines()[-1])
+    return plain, mapped
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="50,500")
+    args = parser.parse_args()
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        work = Path(tempfile.mkdtemp(prefix="isoscan-audit-bench-"))
+        root = work / "suite"
+        root.mkdir()
+        also_real: set[str] = set()
+        pairs, tests = planted_suite(root, size, also_real)
+        planted = {frozenset(p) for p in pairs}
+        full = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly",
+                      "-p", "no:cacheprovider"], root)
+        plain, mapped = map_overhead(root)
+        report = work / "audit.json"
+        audit_s = timed([sys.executable, "-m", "isoscan", "audit", ".", "--store",
+                         str(work / "store"), "--timeout", "60", "--json", str(report)], root)
+        doc = json.loads(report.read_text())
+        found = {(c["victim"], c["polluters"][0][0]) for c in doc["collisions"]}
+        right = {frozenset(p) for p in found if p in set(pairs)}
+        false_alarms = {p for p in found if frozenset(p) not in planted
+                        and not set(p) & also_real}
+        seeds_json = work / "seeds.json"
+        seeds_s = timed([sys.executable, "-m", "isoscan", "seeds", ".", "--count", "10",
+                         "--workers", "4", "--timeout", "60", "--store",
+                         str(work / "seeds-store"), "--json", str(seeds_json)], root)
+        seeds = json.loads(seeds_json.read_text())
+        flagged = {t["nodeid"] for t in seeds["tests"] if t["verdict"] != "stable"}
+        in_pairs = {t for p in pairs for t in p} | also_real
+        seen_pairs = {frozenset(p) for p in pairs if p[0] in flagged}
+        rows.append((size, tests, len(planted), len(right), len(false_alarms), audit_s,
+                     audit_s / full, len(seen_pairs), len(flagged - in_pairs), seeds_s,
+                     seeds_s / full, full, (mapped - plain) / plain if plain else 0.0,
+                     doc["trials"], len(doc["candidates"])))
+        print(f"size {size}: done", file=sys.stderr, flush=True)
+    print("| tests | planted | audit: confirmed (victim+culprit) | audit: false alarms | "
+          "audit: candidates / trials | audit: s (full runs) | "
+          "seeds -n4 x10: pairs with a victim flagged | "
+          "seeds: false alarms | seeds: s (full runs) | one full run | map overhead |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for (_size, tests, planted_n, right_n, fa, a_s, a_full, flagged_n, s_fa, s_s, s_full,
+         full, overhead, trials, cands) in rows:
+        print(f"| {tests} | {planted_n} | {right_n} of {planted_n} | {fa} | {cands} / {trials} | "
+              f"{a_s:.1f} ({a_full:.1f}) | {flagged_n} of {planted_n} | {s_fa} | "
+              f"{s_s:.1f} ({s_full:.1f}) | "
+              f"{full:.1f} s | {overhead * 100:+.0f}% |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""``isoscan audit`` as a library: the map run, the candidates, the forced-overlap replays, the
+table. Every replay is a stored run of the audit's session, so the evidence can be looked at
+afterwards; an interrupt keeps what was proven so far."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from isoscan.audit.candidates import class_context, find_candidates
+from isoscan.audit.model import AuditReport, Dist
+from isoscan.audit.provoke import Prover
+from isoscan.audit.table import build_rows
+from isoscan.bisect.parallel import remember_touched
+from isoscan.errors import SuiteError
+from isoscan.execution.argv import Suite
+from isoscan.execution.collect import collect_ids_once
+from isoscan.execution.git import git_head
+from isoscan.model.confidence import Rule
+from isoscan.model.status import Command, RunPurpose, SessionStatus
+from isoscan.resources import Resource
+from isoscan.store.db import Store
+from isoscan.trials.base import TrialMode, TrialRunner
+from isoscan.trials.factory import make_trials
+from isoscan.trials.lanes import Lane
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    suite: Suite
+    store_dir: Path
+    workers: int = 8
+    dist: Dist = Dist.LOAD
+    fork: bool = True
+    max_pairs: int = 200  # candidate pairs replayed at most, most likely first
+    rule: Rule = field(default_factory=Rule)
+
+
+class AuditObserver(Protocol):
+    def fallback(self, reason: str) -> None: ...
+    def started(self, collected: int, mode: TrialMode) -> None: ...
+    def step(self, trials: int, message: str) -> None: ...
+
+
+def run_audit(config: AuditConfig, observer: AuditObserver) -> AuditReport:
+    started = time.monotonic()
+    store = Store(config.store_dir)
+    suite = config.suite
+    heard: list[str] = []
+
+    def fallback(reason: str) -> None:
+        heard.append(reason)
+        observer.fallback(reason)
+
+    try:
+        with store.recording_session(Command.AUDIT, suite, git_head(suite.cwd)) as session:
+            runner = make_trials(suite, store, session.id, RunPurpose.AUDIT, config.fork,
+                                 fallback)
+            report = AuditReport(session.id, 0, config.workers, config.dist)
+            try:
+                _audit(runner, config, report, observer)
+            except KeyboardInterrupt:
+                report.interrupted = True
+                session.status = SessionStatus.INTERRUPTED
+            finally:
+                report.trials = runner.trials
+                runner.close()
+            report.fallback = heard[-1] if heard else None
+            report.seconds = time.monotonic() - started
+            report.rows = build_rows(report.touched, report.candidates, report.collisions,
+                                     suite.cwd)
+        return report
+    finally:
+        store.close()
+
+
+def _audit(runner: TrialRunner, config: AuditConfig, report: AuditReport,
+           observer: AuditObserver) -> None:
+    nodeids = runner.collected()
+    if nodeids is None:
+        nodeids = collect_ids_once(config.suite)
+    if not nodeids:
+        raise SuiteError("the suite could not run: pytest collected no tests")
+    report.collected = len(nodeids)
+    observer.started(len(nodeids), runner.mode)
+    # The map: every test once, serially, in one process, recording what each one touches.
+    began = time.monotonic()
+    outcome = runner.run_concurrent([Lane(tuple(nodeids), tuple(0.0 for _ in nodeids), "gw0")])
+    report.map_seconds = time.monotonic() - began
+    report.map_run = outcome.run_id
+    seen: dict[str, set[Resource]] = {}
+    remember_touched(seen, outcome)
+    report.touched = {t: sorted(seen[t]) for t in nodeids if seen.get(t)}
+    report.failed_serially = [t for t in nodeids if outcome.outcome_of(t).is_failure]
+    failed = set(report.failed_serially)
+    ran = {t for t in nodeids if outcome.outcome_of(t).ran}
+    observer.step(runner.trials, f"map: {len(report.touched)} of {len(nodeids)} tests touch "
+                  f"an outside resource ({report.map_seconds:.1f}s)")
+    report.candidates = find_candidates(report.touched, config.dist, nodeids)
+    observer.step(runner.trials, f"{len(report.candidates)} candidate pairs share a resource "
+                  "one of them changes")
+    durations = {t: (end - start) for t, (start, end) in outcome.times.items()
+                 if end is not None}
+    prover = Prover(runner, config.suite, config.store_dir, report.touched, durations,
+                    lambda t: t in ran and t not in failed, config.rule,
+                    lambda message: observer.step(runner.trials, message),
+                    class_context(nodeids))
+    replays_began = time.monotonic()
+    try:
+        for candidate in report.candidates[: config.max_pairs]:
+            prover.prove(candidate)
+    finally:
+        report.collisions = prover.results
+        report.replay_seconds = time.monotonic() - replays_began
