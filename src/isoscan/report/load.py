@@ -21,7 +21,7 @@ from isoscan.model.imports import ImportDependence
 from isoscan.model.outcomes import Outcome
 from isoscan.model.report import SeedsReport
 from isoscan.model.status import Command, RunPurpose, RunStatus, SessionStatus, TextEnum
-from isoscan.model.verdicts import Evidence, Finding, Replay, Verdict
+from isoscan.model.verdicts import Evidence, Finding, NotRun, Replay, Verdict
 from isoscan.report.foreign_junit import JUnitRun, ReadRun, is_store, read_run, scan_folder
 from isoscan.store.db import DB_NAME, RunRow, SessionRow, Store
 from isoscan.store.matrix import Matrix, load_matrix
@@ -39,7 +39,8 @@ JUNIT_ORDER = "junit"  # RunRow.ordering prefix of a run read from foreign JUnit
 # When sources disagree about a test, the first of these wins: a verdict confirmed by replays
 # beats one that could not be confirmed, and any of them beats "it never failed here".
 STRENGTH = [Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY, Verdict.IMPORT_TIME,
-            Verdict.NON_DETERMINISTIC, Verdict.BROKEN, Verdict.FLAKY, Verdict.STABLE]
+            Verdict.UNCONFIRMED, Verdict.NON_DETERMINISTIC, Verdict.BROKEN, Verdict.FLAKY,
+            Verdict.STABLE]
 
 
 class NothingToReport(IsoscanError):
@@ -225,6 +226,7 @@ def evidence_from_json(data: Mapping[str, Any]) -> Evidence:
         alone_in_module=_strs(data.get("alone_in_module")),
         import_time=ImportDependence.from_json(data.get("import_time")),
         confirmation=Confirmation.from_json(data.get("confirmation")),
+        unconfirmed=NotRun.from_json(data.get("unconfirmed")),
     )
 
 

@@ -7,6 +7,11 @@ evidence is strong enough (``--confidence``), stopping at the first result that 
 test that fails at random is called non-deterministic rather than blamed on a polluter, and
 each verdict carries the bound its evidence reached.
 
+A trial that did not run the judged test (the suite refused the session or skipped the test,
+the session failed to start, or it ended without running it), where no earlier test of the
+trial failed (a crash there is only inconclusive), gives no verdict: the test is
+*unconfirmed*, with the trial and the line of its output that says why.
+
 A test stopped at its early bound (``execution/timeouts.py``) may only be slow there: the first
 run alone and the first replay of each order give the judged test its whole ``--timeout``, so
 a verdict that rests on a hang is confirmed once with the full timeout, and an order where the
@@ -20,11 +25,20 @@ from dataclasses import dataclass
 
 from isoscan.model.confidence import DEFAULT_CAP, DEFAULT_CONFIDENCE, Confirmation, Rule, Side
 from isoscan.model.outcomes import Outcome
-from isoscan.model.verdicts import Evidence, Finding, Replay, Verdict
+from isoscan.model.verdicts import Evidence, Finding, NotRun, NotRunReason, Replay, Verdict
 from isoscan.seeds.import_time import ImportTimeCheck, which_alone
 from isoscan.store.db import RunRow, Store
 from isoscan.store.matrix import Matrix
 from isoscan.trials.base import TrialRunner
+from isoscan.trials.outcome import TrialOutcome
+
+
+class Unrun(Exception):
+    """A confirmation trial did not run the judged test: no verdict."""
+
+    def __init__(self, why: NotRun) -> None:
+        super().__init__(why.describe())
+        self.why = why
 
 
 @dataclass(frozen=True)
@@ -76,7 +90,12 @@ class Confirmer:
             failed_runs=[r.id for r in self.matrix.failed_runs(nodeid)],
             passed_runs=[r.id for r in self.matrix.passed_runs(nodeid)],
         )
-        verdict = self._judge(nodeid, evidence)
+        try:
+            verdict = self._judge(nodeid, evidence)
+        except Unrun as unrun:
+            evidence.unconfirmed = unrun.why
+            evidence.note = unrun.why.describe()
+            return Finding(nodeid, Verdict.UNCONFIRMED, evidence)
         evidence.note = which_alone(verdict, evidence)
         if verdict is not Verdict.BROKEN and self._only_at_teardown(nodeid):
             teardown = ("it only ever fails at teardown: pytest reports a module, class or "
@@ -98,12 +117,15 @@ class Confirmer:
         order. ``full``: with its whole --timeout, not its early bound."""
         outcome = self.trials.run([nodeid], seed, full_timeout=[nodeid] if full else ())
         evidence.alone.append(outcome.outcome_of(nodeid).value)
+        _check_ran(outcome, nodeid, "alone with the whole suite collected")
         return outcome.outcome_of(nodeid)
 
     def _replay_once(self, nodeid: str, replay: Replay, *, full: bool = False) -> Outcome:
-        outcome = self.trials.run([*replay.prefix, nodeid], replay.seed,
-                                  full_timeout=[nodeid] if full else ()).outcome_of(nodeid)
+        trial = self.trials.run([*replay.prefix, nodeid], replay.seed,
+                                full_timeout=[nodeid] if full else ())
+        outcome = trial.outcome_of(nodeid)
         replay.outcomes.append(outcome.value)
+        _check_ran(trial, nodeid, f"after its order from run #{replay.run_id}")
         return outcome
 
     def _settle(self, nodeid: str, evidence: Evidence, replay: Replay,
@@ -141,10 +163,6 @@ class Confirmer:
 
     def _judge(self, nodeid: str, evidence: Evidence) -> Verdict:
         self._alone_once(nodeid, evidence, full=True)
-        if not _any_ran(evidence.alone):
-            # Not even collected on its own (e.g. an import error in its module).
-            evidence.note = "could not be run alone"
-            return Verdict.NON_DETERMINISTIC if evidence.passed_runs else Verdict.BROKEN
         if _failing(evidence.alone):
             # Alone with the whole suite collected; before brittle or broken, alone in its own
             # module too, as `pytest file::id` runs it.
@@ -256,5 +274,30 @@ def _failing(values: list[str]) -> bool:
     return bool(values) and all(Outcome(v).is_failure for v in values)
 
 
-def _any_ran(values: list[str]) -> bool:
-    return any(Outcome(v).ran for v in values)
+_INTERRUPTED = 2  # pytest's exit codes (pytest.ExitCode; pytest is not imported here)
+_SESSION_ERRORS = (3, 4)  # internal error, usage error
+
+
+def _check_ran(trial: TrialOutcome, nodeid: str, where: str) -> None:
+    """Raises ``Unrun`` when ``trial`` did not run ``nodeid`` and no earlier test of it failed
+    (after a crash or a hang there the trial is only inconclusive, judged as before)."""
+    outcome = trial.outcome_of(nodeid)
+    if outcome is not Outcome.SKIPPED and (outcome.ran or any(
+            trial.outcome_of(t).is_failure for t in trial.order if t != nodeid)):
+        return
+    raise Unrun(not_run(trial, nodeid, where))
+
+
+def not_run(trial: TrialOutcome, nodeid: str, where: str) -> NotRun:
+    """Why ``trial`` did not run ``nodeid``, from how its session ended and what it printed."""
+    line = trial.log_line()
+    if trial.outcome_of(nodeid) is Outcome.SKIPPED:
+        reason = NotRunReason.REFUSED
+        line = trial.messages.get(nodeid) or line
+    elif trial.exit_code == _INTERRUPTED or line.startswith("Exit:"):
+        reason = NotRunReason.REFUSED  # pytest.exit() in a hook
+    elif trial.exit_code in _SESSION_ERRORS:
+        reason = NotRunReason.SESSION_ERROR
+    else:
+        reason = NotRunReason.NOTHING_RAN
+    return NotRun(reason, where, line, trial.run_id, trial.exit_code)

@@ -18,6 +18,7 @@ VERDICT_STYLE = {
     Verdict.BRITTLE: "bold red",
     Verdict.PARALLEL_ONLY: "bold red",
     Verdict.IMPORT_TIME: "bold red",
+    Verdict.UNCONFIRMED: "bold red",
     Verdict.NON_DETERMINISTIC: "yellow",
     Verdict.FLAKY: "yellow",
     Verdict.BROKEN: "magenta",
@@ -25,7 +26,7 @@ VERDICT_STYLE = {
 }
 
 _ORDER = [Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY, Verdict.IMPORT_TIME,
-          Verdict.NON_DETERMINISTIC, Verdict.FLAKY, Verdict.BROKEN]
+          Verdict.UNCONFIRMED, Verdict.NON_DETERMINISTIC, Verdict.FLAKY, Verdict.BROKEN]
 
 
 def render_report(report: SeedsReport) -> None:

@@ -9,6 +9,15 @@ requested order, records them with the ordinary ``Recorder`` of ``isoscan.plugin
 its session (session fixtures torn down, terminal summary to its own log) and leaves with
 ``os._exit``, so the parent's atexit handlers and buffered files are never run or flushed twice.
 
+Each child is one whole session as the suite sees it, one after another as separate pytest
+processes would be: the server ends its own session for the suite's hooks before the first
+fork (the suite's ``pytest_sessionfinish`` right after collection; the suite's
+``pytest_sessionstart`` again before the server's own finish at exit), and each child runs
+``pytest_sessionstart`` … ``pytest_sessionfinish`` with ``config.cache`` pointed at a cache
+of its own, a copy of the server's as its session ended, as every subprocess trial starts
+from an empty cache of its own. ``pytest_configure``/``pytest_unconfigure`` stay the server's:
+children inherit what configure did, and an unconfigure in a child would undo it for the next.
+
 The server reaps every child before it reports it ``exited``. SIGTERM from isoscan (an
 interrupt) makes it kill and reap its running children and fork no more; closing the request
 pipe ends it.
@@ -22,6 +31,7 @@ import io
 import json
 import os
 import random
+import shutil
 import signal
 import sys
 import threading
@@ -48,6 +58,7 @@ from isoscan.trials.fork.protocol import (
     DONE,
     EXITED,
     READY,
+    SESSION_FAILED,
     STARTED,
     TrialRequest,
     child_event,
@@ -118,8 +129,21 @@ class ForkServer:
         self.running: dict[int, int] = {}  # child pid -> index of its ids in the request
         self.alone_plan: AlonePlan | None = None  # set while an ``alone`` request is served
         self.sessionfinish: HookCaller | None = None  # the children's, once collected
-        self.sessionstart: HookCaller | None = None  # ``user_sessionstart``, once collected
+        self.sessionstart: HookCaller | None = None  # ``user_hook`` of session start
+        self.user_finish: HookCaller | None = None  # ``user_hook`` of session finish
+        self.cache = ChildCache(config)
         self.stopping = False
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> object:
+        """The server's own session start: when the suite's hooks stop it (``pytest.exit``,
+        an error), isoscan hears why before the server ends, so it can run its trials as
+        subprocesses instead (each then shows what the suite does)."""
+        try:
+            return (yield)
+        except BaseException as exc:
+            self._send(SESSION_FAILED, reason=f"{type(exc).__name__}: {exc}")
+            raise
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
@@ -131,8 +155,11 @@ class ForkServer:
         self.items = list(session.items)
         self.positions = index_items(self.items)
         self._register_trial_plugins()
-        self.sessionfinish = children_sessionfinish(self.config.pluginmanager)
-        self.sessionstart = user_sessionstart(self.config.pluginmanager)
+        manager = self.config.pluginmanager
+        self.sessionfinish = children_sessionfinish(manager)
+        self.sessionstart = user_hook(manager, "pytest_sessionstart")
+        self.user_finish = user_hook(manager, "pytest_sessionfinish")
+        self._end_own_session(session)
         threads = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
         self._send(READY, collected=[item.nodeid for item in self.items], threads=threads,
                    prerewritten=prerewritten)
@@ -150,7 +177,30 @@ class ForkServer:
             for name in (ORDERER, RECORDER, PACER):
                 if self.config.pluginmanager.get_plugin(name) is not None:
                     self.config.pluginmanager.unregister(name=name)
+            self._reopen_own_session(session)
         return True
+
+    def _end_own_session(self, session: pytest.Session) -> None:
+        """Before the first fork, the suite's session-finish hooks end the session the server
+        started, as a pytest process that only collected would: the first child then starts
+        its session after one that ended (a flag set at start is cleared, a connection opened
+        at start is closed, not shared with every child). Its cache, as it is then, is what
+        every child's starts from."""
+        if self.user_finish is not None:
+            try:
+                self.user_finish(session=session, exitstatus=int(pytest.ExitCode.OK))
+            except Exception:  # the server's log shows it; each child runs its own finish
+                traceback.print_exc()
+        self.cache.seal()
+
+    def _reopen_own_session(self, session: pytest.Session) -> None:
+        """At exit, pytest runs the server's own session finish, every hook of it: the
+        suite's session start runs first again, so no finish runs without its start."""
+        if self.sessionstart is not None:
+            try:
+                self.sessionstart(session=session)
+            except Exception:
+                traceback.print_exc()
 
     def _register_trial_plugins(self) -> None:
         """Registered once here, after collection, so no child pays for registering plugins;
@@ -250,7 +300,10 @@ class ForkServer:
             return self._run_alone(session, request, wanted[0], index, self.alone_plan)
         redirect_output(lane_log(request.lanes[index]) if request.lanes else request.log)
         set_seed_context(session, request.seed, self.reset_seed)
-        items = self._start_session(session, request, wanted, index)
+        try:
+            items = self._start_session(session, request, wanted, index)
+        except pytest.exit.Exception as exc:
+            return stopped_at_start(exc)
         if request.timeouts is not None:  # early bounds for tests that hung before
             apply_timeouts(items, read_timeouts(request.timeouts))
         self._pace(request, items)
@@ -282,6 +335,7 @@ class ForkServer:
         trial of just ``items`` would record."""
         assert self.orderer is not None and self.recorder is not None
         redirect_output(folder / "output.log")
+        self.cache.branch(folder / ".pytest_cache")
         self.orderer.wanted, self.orderer.missing = [i.nodeid for i in items], []
         self.recorder.directory = folder / "records"
         self._announce(session, items, [])
@@ -294,6 +348,7 @@ class ForkServer:
         chosen, deselected, missing = select_items(self.items, self.positions, wanted)
         self.orderer.wanted, self.orderer.missing = wanted, missing
         self.recorder.directory = child_records(request, index)
+        self.cache.own(child_cache(request, index))
         _restart_terminal(session)
         if self.sessionstart is not None:
             self.sessionstart(session=session)
@@ -318,7 +373,10 @@ class ForkServer:
         with what every child would work out alike taken from the server's ``plan``."""
         redirect_to(request.log, plan.output_fds)
         set_seed_context(session, request.seed, self.reset_seed)
-        items = self._start_alone(session, request, nodeid, index, plan)
+        try:
+            items = self._start_alone(session, request, nodeid, index, plan)
+        except pytest.exit.Exception as exc:
+            return stopped_at_start(exc)
         status = run_items(session, items)
         return self._finish(session, status)
 
@@ -332,6 +390,7 @@ class ForkServer:
         self.recorder.directory = child_records(request, index)  # for its test's own forks
         self.recorder.stream = cast(IO[str], ChildLines(plan.events, index))
         self.recorder.stream_pid = os.getpid()
+        self.cache.own(child_cache(request, index))
         _restart_terminal(session)
         if self.sessionstart is not None:
             self.sessionstart(session=session)
@@ -410,15 +469,71 @@ _NOT_RESTARTED = ("_pytest.", "pytest.", "pluggy", "isoscan.", "pytest_randomly"
                   "pytest_timeout")
 
 
-def user_sessionstart(manager: pytest.PytestPluginManager) -> HookCaller | None:
-    """Conftest and third-party ``pytest_sessionstart`` hooks, for every child to run as a
-    fresh process would: every child runs every plugin's ``pytest_sessionfinish``, so a
-    conftest that creates something at session start and removes it at session finish must
-    create it again. None when no such hook exists."""
+def user_hook(manager: pytest.PytestPluginManager, name: str) -> HookCaller | None:
+    """Conftest and third-party hooks of ``name`` (``pytest_sessionstart``,
+    ``pytest_sessionfinish``): the suite's, which each child runs as a fresh process would,
+    and the server runs to end its own session before the first fork. None when the suite
+    has none."""
     skip = [plugin for plugin in manager.get_plugins() if _plugin_module(plugin).startswith(
         _NOT_RESTARTED)]
-    caller = manager.subset_hook_caller("pytest_sessionstart", remove_plugins=skip)
+    caller = manager.subset_hook_caller(name, remove_plugins=skip)
     return caller if caller.get_hookimpls() else None
+
+
+def stopped_at_start(exc: BaseException) -> int:
+    """A child whose session start the suite stopped (``pytest.exit``): as pytest does, the
+    reason on stderr (the line isoscan shows for a trial that ran nothing), no session finish,
+    the exit code asked for or ``interrupted``."""
+    code = getattr(exc, "returncode", None)
+    sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
+    return int(code) if code is not None else int(pytest.ExitCode.INTERRUPTED)
+
+
+class ChildCache:
+    """``config.cache`` as one session's cache in each child. The server's cache (private to
+    the server, empty when it started) is sealed as the server's session ended; each child
+    then points ``config.cache`` at a folder of its own holding a copy of it, so what one
+    child writes (a flag set at session start, cleared at finish, left set by a child that
+    was killed) never reaches the next, as no subprocess trial sees another's cache."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        # Absent under -p no:cacheprovider.
+        self.cache: pytest.Cache | None = getattr(config, "cache", None)
+        self.sealed: Path | None = None
+
+    def seal(self) -> None:
+        folder = self._folder()
+        if folder is not None and any(folder.glob("[dv]/*")):  # anything set or made so far
+            self.sealed = folder
+
+    def own(self, folder: Path) -> None:
+        """In a child: its own cache at ``folder``, a copy of the sealed one when there is
+        anything in it (else made by pytest on the first write)."""
+        self._move(self.sealed, folder)
+
+    def branch(self, folder: Path) -> None:
+        """In a scan's checkpoint: a copy of the chain's cache as it is now, so what the
+        checkpoint's session finish writes stays the checkpoint's."""
+        self._move(self._folder(), folder)
+
+    def _move(self, source: Path | None, folder: Path) -> None:
+        if self.cache is None:
+            return
+        if source is not None and source.is_dir():
+            shutil.copytree(source, folder, dirs_exist_ok=True)
+        # pytest has no public way to move a cache; every reader and writer goes through this.
+        self.cache._cachedir = folder
+
+    def _folder(self) -> Path | None:
+        return self.cache._cachedir if self.cache is not None else None
+
+
+def child_cache(request: TrialRequest, index: int) -> Path:
+    """Where child ``index`` keeps its cache: beside its records, as ``--no-fork``'s
+    subprocess keeps its own (``cache_args``); in its own records folder for a child of an
+    ``alone`` request (made only if it writes to the cache)."""
+    records = child_records(request, index)
+    return (records if request.alone else records.parent) / ".pytest_cache"
 
 
 def _plugin_module(plugin: object) -> str:
