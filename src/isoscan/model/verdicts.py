@@ -44,18 +44,18 @@ class NotRun:
     pytest output that says so."""
 
     reason: NotRunReason
-    trial: str  # "alone with the whole suite collected", "its order from run #3 replayed"
+    trial: str  # "running it alone with the whole suite collected", "replaying its order…"
     log_line: str = ""
     run_id: int | None = None  # the stored run of that trial
     exit_code: int = 0
 
     def describe(self) -> str:
-        said = {NotRunReason.SESSION_ERROR: "its session failed to start",
+        said = {NotRunReason.SESSION_ERROR: "the session failed to start",
                 NotRunReason.REFUSED: "the suite refused to run it",
-                NotRunReason.NOTHING_RAN: "it was not run"}[self.reason]
+                NotRunReason.NOTHING_RAN: "it did not run"}[self.reason]
         run = f" (run #{self.run_id})" if self.run_id is not None else ""
         line = f": {self.log_line}" if self.log_line else ""
-        return f"unconfirmed: {said} {self.trial}{run}{line}"
+        return f"unconfirmed: {said} in the trial {self.trial}{run}{line}"
 
     def to_json(self) -> dict[str, Any]:
         return {"reason": self.reason.value, "trial": self.trial, "log_line": self.log_line,

@@ -117,7 +117,7 @@ class Confirmer:
         order. ``full``: with its whole --timeout, not its early bound."""
         outcome = self.trials.run([nodeid], seed, full_timeout=[nodeid] if full else ())
         evidence.alone.append(outcome.outcome_of(nodeid).value)
-        _check_ran(outcome, nodeid, "alone with the whole suite collected")
+        _check_ran(outcome, nodeid, "running it alone with the whole suite collected")
         return outcome.outcome_of(nodeid)
 
     def _replay_once(self, nodeid: str, replay: Replay, *, full: bool = False) -> Outcome:
@@ -125,7 +125,7 @@ class Confirmer:
                                 full_timeout=[nodeid] if full else ())
         outcome = trial.outcome_of(nodeid)
         replay.outcomes.append(outcome.value)
-        _check_ran(trial, nodeid, f"after its order from run #{replay.run_id}")
+        _check_ran(trial, nodeid, f"replaying its order from run #{replay.run_id}")
         return outcome
 
     def _settle(self, nodeid: str, evidence: Evidence, replay: Replay,

@@ -40,7 +40,8 @@ class TrialOutcome:
         is not one of pytest's closing summary lines ("" when there is none)."""
         for log in reversed(self.logs):
             for line in reversed(log_tail(log, 40).splitlines()):
-                text = line.strip()
+                # "!!!! _pytest.outcomes.Exit: why !!!!" says "Exit: why".
+                text = line.strip().strip("!").strip().removeprefix("_pytest.outcomes.")
                 if text and not _SUMMARY.match(text):
                     return text[:300]
         return ""
