@@ -65,8 +65,9 @@ the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
 
 """ + exit_codes_help(
     "no order-dependence found (nothing matching --fail-on)",
-    "an order-dependent, brittle, parallel-only or import-time test was found\n"
-    "(see --fail-on)",
+    "an order-dependent, brittle, parallel-only or import-time test was found,\n"
+    "or a failing test its confirmation trials could not run (unconfirmed;\n"
+    "see --fail-on)",
     kept="every completed run is kept in the store")
 
 
@@ -104,7 +105,7 @@ the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
                    "of one collected session (see docs/fork-trials.md).")
 @click.option("--fail-on", "fail_on", metavar="KINDS",
               help="Comma list of verdicts that make the exit code 1 "
-                   "[default: order-dependent,brittle,parallel-only,import-time].")
+                   "[default: order-dependent,brittle,parallel-only,import-time,unconfirmed].")
 @click.option("--shard", metavar="K/N",
               help="Run only the K-th of N slices of the plan (CI job K of N); see above.")
 @click.option("--plan-seed", type=click.IntRange(min=0), metavar="N",
