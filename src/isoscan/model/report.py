@@ -11,7 +11,7 @@ from typing import Any
 from isoscan.errors import ExitCode
 from isoscan.model.answer import BisectResult
 from isoscan.model.coverage import PlanCoverage
-from isoscan.model.verdicts import DEFAULT_FAIL_ON, Finding, Verdict
+from isoscan.model.verdicts import DEFAULT_FAIL_ON, ClassOrderDependence, Finding, Verdict
 from isoscan.store.matrix import Matrix
 
 
@@ -30,6 +30,8 @@ class SeedsReport:
     sources: list[dict[str, Any]] = field(default_factory=list)
     pairs: list[BisectResult] = field(default_factory=list)  # with --bisect
     coverage: PlanCoverage | None = None  # a fresh run's planned orders; not kept in the store
+    # Classes whose tests depend on their own method order, said once (a fresh run's).
+    class_order: list[ClassOrderDependence] = field(default_factory=list)
 
     def verdict_of(self, nodeid: str) -> Verdict:
         for finding in self.findings:

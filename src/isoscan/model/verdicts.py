@@ -75,6 +75,17 @@ class NotRun:
             return None
 
 
+@dataclass(frozen=True)
+class ClassOrderDependence:
+    """A class whose tests depend on its own method order (``seeds/class_order.py``)."""
+
+    owner: str  # path::Class
+    tests: tuple[str, ...]  # its tests found brittle or order-dependent for it
+
+    def to_json(self) -> dict[str, Any]:
+        return {"class": self.owner, "tests": list(self.tests)}
+
+
 @dataclass
 class Replay:
     """Replays of one recorded order: the tests a process ran before the test, then the test."""

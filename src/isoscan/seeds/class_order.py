@@ -15,10 +15,10 @@ classes and functions are shuffled as before.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from isoscan.execution.argv import OrderingKind
 from isoscan.model.outcomes import Outcome
-from isoscan.model.verdicts import Finding, Verdict
+from isoscan.model.verdicts import ClassOrderDependence, Finding, Verdict
 from isoscan.store.db import Store
 from isoscan.store.matrix import Matrix
 
@@ -49,15 +49,6 @@ def keep_class_order(order: Sequence[str], collected: Sequence[str]) -> list[str
         for at, nodeid in zip(slots, methods, strict=True):
             kept[at] = nodeid
     return kept
-
-
-@dataclass(frozen=True)
-class ClassOrderDependence:
-    owner: str  # path::Class
-    tests: tuple[str, ...]  # its tests found brittle or order-dependent
-
-    def to_json(self) -> dict[str, object]:
-        return {"class": self.owner, "tests": list(self.tests)}
 
 
 def class_order_dependences(store: Store, matrix: Matrix, findings: Sequence[Finding],
@@ -118,3 +109,12 @@ def _inside(owner: str, owned: Sequence[Finding]) -> bool:
         if replay is None or not any(class_of(t) == owner for t in replay.prefix):
             return False
     return True
+
+
+def collected_order(store: Store, matrix: Matrix) -> list[str]:
+    """The collected order, as the serial run of it recorded it (the matrix's tests after)."""
+    run = next((r for r in matrix.runs
+                if r.ordering == OrderingKind.COLLECTED and r.workers == 0), None)
+    ran = [row.nodeid for row in store.executions(run.id)] if run is not None else []
+    seen = set(ran)
+    return ran + [t for t in matrix.tests if t not in seen]

@@ -20,6 +20,7 @@ from isoscan.model.coverage import PlanCoverage
 from isoscan.model.report import SeedsReport
 from isoscan.model.status import Command, RunPurpose, RunStatus, SessionStatus
 from isoscan.model.verdicts import Finding, Verdict
+from isoscan.seeds.class_order import class_order_dependences, collected_order
 from isoscan.seeds.confirm import Confirmer, ConfirmOptions
 from isoscan.seeds.import_time import import_time_check
 from isoscan.seeds.plan import PlannedRun
@@ -92,9 +93,11 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
                     trials = runner.trials + imports.trials
                     runner.close()
             session.status = SessionStatus.INTERRUPTED if interrupted else SessionStatus.DONE
+            classes = class_order_dependences(store, matrix, findings,
+                                              collected_order(store, matrix))
         return SeedsReport(session_id, matrix, findings, time.monotonic() - started, trials,
                            len(config.plan), interrupted, pairs=pairs,
-                           coverage=config.coverage)
+                           coverage=config.coverage, class_order=classes)
     finally:
         store.close()
 

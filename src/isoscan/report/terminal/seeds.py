@@ -30,9 +30,12 @@ _ORDER = [Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY, Verdi
 
 
 def render_report(report: SeedsReport) -> None:
-    unstable = sorted(report.unstable, key=lambda f: (_ORDER.index(f.verdict), f.nodeid))
+    folded = {t for c in report.class_order for t in c.tests}
+    unstable = sorted((f for f in report.unstable if f.nodeid not in folded),
+                      key=lambda f: (_ORDER.index(f.verdict), f.nodeid))
     runs = report.matrix.runs
     console.print()
+    _class_order(report)
     if unstable:
         console.print(_findings_table(unstable, runs))
         console.print()
@@ -52,6 +55,9 @@ def render_report(report: SeedsReport) -> None:
     for verdict, count in counts.items():
         if count:
             summary.append(f"{count} {verdict.value}  ", style=VERDICT_STYLE[verdict])
+    if folded:
+        summary.append(f"{len(folded)} in classes that depend on their method order  ",
+                       style="bold red")
     summary.append(f"{report.stable_count} stable (not listed)", style="green")
     console.print(summary)
     if report.interrupted:
@@ -79,6 +85,22 @@ def _findings_table(findings: list[Finding], runs: list[RunRow]) -> Table:
             _evidence_text(finding),
         )
     return table
+
+
+def _class_order(report: SeedsReport) -> None:
+    """Classes that depend on their own method order: said once, each class on one line,
+    rather than a row per test that a shuffled order broke."""
+    if not report.class_order:
+        return
+    count = sum(len(c.tests) for c in report.class_order)
+    console.print(f"Classes whose tests depend on their own method order ({count} brittle or "
+                  "order-dependent tests, not listed below): they fail only when the class's "
+                  "methods run out of their collected order. --keep-class-order keeps each "
+                  "class's methods in order while shuffling the rest.", style="bold red")
+    for dependence in report.class_order:
+        names = ", ".join(t.rpartition("::")[2] for t in dependence.tests)
+        console.print(f"  {dependence.owner}: {names}")
+    console.print()
 
 
 def _pairs_table(report: SeedsReport) -> Table:

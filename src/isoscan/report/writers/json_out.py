@@ -33,6 +33,7 @@ def document(report: SeedsReport, gate: Gate | None = None) -> dict[str, Any]:
             test["blame"] = {"text": blame.text, "culprits": blame.culprits,
                              "candidates": blame.candidates}
     doc["sources"] = report.sources
+    doc["class_order"] = [c.to_json() for c in report.class_order]
     if gate is not None:
         doc["gate"] = gate_document(gate)
     return doc
