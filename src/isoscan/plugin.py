@@ -224,9 +224,11 @@ class Orderer:
 class ClassOrder:
     """``--isoscan-keep-class-order``: whatever order pytest-randomly, ``--isoscan-reverse`` or
     an order file makes, each class's methods run in their collected order, in the places the
-    class's methods took (for suites whose classes depend on their own method order)."""
+    class's methods took (for suites whose classes depend on their own method order).
+    Registered after pytest-randomly's wrapper and, like it, tryfirst: the outermost wrapper,
+    so it sees the collected order first and has the last word after randomly shuffles."""
 
-    @pytest.hookimpl(wrapper=True)
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]
                                       ) -> Generator[None, None, None]:
         rank = {id(item): at for at, item in enumerate(items)}  # before anyone reorders
