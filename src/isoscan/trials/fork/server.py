@@ -14,9 +14,10 @@ processes would be: the server ends its own session for the suite's hooks before
 fork (the suite's ``pytest_sessionfinish`` right after collection; the suite's
 ``pytest_sessionstart`` again before the server's own finish at exit), and each child runs
 ``pytest_sessionstart`` … ``pytest_sessionfinish`` with ``config.cache`` pointed at a cache
-of its own, a copy of the server's as its session ended, as every subprocess trial starts
-from an empty cache of its own. ``pytest_configure``/``pytest_unconfigure`` stay the server's:
-children inherit what configure did, and an unconfigure in a child would undo it for the next.
+of its own, a copy of the server's as its session started (``ChildCache``): the cache every
+subprocess trial starts its session with. ``pytest_configure``/``pytest_unconfigure`` stay
+the server's: children inherit what configure did, and an unconfigure in a child would undo
+it for the next.
 
 The server reaps every child before it reports it ``exited``. SIGTERM from isoscan (an
 interrupt) makes it kill and reap its running children and fork no more; closing the request
@@ -34,6 +35,7 @@ import random
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import tokenize
 import traceback
@@ -131,7 +133,8 @@ class ForkServer:
         self.sessionfinish: HookCaller | None = None  # the children's, once collected
         self.sessionstart: HookCaller | None = None  # ``user_hook`` of session start
         self.user_finish: HookCaller | None = None  # ``user_hook`` of session finish
-        self.cache = ChildCache(config)
+        scratch = config.getoption("isoscan_scratch")
+        self.cache = ChildCache(config, Path(scratch) if scratch else None)
         self.stopping = False
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -139,6 +142,7 @@ class ForkServer:
         """The server's own session start: when the suite's hooks stop it (``pytest.exit``,
         an error), isoscan hears why before the server ends, so it can run its trials as
         subprocesses instead (each then shows what the suite does)."""
+        self.cache.seal()  # as every subprocess trial's cache is when its session starts
         try:
             return (yield)
         except BaseException as exc:
@@ -178,20 +182,19 @@ class ForkServer:
                 if self.config.pluginmanager.get_plugin(name) is not None:
                     self.config.pluginmanager.unregister(name=name)
             self._reopen_own_session(session)
+            self.cache.close()
         return True
 
     def _end_own_session(self, session: pytest.Session) -> None:
         """Before the first fork, the suite's session-finish hooks end the session the server
         started, as a pytest process that only collected would: the first child then starts
         its session after one that ended (a flag set at start is cleared, a connection opened
-        at start is closed, not shared with every child). Its cache, as it is then, is what
-        every child's starts from."""
+        at start is closed, not shared with every child)."""
         if self.user_finish is not None:
             try:
                 self.user_finish(session=session, exitstatus=int(pytest.ExitCode.OK))
             except Exception:  # the server's log shows it; each child runs its own finish
                 traceback.print_exc()
-        self.cache.seal()
 
     def _reopen_own_session(self, session: pytest.Session) -> None:
         """At exit, pytest runs the server's own session finish, every hook of it: the
@@ -491,20 +494,29 @@ def stopped_at_start(exc: BaseException) -> int:
 
 class ChildCache:
     """``config.cache`` as one session's cache in each child. The server's cache (private to
-    the server, empty when it started) is sealed as the server's session ended; each child
-    then points ``config.cache`` at a folder of its own holding a copy of it, so what one
-    child writes (a flag set at session start, cleared at finish, left set by a child that
-    was killed) never reaches the next, as no subprocess trial sees another's cache."""
+    the server, empty when it started) is sealed as the server's session starts: what
+    ``pytest_configure`` wrote is kept, as a subprocess trial's configure writes it before its
+    own session starts. Each child then points ``config.cache`` at a folder of its own with a
+    copy of that, so neither what the server's session wrote nor what one child writes (a
+    flag set at session start, cleared at finish, left set by a child that was killed) ever
+    reaches a child: every trial sees the cache a ``--no-fork`` trial sees."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, scratch: Path | None) -> None:
         # Absent under -p no:cacheprovider.
         self.cache: pytest.Cache | None = getattr(config, "cache", None)
+        self.scratch = scratch  # removed by isoscan with the server's other files
         self.sealed: Path | None = None
 
     def seal(self) -> None:
         folder = self._folder()
-        if folder is not None and any(folder.glob("[dv]/*")):  # anything set or made so far
-            self.sealed = folder
+        if folder is None or not any(folder.glob("[dv]/*")):  # nothing set or made so far
+            return
+        self.sealed = Path(tempfile.mkdtemp(prefix="isoscan-cache-", dir=self.scratch)) / "c"
+        shutil.copytree(folder, self.sealed)
+
+    def close(self) -> None:
+        if self.sealed is not None:
+            shutil.rmtree(self.sealed.parent, ignore_errors=True)
 
     def own(self, folder: Path) -> None:
         """In a child: its own cache at ``folder``, a copy of the sealed one when there is
