@@ -68,6 +68,9 @@ class BisectConfig:
     # `--from DIR`: a run recorded elsewhere, checked as far as needs no pytest run
     # (``read_for_victim``); imported once the suite is collected here.
     recorded: RecordedRun | None = None
+    # `seeds --bisect` for a brittle or order-dependent test that is parallel-only as well:
+    # ``start`` is the xdist run it failed in; only the parallel-only search is made.
+    parallel_only: bool = False
 
 
 MAX_SETS = 8  # independent polluter sets looked for before stopping
@@ -131,6 +134,10 @@ def _bisect(config: BisectConfig, store: Store, trials: TrialRunner, observer: B
     start = explicit_start(store, victim, failed=True, given=config.start,
                            order_file=config.order_file, run_id=config.run_id,
                            collected=collected)
+    if config.parallel_only and start is not None and start.workers > 0:
+        observer.step(trials.trials, f"also parallel-only: from {start.source}, where its "
+                      "worker's order replayed serially passes")
+        return _parallel_only(config, store, start, trials, observer, collected)
     # Alone under the failing order's seed: pytest-randomly reseeds `random` per test from the
     # seed and the node id, so a victim may fail under one seed whatever runs before it.
     seed = start.seed if start else None

@@ -54,4 +54,5 @@ class SeedsReport:
         return len(self.matrix.tests) - len(self.unstable) - len(self.unconfirmed)
 
     def exit_code(self, fail_on: Collection[Verdict] = DEFAULT_FAIL_ON) -> ExitCode:
-        return ExitCode.FOUND if any(f.verdict in fail_on for f in self.findings) else ExitCode.OK
+        found = any(v in fail_on for f in self.findings for v in f.verdicts)
+        return ExitCode.FOUND if found else ExitCode.OK

@@ -114,13 +114,16 @@ class Evidence:
     confirmation: Confirmation | None = None
     # An unconfirmed test's: the trial that did not run it.
     unconfirmed: NotRun | None = None
+    # A brittle or order-dependent test that also failed under xdist in a run whose worker's
+    # order passes when replayed serially: that order, replayed; a parallel-only finding too.
+    also_parallel_only: Replay | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["import_time"] = self.import_time.to_json() if self.import_time else None
         data["confirmation"] = self.confirmation.to_json() if self.confirmation else None
         data["unconfirmed"] = self.unconfirmed.to_json() if self.unconfirmed else None
-        for key in ("failing_order", "passing_order"):
+        for key in ("failing_order", "passing_order", "also_parallel_only"):
             replay = data.get(key)
             if replay is not None:
                 replay["prefix_length"] = len(replay["prefix"])
@@ -132,6 +135,14 @@ class Finding:
     nodeid: str
     verdict: Verdict
     evidence: Evidence
+
+    @property
+    def verdicts(self) -> tuple[Verdict, ...]:
+        """Its verdict, then parallel-only when it is that as well (one verdict must not hide
+        another): what the gate and a baseline match against."""
+        also = self.evidence.also_parallel_only is not None and self.verdict is not \
+            Verdict.PARALLEL_ONLY
+        return (self.verdict, Verdict.PARALLEL_ONLY) if also else (self.verdict,)
 
     @property
     def polluter_candidates(self) -> list[str]:

@@ -227,6 +227,7 @@ def evidence_from_json(data: Mapping[str, Any]) -> Evidence:
         import_time=ImportDependence.from_json(data.get("import_time")),
         confirmation=Confirmation.from_json(data.get("confirmation")),
         unconfirmed=NotRun.from_json(data.get("unconfirmed")),
+        also_parallel_only=_replay(data.get("also_parallel_only")),
     )
 
 

@@ -97,6 +97,8 @@ class Confirmer:
             evidence.note = unrun.why.describe()
             return Finding(nodeid, Verdict.UNCONFIRMED, evidence)
         evidence.note = which_alone(verdict, evidence)
+        if verdict in (Verdict.BRITTLE, Verdict.ORDER_DEPENDENT):
+            self._also_parallel_only(nodeid, evidence)
         if verdict is not Verdict.BROKEN and self._only_at_teardown(nodeid):
             teardown = ("it only ever fails at teardown: pytest reports a module, class or "
                         "session fixture's teardown error on whichever test runs last in that "
@@ -235,6 +237,31 @@ class Confirmer:
         evidence.note = "no recorded order to replay"
         return Verdict.NON_DETERMINISTIC
 
+    def _also_parallel_only(self, nodeid: str, evidence: Evidence) -> None:
+        """One verdict must not hide another: a brittle or order-dependent test that also
+        failed under xdist where its worker's order, replayed serially, passes (as often as
+        the rule runs each side) is parallel-only as well. Its order verdict's evidence
+        stands whatever these replays give."""
+        xdist = sorted((r for r in self.matrix.failed_runs(nodeid) if r.workers > 0),
+                       key=lambda r: -r.id)
+        for run in xdist[:XDIST_RUNS_CHECKED]:
+            replay = self._order_in(run, nodeid)
+            if replay is None:
+                continue
+            try:
+                passes = all(self._replay_once(nodeid, replay) is Outcome.PASSED
+                             for _ in range(self.options.replays))
+            except Unrun:
+                return
+            if passes:
+                evidence.also_parallel_only = replay
+                evidence.concurrent = self.store.concurrent(run.id, nodeid)
+                also = (f"also parallel-only: it failed under xdist in run #{run.id}, and its "
+                        f"worker's order replayed serially passes ({len(replay.outcomes)} of "
+                        f"{len(replay.outcomes)})")
+                evidence.note = f"{evidence.note}; {also}" if evidence.note else also
+                return
+
     def _parallel_only(self, nodeid: str, evidence: Evidence, run: RunRow,
                        replay: Replay) -> Verdict:
         """Its worker's order passed serially; replayed as often as the rule runs each side
@@ -246,6 +273,9 @@ class Confirmer:
         evidence.concurrent = self.store.concurrent(run.id, nodeid)
         evidence.note = "its worker's order replayed serially passes"
         return Verdict.PARALLEL_ONLY
+
+
+XDIST_RUNS_CHECKED = 4  # xdist runs it failed in, newest first, checked for parallel-only too
 
 
 def _disagreement(check: Confirmation, seed: int | None, alone_verb: str, in_order: str

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from isoscan.bisect.starting_order import StartingOrder, failed_under_xdist
+from isoscan.bisect.starting_order import StartingOrder, failed_under_xdist, start_in_run
 from isoscan.bisect.workflow import BisectConfig, run_bisect
 from isoscan.errors import SuiteError, pytest_reason
 from isoscan.execution.argv import Suite
@@ -129,15 +129,29 @@ def _bisect_findings(config: SeedsConfig, store: Store, runner: TrialRunner,
                                      rule=config.confirm.rule)
         pairs.append(run_bisect(bisect_config, store, runner, observer,
                                 collected=collected))
+    for finding in todo:  # the parallel-only finding a brittle or order-dependent one hid
+        also = finding.evidence.also_parallel_only
+        run = store.run(also.run_id) if also is not None else None
+        start = start_in_run(store, run, finding.nodeid, failed=True) if run else None
+        if start is None or finding.verdict is Verdict.PARALLEL_ONLY:
+            continue
+        observer.bisecting(len(todo), len(todo), finding.nodeid)
+        pairs.append(run_bisect(BisectConfig(suite=config.suite, victim=finding.nodeid,
+                                             store_dir=config.store_dir, start=start,
+                                             rule=config.confirm.rule, parallel_only=True),
+                                store, runner, observer, collected=collected))
     return pairs
 
 
 def _save_pairs(store: Store, session_id: int, findings: list[Finding],
                 pairs: list[BisectResult]) -> None:
     """Keeps each bisect answer in its test's stored evidence, so `isoscan report` shows it."""
-    answers = {pair.victim: pair.to_json() for pair in pairs}
+    answers: dict[str, dict[str, Any]] = {}
+    for pair in pairs:  # a second answer for a victim is its also-parallel-only one
+        key = "parallel_pair" if pair.victim in answers else "pair"
+        answers.setdefault(pair.victim, {})[key] = pair.to_json()
     store.save_verdicts(session_id, {
-        f.nodeid: (f.verdict.value, f.evidence.to_json() | {"pair": answers[f.nodeid]})
+        f.nodeid: (f.verdict.value, f.evidence.to_json() | answers[f.nodeid])
         for f in findings if f.nodeid in answers})
 
 
