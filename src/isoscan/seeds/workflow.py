@@ -110,37 +110,42 @@ def _bisect_findings(config: SeedsConfig, store: Store, runner: TrialRunner,
                      observer: SeedsObserver) -> list[BisectResult]:
     """Bisect each order-dependent and brittle test from the order its confirmation already
     replayed, so no trial is spent re-checking that order; each parallel-only test from the
-    xdist run it failed in, for the test on another worker that breaks it."""
+    xdist run it failed in, for the test on another worker that breaks it; then, for a
+    brittle or order-dependent test that is parallel-only as well, that search from the
+    xdist run its confirmation found."""
     todo = [f for f in findings if f.verdict in BISECTED]
+    jobs = [(f, _start(store, f), False) for f in todo]
+    jobs += [(f, start, True) for f in todo if (start := _also_start(store, f)) is not None]
     pairs = []
-    for index, finding in enumerate(todo):
-        observer.bisecting(index, len(todo), finding.nodeid)
-        replay = (finding.evidence.failing_order if finding.verdict is Verdict.ORDER_DEPENDENT
-                  else finding.evidence.passing_order)
-        start = None
-        if finding.verdict is Verdict.PARALLEL_ONLY:
-            start = failed_under_xdist(store, finding.nodeid, finding.evidence.failed_runs)
-        elif replay is not None:
-            start = StartingOrder(replay.prefix, replay.seed,
-                                  f"run #{replay.run_id}, process {replay.process}",
-                                  run_id=replay.run_id, observed=True, confirmed=True)
+    for index, (finding, start, parallel) in enumerate(jobs):
+        observer.bisecting(index, len(jobs), finding.nodeid)
         bisect_config = BisectConfig(suite=config.suite, victim=finding.nodeid,
                                      store_dir=config.store_dir, start=start,
-                                     rule=config.confirm.rule)
+                                     rule=config.confirm.rule, parallel_only=parallel)
         pairs.append(run_bisect(bisect_config, store, runner, observer,
                                 collected=collected))
-    for finding in todo:  # the parallel-only finding a brittle or order-dependent one hid
-        also = finding.evidence.also_parallel_only
-        run = store.run(also.run_id) if also is not None else None
-        start = start_in_run(store, run, finding.nodeid, failed=True) if run else None
-        if start is None or finding.verdict is Verdict.PARALLEL_ONLY:
-            continue
-        observer.bisecting(len(todo), len(todo), finding.nodeid)
-        pairs.append(run_bisect(BisectConfig(suite=config.suite, victim=finding.nodeid,
-                                             store_dir=config.store_dir, start=start,
-                                             rule=config.confirm.rule, parallel_only=True),
-                                store, runner, observer, collected=collected))
     return pairs
+
+
+def _start(store: Store, finding: Finding) -> StartingOrder | None:
+    if finding.verdict is Verdict.PARALLEL_ONLY:
+        return failed_under_xdist(store, finding.nodeid, finding.evidence.failed_runs)
+    replay = (finding.evidence.failing_order if finding.verdict is Verdict.ORDER_DEPENDENT
+              else finding.evidence.passing_order)
+    if replay is None:
+        return None
+    return StartingOrder(replay.prefix, replay.seed, f"run #{replay.run_id}, process "
+                         f"{replay.process}", run_id=replay.run_id, observed=True,
+                         confirmed=True)
+
+
+def _also_start(store: Store, finding: Finding) -> StartingOrder | None:
+    """The xdist run where a brittle or order-dependent test was found parallel-only too."""
+    also = finding.evidence.also_parallel_only
+    if also is None or finding.verdict is Verdict.PARALLEL_ONLY:
+        return None
+    run = store.run(also.run_id)
+    return start_in_run(store, run, finding.nodeid, failed=True) if run is not None else None
 
 
 def _save_pairs(store: Store, session_id: int, findings: list[Finding],
