@@ -80,7 +80,8 @@ def _findings_table(findings: list[Finding], runs: list[RunRow]) -> Table:
         failed = ", ".join(f"#{index[r]}" for r in finding.evidence.failed_runs if r in index)
         table.add_row(
             finding.nodeid,
-            Text(finding.verdict.value, style=VERDICT_STYLE[finding.verdict]),
+            Text(" + ".join(v.value for v in finding.verdicts),
+                 style=VERDICT_STYLE[finding.verdict]),
             failed or "-",
             _evidence_text(finding),
         )
