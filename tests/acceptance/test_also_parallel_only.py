@@ -38,7 +38,8 @@ def test_an_order_dependent_test_that_fails_under_xdist_too_is_parallel_only_too
         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(write(tmp_path / "suite", SUITE))
     out = tmp_path / "r.json"
-    code = run_cli(["seeds", "tests", "--count", "1", "--workers", "0,2", "--json", str(out)])
+    code = run_cli(["seeds", "tests", "--count", "1", "--workers", "0,2", "--json", str(out),
+                    "--markdown", str(tmp_path / "r.md")])
     report: dict[str, Any] = read_json(out)
     found = {t["nodeid"]: t for t in report["tests"] if t["verdict"] != "stable"}
     assert {n: t["verdict"] for n, t in found.items()} == {VICTIM: "order-dependent"}
@@ -51,6 +52,8 @@ def test_an_order_dependent_test_that_fails_under_xdist_too_is_parallel_only_too
         == 2
     assert "also parallel-only" in evidence["note"]
     assert code == 1
+    rows = [r for r in (tmp_path / "r.md").read_text().splitlines() if "test_victim" in r]
+    assert len(rows) == 1 and "| order-dependent + parallel-only | **new** |" in rows[0]
     # The gate fails on it for parallel-only alone too.
     assert run_cli(["report", "--fail-on", "parallel-only"]) == 1
     assert run_cli(["report", "--fail-on", "broken"]) == 0
