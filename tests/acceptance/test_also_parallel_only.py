@@ -52,7 +52,8 @@ def test_an_order_dependent_test_that_fails_under_xdist_too_is_parallel_only_too
         == 2
     assert "also parallel-only" in evidence["note"]
     assert code == 1
-    rows = [r for r in (tmp_path / "r.md").read_text().splitlines() if "test_victim" in r]
+    rows = [r for r in (tmp_path / "r.md").read_text().splitlines()
+            if r.startswith(f"| `{VICTIM}` |")]
     assert len(rows) == 1 and "| order-dependent + parallel-only | **new** |" in rows[0]
     # The gate fails on it for parallel-only alone too.
     assert run_cli(["report", "--fail-on", "parallel-only"]) == 1
