@@ -492,6 +492,9 @@ def stopped_at_start(exc: BaseException) -> int:
     return int(code) if code is not None else int(pytest.ExitCode.INTERRUPTED)
 
 
+_OWN = ("randomly_seed",)  # cache keys the plugins isoscan loads write for themselves
+
+
 class ChildCache:
     """``config.cache`` as one session's cache in each child. The server's cache (private to
     the server, empty when it started) is sealed as the server's session starts: what
@@ -508,8 +511,12 @@ class ChildCache:
         self.sealed: Path | None = None
 
     def seal(self) -> None:
+        """Keeps the cache as it is now for the children, if the suite wrote anything to it.
+        pytest-randomly's own ``randomly_seed`` (there because isoscan loads it) is not the
+        suite's: a cache holding only that is not copied, so a child's cache costs nothing
+        until the child writes to it (a copy per child was 1,500 copies for ``isolate``)."""
         folder = self._folder()
-        if folder is None or not any(folder.glob("[dv]/*")):  # nothing set or made so far
+        if folder is None or not any(p for p in folder.glob("[dv]/*") if p.name not in _OWN):
             return
         self.sealed = Path(tempfile.mkdtemp(prefix="isoscan-cache-", dir=self.scratch)) / "c"
         shutil.copytree(folder, self.sealed)
