@@ -275,7 +275,7 @@ class Confirmer:
         return Verdict.PARALLEL_ONLY
 
 
-XDIST_RUNS_CHECKED = 4  # xdist runs it failed in, newest first, checked for parallel-only too
+XDIST_RUNS_CHECKED = 2  # xdist runs it failed in, newest first, checked for parallel-only too
 
 
 def _disagreement(check: Confirmation, seed: int | None, alone_verb: str, in_order: str
