@@ -165,6 +165,10 @@ class Confirmer:
 
     def _judge(self, nodeid: str, evidence: Evidence) -> Verdict:
         self._alone_once(nodeid, evidence, full=True)
+        if not _any_ran(evidence.alone):
+            # Not collected on its own (an import error in its module): no trial can run it.
+            evidence.note = "could not be run alone"
+            return Verdict.NON_DETERMINISTIC if evidence.passed_runs else Verdict.BROKEN
         if _failing(evidence.alone):
             # Alone with the whole suite collected; before brittle or broken, alone in its own
             # module too, as `pytest file::id` runs it.
@@ -308,10 +312,18 @@ _INTERRUPTED = 2  # pytest's exit codes (pytest.ExitCode; pytest is not imported
 _SESSION_ERRORS = (3, 4)  # internal error, usage error
 
 
+def _any_ran(values: list[str]) -> bool:
+    return any(Outcome(v).ran for v in values)
+
+
 def _check_ran(trial: TrialOutcome, nodeid: str, where: str) -> None:
     """Raises ``Unrun`` when ``trial`` did not run ``nodeid`` and no earlier test of it failed
-    (after a crash or a hang there the trial is only inconclusive, judged as before)."""
+    (after a crash or a hang there the trial is only inconclusive, judged as before). An id
+    the session did not collect (a module whose import fails) is judged as before too: no
+    session of the suite can run it."""
     outcome = trial.outcome_of(nodeid)
+    if nodeid in trial.missing:
+        return
     if outcome is not Outcome.SKIPPED and (outcome.ran or any(
             trial.outcome_of(t).is_failure for t in trial.order if t != nodeid)):
         return
