@@ -22,6 +22,8 @@ from isoscan.execution.schedule import Schedule, common_start, wait_until
 from isoscan.model.outcomes import Outcome
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
     from isoscan.resources import ResourceTracker
 
 NODEID_PROPERTY = records.NODEID_PROPERTY
@@ -76,6 +78,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="run the collected tests in reverse order",
+    )
+    group.addoption(
+        "--isoscan-keep-class-order",
+        action="store_true",
+        default=False,
+        help="whatever the order, run each class's methods in their collected order",
     )
     group.addoption(
         "--isoscan-schedule",
@@ -139,6 +147,8 @@ def _under_xdist(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("isoscan_order") or config.getoption("isoscan_reverse"):
         config.pluginmanager.register(Orderer(config), "isoscan-orderer")
+    if config.getoption("isoscan_keep_class_order"):
+        config.pluginmanager.register(ClassOrder(), "isoscan-class-order")
     record_dir = record_dir_of(config)
     if record_dir is not None:
         recorder = Recorder(config, record_dir)
@@ -232,6 +242,29 @@ class Orderer:
                 f"isoscan: {len(self.missing)} id(s) in the order file were not collected, "
                 f"first: {self.missing[0]}"
             )
+
+
+class ClassOrder:
+    """``--isoscan-keep-class-order``: whatever order pytest-randomly, ``--isoscan-reverse`` or
+    an order file makes, each class's methods run in their collected order, in the places the
+    class's methods took (for suites whose classes depend on their own method order).
+    Registered after pytest-randomly's wrapper and, like it, tryfirst: the outermost wrapper,
+    so it sees the collected order first and has the last word after randomly shuffles."""
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]
+                                      ) -> Generator[None, None, None]:
+        rank = {id(item): at for at, item in enumerate(items)}  # before anyone reorders
+        yield
+        places: dict[int, list[int]] = {}
+        for at, item in enumerate(items):
+            if isinstance(item, pytest.Function) and item.cls is not None \
+                    and item.parent is not None:
+                places.setdefault(id(item.parent), []).append(at)
+        for slots in places.values():
+            methods = sorted((items[at] for at in slots), key=lambda i: rank.get(id(i), 0))
+            for at, item in zip(slots, methods, strict=True):
+                items[at] = item
 
 
 class Pacer:

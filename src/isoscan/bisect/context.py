@@ -34,6 +34,9 @@ class BisectConfig:
     # `--from DIR`: a run recorded elsewhere, checked as far as needs no pytest run
     # (``read_for_victim``); imported once the suite is collected here.
     recorded: RecordedRun | None = None
+    # `seeds --bisect` for a brittle or order-dependent test that is parallel-only as well:
+    # ``start`` is the xdist run it failed in; only the parallel-only search is made.
+    parallel_only: bool = False
 
 
 @dataclass

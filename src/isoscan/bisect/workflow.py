@@ -16,6 +16,7 @@ from dataclasses import replace
 from isoscan.bisect.brittle import bisect_brittle
 from isoscan.bisect.context import BisectConfig, Bisection
 from isoscan.bisect.import_time import OwnModuleCheck, in_own_module
+from isoscan.bisect.parallel_only import parallel_only
 from isoscan.bisect.probe import BisectObserver, Inconclusive
 from isoscan.bisect.starting_order import explicit_start
 from isoscan.bisect.victim import bisect_victim
@@ -84,6 +85,10 @@ def _bisect(b: Bisection, own_module: OwnModuleCheck | None) -> BisectResult:
     start = explicit_start(b.store, b.victim, failed=True, given=config.start,
                            order_file=config.order_file, run_id=config.run_id,
                            collected=b.collected)
+    if config.parallel_only and start is not None and start.workers > 0:
+        b.step(f"also parallel-only: from {start.source}, where its worker's order replayed "
+               "serially passes")
+        return parallel_only(b, start)
     # Alone under the failing order's seed: pytest-randomly reseeds `random` per test from the
     # seed and the node id, so a victim may fail under one seed whatever runs before it.
     seed = start.seed if start else None

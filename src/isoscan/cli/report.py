@@ -48,7 +48,7 @@ Unreadable JUnit files get a one-line error each; the rest are still read.
               help="Write the isoscan.report/1 JSON report to FILE ('-' for stdout).")
 @click.option("--fail-on", "fail_on", metavar="KINDS",
               help="Comma list of verdicts that make the exit code 1 "
-                   "[default: order-dependent,brittle,parallel-only,import-time].")
+                   "[default: order-dependent,brittle,parallel-only,import-time,unconfirmed].")
 @output_options
 def report(sources: tuple[str, ...], store_dir: Path, merge: bool, json_target: str | None,
            fail_on: str | None, outputs: OutputOptions) -> int:

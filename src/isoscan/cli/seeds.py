@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -24,6 +25,7 @@ from isoscan.console import console
 from isoscan.errors import ExitCode
 from isoscan.model.confidence import DEFAULT_CAP
 from isoscan.report.terminal.seeds import render_latent_sweeps, render_report
+from isoscan.seeds.class_order import KEEP_CLASS_ORDER
 from isoscan.seeds.confirm import ConfirmOptions
 from isoscan.seeds.plan import OrderSource, parse_workers
 from isoscan.seeds.planning import make_plan
@@ -73,8 +75,9 @@ the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
 
 """ + exit_codes_help(
     "no order-dependence found (nothing matching --fail-on)",
-    "an order-dependent, brittle, parallel-only or import-time test was found\n"
-    "(see --fail-on)",
+    "an order-dependent, brittle, parallel-only or import-time test was found,\n"
+    "or a failing test its confirmation trials could not run (unconfirmed;\n"
+    "see --fail-on)",
     kept="every completed run is kept in the store")
 
 
@@ -119,13 +122,17 @@ the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
                    "of one collected session (see docs/fork-trials.md).")
 @click.option("--fail-on", "fail_on", metavar="KINDS",
               help="Comma list of verdicts that make the exit code 1 "
-                   "[default: order-dependent,brittle,parallel-only,import-time].")
+                   "[default: order-dependent,brittle,parallel-only,import-time,unconfirmed].")
 @click.option("--shard", metavar="K/N",
               help="Run only the K-th of N slices of the plan (CI job K of N); see above.")
 @click.option("--plan-seed", type=click.IntRange(min=0), metavar="N",
               help="Plan the --count orders (and draw their seeds) from N instead of at "
                    "random: every job with the same N plans the same runs. Needed with "
                    "--shard and --count.")
+@click.option("--keep-class-order", is_flag=True,
+              help="Keep each test class's methods in their collected order in every planned, "
+                   "random and reversed order, shuffling modules, classes and functions as "
+                   "before: for suites whose classes depend on their own method order.")
 @click.option("--track-state", is_flag=True,
               help="Then run the suite once more, serially, snapshotting process state around "
                    "every test, and list the tests that leave state changed (latent "
@@ -138,18 +145,22 @@ def seeds(ctx: click.Context, paths: tuple[str, ...], count: int, random_orders:
           replays: int, store_dir: Path,
           json_target: str | None,
           bisect_found: bool, sweep: bool, no_fork: bool, fail_on: str | None, shard: str | None,
-          plan_seed: int | None, outputs: OutputOptions, track_state: bool) -> int:
+          plan_seed: int | None, outputs: OutputOptions, track_state: bool,
+          keep_class_order: bool) -> int:
     begin_command(paths, json_target)
     fail_kinds = parse_fail_on(fail_on)
     worker_counts = parse_workers(workers)
     if seeds and ctx.get_parameter_source("count") is ParameterSource.DEFAULT:
         count = 0
     suite = suite_of(paths, timeout)
+    if keep_class_order:  # every run of the session, replays and bisects too
+        suite = replace(suite, pytest_args=(*suite.pytest_args, KEEP_CLASS_ORDER))
     rule = confirmation_rule(confidence, replays)
     plan = make_plan(suite, count, seeds, worker_counts, shard=shard, plan_seed=plan_seed,
                      source=OrderSource.RANDOM if random_orders else OrderSource.PLANNED,
                      collecting=lambda: console.print(f"Collecting the tests to plan {count} "
-                                                      "orders (--random draws seeds instead)"))
+                                                      "orders (--random draws seeds instead)"),
+                     keep_class_order=keep_class_order)
     config = SeedsConfig(suite=suite, plan=plan.runs, store_dir=store_dir,
                          confirm=ConfirmOptions(rule.confidence, rule.cap),
                          bisect=bisect_found, sweep=sweep,

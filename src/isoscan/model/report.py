@@ -13,7 +13,7 @@ from isoscan.model.answer import BisectResult
 from isoscan.model.coverage import PlanCoverage
 from isoscan.model.matrix import Matrix
 from isoscan.model.sweep import Sweep
-from isoscan.model.verdicts import DEFAULT_FAIL_ON, Finding, Verdict
+from isoscan.model.verdicts import DEFAULT_FAIL_ON, ClassOrderDependence, Finding, Verdict
 
 
 @dataclass
@@ -32,6 +32,8 @@ class SeedsReport:
     pairs: list[BisectResult] = field(default_factory=list)  # with --bisect
     coverage: PlanCoverage | None = None  # a fresh run's planned orders; not kept in the store
     sweeps: list[Sweep] = field(default_factory=list)  # with --bisect: each polluter's sweep
+    # Classes whose tests depend on their own method order, said once (a fresh run's).
+    class_order: list[ClassOrderDependence] = field(default_factory=list)
 
     def verdict_of(self, nodeid: str) -> Verdict:
         for finding in self.findings:
@@ -54,5 +56,5 @@ class SeedsReport:
         return len(self.matrix.tests) - len(self.unstable) - len(self.unconfirmed)
 
     def exit_code(self, fail_on: Collection[Verdict] = DEFAULT_FAIL_ON) -> ExitCode:
-        failing = any(f.verdict in fail_on for f in self.findings)
+        failing = any(v in fail_on for f in self.findings for v in f.verdicts)
         return ExitCode.ATTENTION if failing else ExitCode.OK

@@ -17,6 +17,9 @@ class Verdict(str, Enum):
     PARALLEL_ONLY = "parallel-only"
     # Passes alone in its own module, fails with the whole suite collected (model/import_time.py).
     IMPORT_TIME = "import-time"
+    # A confirmation trial did not run it (the session was refused, errored at its start,
+    # or ran nothing): no verdict is given; ``Evidence.unconfirmed`` says why.
+    UNCONFIRMED = "unconfirmed"
     NON_DETERMINISTIC = "non-deterministic"
     FLAKY = "flaky"  # passed and failed, cause unknown (no order information to confirm)
     BROKEN = "broken"
@@ -25,7 +28,63 @@ class Verdict(str, Enum):
 
 # What fails the exit code unless --fail-on says otherwise.
 DEFAULT_FAIL_ON = frozenset({Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY,
-                             Verdict.IMPORT_TIME})
+                             Verdict.IMPORT_TIME, Verdict.UNCONFIRMED})
+
+
+class NotRunReason(str, Enum):
+    """Why a confirmation trial did not run the test it was judging."""
+
+    SESSION_ERROR = "session-error"  # the session failed to start: an error in its hooks
+    REFUSED = "refused"  # the suite stopped the session (pytest.exit) or skipped the test
+    NOTHING_RAN = "nothing-ran"  # the session ended without running it
+
+
+@dataclass
+class NotRun:
+    """The trial an unconfirmed test's evidence stops at: which one, why, and the line of its
+    pytest output that says so."""
+
+    reason: NotRunReason
+    trial: str  # "running it alone with the whole suite collected", "replaying its order…"
+    log_line: str = ""
+    run_id: int | None = None  # the stored run of that trial
+    exit_code: int = 0
+
+    def describe(self) -> str:
+        said = {NotRunReason.SESSION_ERROR: "the session failed to start",
+                NotRunReason.REFUSED: "the suite refused to run it",
+                NotRunReason.NOTHING_RAN: "it did not run"}[self.reason]
+        run = f" (run #{self.run_id})" if self.run_id is not None else ""
+        line = f": {self.log_line}" if self.log_line else ""
+        return f"unconfirmed: {said} in the trial {self.trial}{run}{line}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"reason": self.reason.value, "trial": self.trial, "log_line": self.log_line,
+                "run_id": self.run_id, "exit_code": self.exit_code}
+
+    @classmethod
+    def from_json(cls, data: object) -> NotRun | None:
+        if not isinstance(data, dict):
+            return None
+        try:
+            run_id = data.get("run_id")
+            return cls(NotRunReason(data.get("reason")), str(data.get("trial") or ""),
+                       str(data.get("log_line") or ""),
+                       run_id if isinstance(run_id, int) else None,
+                       int(data.get("exit_code") or 0))
+        except (TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class ClassOrderDependence:
+    """A class whose tests depend on its own method order (``seeds/class_order.py``)."""
+
+    owner: str  # path::Class
+    tests: tuple[str, ...]  # its tests found brittle or order-dependent for it
+
+    def to_json(self) -> dict[str, Any]:
+        return {"class": self.owner, "tests": list(self.tests)}
 
 
 @dataclass
@@ -64,12 +123,18 @@ class Evidence:
     import_time: ImportDependence | None = None
     # The stated rule's account of the replays an order verdict rests on (model/confidence.py).
     confirmation: Confirmation | None = None
+    # An unconfirmed test's: the trial that did not run it.
+    unconfirmed: NotRun | None = None
+    # A brittle or order-dependent test that also failed under xdist in a run whose worker's
+    # order passes when replayed serially: that order, replayed; a parallel-only finding too.
+    also_parallel_only: Replay | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["import_time"] = self.import_time.to_json() if self.import_time else None
         data["confirmation"] = self.confirmation.to_json() if self.confirmation else None
-        for key in ("failing_order", "passing_order"):
+        data["unconfirmed"] = self.unconfirmed.to_json() if self.unconfirmed else None
+        for key in ("failing_order", "passing_order", "also_parallel_only"):
             replay = data.get(key)
             if replay is not None:
                 replay["prefix_length"] = len(replay["prefix"])
@@ -89,6 +154,8 @@ class Evidence:
             alone_in_module=_strs(data.get("alone_in_module")),
             import_time=ImportDependence.from_json(data.get("import_time")),
             confirmation=Confirmation.from_json(data.get("confirmation")),
+            unconfirmed=NotRun.from_json(data.get("unconfirmed")),
+            also_parallel_only=Replay.from_json(data.get("also_parallel_only")),
         )
 
 
@@ -97,6 +164,14 @@ class Finding:
     nodeid: str
     verdict: Verdict
     evidence: Evidence
+
+    @property
+    def verdicts(self) -> tuple[Verdict, ...]:
+        """Its verdict, then parallel-only when it is that as well (one verdict must not hide
+        another): what the gate and a baseline match against."""
+        also = self.evidence.also_parallel_only is not None and self.verdict is not \
+            Verdict.PARALLEL_ONLY
+        return (self.verdict, Verdict.PARALLEL_ONLY) if also else (self.verdict,)
 
     @property
     def polluter_candidates(self) -> list[str]:

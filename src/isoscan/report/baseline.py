@@ -34,7 +34,8 @@ class Case:
     polluters: tuple[str, ...] = ()
 
     def matches(self, finding: Finding) -> bool:
-        return finding.nodeid == self.nodeid and self.verdict in (None, finding.verdict.value)
+        return finding.nodeid == self.nodeid and self.verdict in (
+            None, *(v.value for v in finding.verdicts))
 
     def label(self) -> str:
         return f"{self.nodeid} ({self.verdict or 'any verdict'})"
@@ -124,7 +125,7 @@ def evaluate_gate(report: SeedsReport, fail_on: Collection[Verdict],
                   baseline: Baseline | None = None) -> Gate:
     gate = Gate(frozenset(fail_on), baseline)
     for finding in report.findings:
-        if finding.verdict not in gate.fail_on:
+        if not any(v in gate.fail_on for v in finding.verdicts):
             continue
         if baseline is not None and baseline.find(finding) is not None:
             gate.known.append(finding)

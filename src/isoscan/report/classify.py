@@ -14,7 +14,8 @@ from isoscan.model.verdicts import Evidence, Finding, Verdict
 # When sources disagree about a test, the first of these wins: a verdict confirmed by replays
 # beats one that could not be confirmed, and any of them beats "it never failed here".
 STRENGTH = [Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY, Verdict.IMPORT_TIME,
-            Verdict.NON_DETERMINISTIC, Verdict.BROKEN, Verdict.FLAKY, Verdict.STABLE]
+            Verdict.UNCONFIRMED, Verdict.NON_DETERMINISTIC, Verdict.BROKEN, Verdict.FLAKY,
+            Verdict.STABLE]
 
 
 def strongest(candidates: Sequence[tuple[Finding, dict[str, Any]]]

@@ -7,6 +7,11 @@ evidence is strong enough (``--confidence``), stopping at the first result that 
 test that fails at random is called non-deterministic rather than blamed on a polluter, and
 each verdict carries the bound its evidence reached.
 
+A trial that did not run the judged test (the suite refused the session or skipped the test,
+the session failed to start, or it ended without running it), where no earlier test of the
+trial failed (a crash there is only inconclusive), gives no verdict: the test is
+*unconfirmed*, with the trial and the line of its output that says why.
+
 A test stopped at its early bound (``execution/timeouts.py``) may only be slow there: the first
 run alone and the first replay of each order give the judged test its whole ``--timeout``, so
 a verdict that rests on a hang is confirmed once with the full timeout, and an order where the
@@ -22,10 +27,19 @@ from isoscan.model.confidence import DEFAULT_CAP, DEFAULT_CONFIDENCE, Confirmati
 from isoscan.model.matrix import Matrix
 from isoscan.model.outcomes import Outcome
 from isoscan.model.rows import RunRow
-from isoscan.model.verdicts import Evidence, Finding, Replay, Verdict
+from isoscan.model.verdicts import Evidence, Finding, NotRun, NotRunReason, Replay, Verdict
 from isoscan.seeds.import_time import ImportTimeCheck, which_alone
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
+from isoscan.trials.outcome import TrialOutcome
+
+
+class Unrun(Exception):
+    """A confirmation trial did not run the judged test: no verdict."""
+
+    def __init__(self, why: NotRun) -> None:
+        super().__init__(why.describe())
+        self.why = why
 
 
 @dataclass(frozen=True)
@@ -77,8 +91,15 @@ class Confirmer:
             failed_runs=[r.id for r in self.matrix.failed_runs(nodeid)],
             passed_runs=[r.id for r in self.matrix.passed_runs(nodeid)],
         )
-        verdict = self._judge(nodeid, evidence)
+        try:
+            verdict = self._judge(nodeid, evidence)
+        except Unrun as unrun:
+            evidence.unconfirmed = unrun.why
+            evidence.note = unrun.why.describe()
+            return Finding(nodeid, Verdict.UNCONFIRMED, evidence)
         evidence.note = which_alone(verdict, evidence)
+        if verdict in (Verdict.BRITTLE, Verdict.ORDER_DEPENDENT):
+            self._also_parallel_only(nodeid, evidence)
         if verdict is not Verdict.BROKEN and self._only_at_teardown(nodeid):
             teardown = ("it only ever fails at teardown: pytest reports a module, class or "
                         "session fixture's teardown error on whichever test runs last in that "
@@ -99,12 +120,15 @@ class Confirmer:
         order. ``full``: with its whole --timeout, not its early bound."""
         outcome = self.trials.run([nodeid], seed, full_timeout=[nodeid] if full else ())
         evidence.alone.append(outcome.outcome_of(nodeid).value)
+        _check_ran(outcome, nodeid, "running it alone with the whole suite collected")
         return outcome.outcome_of(nodeid)
 
     def _replay_once(self, nodeid: str, replay: Replay, *, full: bool = False) -> Outcome:
-        outcome = self.trials.run([*replay.prefix, nodeid], replay.seed,
-                                  full_timeout=[nodeid] if full else ()).outcome_of(nodeid)
+        trial = self.trials.run([*replay.prefix, nodeid], replay.seed,
+                                full_timeout=[nodeid] if full else ())
+        outcome = trial.outcome_of(nodeid)
         replay.outcomes.append(outcome.value)
+        _check_ran(trial, nodeid, f"replaying its order from run #{replay.run_id}")
         return outcome
 
     def _settle(self, nodeid: str, evidence: Evidence, replay: Replay,
@@ -143,7 +167,7 @@ class Confirmer:
     def _judge(self, nodeid: str, evidence: Evidence) -> Verdict:
         self._alone_once(nodeid, evidence, full=True)
         if not _any_ran(evidence.alone):
-            # Not even collected on its own (e.g. an import error in its module).
+            # Not collected on its own (an import error in its module): no trial can run it.
             evidence.note = "could not be run alone"
             return Verdict.NON_DETERMINISTIC if evidence.passed_runs else Verdict.BROKEN
         if _failing(evidence.alone):
@@ -218,6 +242,31 @@ class Confirmer:
         evidence.note = "no recorded order to replay"
         return Verdict.NON_DETERMINISTIC
 
+    def _also_parallel_only(self, nodeid: str, evidence: Evidence) -> None:
+        """One verdict must not hide another: a brittle or order-dependent test that also
+        failed under xdist where its worker's order, replayed serially, passes (as often as
+        the rule runs each side) is parallel-only as well. Its order verdict's evidence
+        stands whatever these replays give."""
+        xdist = sorted((r for r in self.matrix.failed_runs(nodeid) if r.workers > 0),
+                       key=lambda r: -r.id)
+        for run in xdist[:XDIST_RUNS_CHECKED]:
+            replay = self._order_in(run, nodeid)
+            if replay is None:
+                continue
+            try:
+                passes = all(self._replay_once(nodeid, replay) is Outcome.PASSED
+                             for _ in range(self.options.replays))
+            except Unrun:
+                return
+            if passes:
+                evidence.also_parallel_only = replay
+                evidence.concurrent = self.store.concurrent(run.id, nodeid)
+                also = (f"also parallel-only: it failed under xdist in run #{run.id}, and its "
+                        f"worker's order replayed serially passes ({len(replay.outcomes)} of "
+                        f"{len(replay.outcomes)})")
+                evidence.note = f"{evidence.note}; {also}" if evidence.note else also
+                return
+
     def _parallel_only(self, nodeid: str, evidence: Evidence, run: RunRow,
                        replay: Replay) -> Verdict:
         """Its worker's order passed serially; replayed as often as the rule runs each side
@@ -229,6 +278,9 @@ class Confirmer:
         evidence.concurrent = self.store.concurrent(run.id, nodeid)
         evidence.note = "its worker's order replayed serially passes"
         return Verdict.PARALLEL_ONLY
+
+
+XDIST_RUNS_CHECKED = 2  # xdist runs it failed in, newest first, checked for parallel-only too
 
 
 def _disagreement(check: Confirmation, seed: int | None, alone_verb: str, in_order: str
@@ -257,5 +309,38 @@ def _failing(values: list[str]) -> bool:
     return bool(values) and all(Outcome(v).is_failure for v in values)
 
 
+_INTERRUPTED = 2  # pytest's exit codes (pytest.ExitCode; pytest is not imported here)
+_SESSION_ERRORS = (3, 4)  # internal error, usage error
+
+
 def _any_ran(values: list[str]) -> bool:
     return any(Outcome(v).ran for v in values)
+
+
+def _check_ran(trial: TrialOutcome, nodeid: str, where: str) -> None:
+    """Raises ``Unrun`` when ``trial`` did not run ``nodeid`` and no earlier test of it failed
+    (after a crash or a hang there the trial is only inconclusive, judged as before). An id
+    the session did not collect (a module whose import fails) is judged as before too: no
+    session of the suite can run it."""
+    outcome = trial.outcome_of(nodeid)
+    if nodeid in trial.missing:
+        return
+    if outcome is not Outcome.SKIPPED and (outcome.ran or any(
+            trial.outcome_of(t).is_failure for t in trial.order if t != nodeid)):
+        return
+    raise Unrun(not_run(trial, nodeid, where))
+
+
+def not_run(trial: TrialOutcome, nodeid: str, where: str) -> NotRun:
+    """Why ``trial`` did not run ``nodeid``, from how its session ended and what it printed."""
+    line = trial.log_line()
+    if trial.outcome_of(nodeid) is Outcome.SKIPPED:
+        reason = NotRunReason.REFUSED
+        line = trial.messages.get(nodeid) or line
+    elif trial.exit_code == _INTERRUPTED or line.startswith("Exit:"):
+        reason = NotRunReason.REFUSED  # pytest.exit() in a hook
+    elif trial.exit_code in _SESSION_ERRORS:
+        reason = NotRunReason.SESSION_ERROR
+    else:
+        reason = NotRunReason.NOTHING_RAN
+    return NotRun(reason, where, line, trial.run_id, trial.exit_code)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from isoscan.execution.argv import Suite
 from isoscan.execution.collect import collect_ids_once
 from isoscan.model.coverage import PlanCoverage
+from isoscan.seeds.class_order import keep_class_order as keep_class_methods
 from isoscan.seeds.coverage import plan_orders
 from isoscan.seeds.pairs import measure
 from isoscan.seeds.plan import OrderSource, PlannedRun
@@ -29,7 +30,8 @@ class SeedsPlan:
 def make_plan(suite: Suite, count: int, seeds: Sequence[int], workers: Sequence[int], *,
               source: OrderSource = OrderSource.PLANNED, shard: str | None = None,
               plan_seed: int | None = None,
-              collecting: Callable[[], None] | None = None) -> SeedsPlan:
+              collecting: Callable[[], None] | None = None,
+              keep_class_order: bool = False) -> SeedsPlan:
     """Raises ``UsageError`` for bad ``--shard`` / ``--plan-seed`` before anything runs, and
     ``SuiteError`` when the suite cannot be collected. ``collecting`` is told just before the
     collect-only run."""
@@ -44,6 +46,8 @@ def make_plan(suite: Suite, count: int, seeds: Sequence[int], workers: Sequence[
     # The runs themselves go past collection errors the user let pytest go past; so does this.
     collected = collect_ids_once(suite, past_errors=True)
     orders = plan_orders(collected, count, plan_seed)
+    if keep_class_order:  # --keep-class-order: each class's methods in collected order
+        orders = [keep_class_methods(order, collected) for order in orders]
     coverage = measure(collected, [collected, collected[::-1], *orders], plan_seed=plan_seed,
                        planned=count)
     runs = sharded_plan(count, seeds, workers, shard, plan_seed,

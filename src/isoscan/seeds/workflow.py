@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from isoscan.bisect.context import BisectConfig
 from isoscan.bisect.import_time import OwnModuleCheck
@@ -24,6 +24,7 @@ from isoscan.model.report import SeedsReport
 from isoscan.model.status import Command, RunPurpose, RunStatus, SessionStatus
 from isoscan.model.sweep import Sweep
 from isoscan.model.verdicts import Finding, Verdict
+from isoscan.seeds.class_order import class_order_dependences, collected_order
 from isoscan.seeds.confirm import Confirmer, ConfirmOptions
 from isoscan.seeds.import_time import import_time_check
 from isoscan.seeds.plan import PlannedRun
@@ -116,9 +117,11 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
                     trials = runner.trials + imports.trials
                     runner.close()
             session.status = SessionStatus.INTERRUPTED if interrupted else SessionStatus.DONE
+            classes = class_order_dependences(store, matrix, findings,
+                                              collected_order(store, matrix))
         return SeedsReport(session_id, matrix, findings, time.monotonic() - started, trials,
                            len(config.plan), interrupted, pairs=pairs,
-                           coverage=config.coverage, sweeps=sweeps)
+                           coverage=config.coverage, sweeps=sweeps, class_order=classes)
     finally:
         store.close()
 
@@ -131,23 +134,18 @@ def _bisect_findings(config: SeedsConfig, store: Store, runner: TrialRunner,
                      observer: SeedsObserver) -> list[BisectResult]:
     """Bisect each order-dependent and brittle test from the order its confirmation already
     replayed, so no trial is spent re-checking that order; each parallel-only test from the
-    xdist run it failed in, for the test on another worker that breaks it."""
+    xdist run it failed in, for the test on another worker that breaks it; then, for a
+    brittle or order-dependent test that is parallel-only as well, that search from the
+    xdist run its confirmation found."""
     todo = [f for f in findings if f.verdict in BISECTED]
+    jobs = [(f, _start(store, f), False) for f in todo]
+    jobs += [(f, start, True) for f in todo if (start := _also_start(store, f)) is not None]
     pairs = []
-    for index, finding in enumerate(todo):
-        observer.bisecting(index, len(todo), finding.nodeid)
-        replay = (finding.evidence.failing_order if finding.verdict is Verdict.ORDER_DEPENDENT
-                  else finding.evidence.passing_order)
-        start = None
-        if finding.verdict is Verdict.PARALLEL_ONLY:
-            start = failed_under_xdist(store, finding.nodeid, finding.evidence.failed_runs)
-        elif replay is not None:
-            start = StartingOrder(replay.prefix, replay.seed,
-                                  f"run #{replay.run_id}, process {replay.process}",
-                                  run_id=replay.run_id, observed=True, confirmed=True)
+    for index, (finding, start, parallel) in enumerate(jobs):
+        observer.bisecting(index, len(jobs), finding.nodeid)
         bisect_config = BisectConfig(suite=config.suite, victim=finding.nodeid,
                                      store_dir=config.store_dir, start=start,
-                                     rule=config.confirm.rule)
+                                     rule=config.confirm.rule, parallel_only=parallel)
         pairs.append(run_bisect(bisect_config, store, runner, observer,
                                 collected=collected))
     return pairs
@@ -180,12 +178,36 @@ def _own_frames(config: SeedsConfig, store: Store, session_id: int, findings: li
     return pairs
 
 
+def _start(store: Store, finding: Finding) -> StartingOrder | None:
+    if finding.verdict is Verdict.PARALLEL_ONLY:
+        return failed_under_xdist(store, finding.nodeid, finding.evidence.failed_runs)
+    replay = (finding.evidence.failing_order if finding.verdict is Verdict.ORDER_DEPENDENT
+              else finding.evidence.passing_order)
+    if replay is None:
+        return None
+    return StartingOrder(replay.prefix, replay.seed, f"run #{replay.run_id}, process "
+                         f"{replay.process}", run_id=replay.run_id, observed=True,
+                         confirmed=True)
+
+
+def _also_start(store: Store, finding: Finding) -> StartingOrder | None:
+    """The xdist run where a brittle or order-dependent test was found parallel-only too."""
+    also = finding.evidence.also_parallel_only
+    if also is None or finding.verdict is Verdict.PARALLEL_ONLY:
+        return None
+    run = store.run(also.run_id)
+    return start_in_run(store, run, finding.nodeid, failed=True) if run is not None else None
+
+
 def _save_pairs(store: Store, session_id: int, findings: list[Finding],
                 pairs: list[BisectResult]) -> None:
     """Keeps each bisect answer in its test's stored evidence, so `isoscan report` shows it."""
-    answers = {pair.victim: pair.to_json() for pair in pairs}
+    answers: dict[str, dict[str, Any]] = {}
+    for pair in pairs:  # a second answer for a victim is its also-parallel-only one
+        key = "parallel_pair" if pair.victim in answers else "pair"
+        answers.setdefault(pair.victim, {})[key] = pair.to_json()
     store.save_verdicts(session_id, {
-        f.nodeid: (f.verdict.value, f.evidence.to_json() | {"pair": answers[f.nodeid]})
+        f.nodeid: (f.verdict.value, f.evidence.to_json() | answers[f.nodeid])
         for f in findings if f.nodeid in answers})
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from isoscan.execution.process import log_tail
 from isoscan.model.outcomes import Outcome
+
+# pytest's closing lines, which say that nothing ran but not why.
+_SUMMARY = re.compile(r"^(=+ .* =+|-+|no tests ran in .*|\d+ \w+.* in [\d.]+s.*|=+)$")
 
 
 @dataclass
@@ -18,6 +24,24 @@ class TrialOutcome:
     # (``Resource.to_json`` entries): a concurrent replay tells from these what overlapped.
     times: dict[str, tuple[float, float | None]] = field(default_factory=dict)
     touched: dict[str, list[list[str]]] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)  # a skip's or failure's message
+    logs: list[Path] = field(default_factory=list)  # the pytest output of each process
 
     def outcome_of(self, nodeid: str) -> Outcome:
         return self.outcomes.get(nodeid, Outcome.NOT_RUN)
+
+    def executed(self) -> bool:
+        """Whether any test of the order ran its body (passed or failed; skipped is not)."""
+        return any(self.outcome_of(n) not in (Outcome.NOT_RUN, Outcome.SKIPPED)
+                   for n in self.order)
+
+    def log_line(self) -> str:
+        """The line of the trial's pytest output that says why it ended: the last one that
+        is not one of pytest's closing summary lines ("" when there is none)."""
+        for log in reversed(self.logs):
+            for line in reversed(log_tail(log, 40).splitlines()):
+                # "!!!! _pytest.outcomes.Exit: why !!!!" says "Exit: why".
+                text = line.strip().strip("!").strip().removeprefix("_pytest.outcomes.")
+                if text and not _SUMMARY.match(text):
+                    return text[:300]
+        return ""

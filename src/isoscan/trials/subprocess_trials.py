@@ -99,4 +99,6 @@ def trial_outcome(order: list[str], result: RunResult, run_id: int) -> TrialOutc
         missing=missing,
         times={e.nodeid: (e.started, e.finished) for e in executions},
         touched={e.nodeid: e.touched for e in executions if e.touched},
+        messages={n: r.message for n, r in result.results.items() if r.message},
+        logs=[segment.log for segment in result.segments],
     )

@@ -180,7 +180,7 @@ def test_json_has_every_key_documented(outputs: dict[str, Any], tmp_path: Path) 
     assert victim["evidence"]["from_the_future"] == {"kept": True}  # stored keys survive
     assert victim["blame"]["culprits"] == [POLLUTER]
     assert doc["gate"]["fail_on"] == ["brittle", "import-time", "order-dependent",
-                                      "parallel-only"]
+                                      "parallel-only", "unconfirmed"]
     assert doc["sources"][0]["git_head"] == "0123456789abcdef"
 
 

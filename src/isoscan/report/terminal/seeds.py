@@ -29,6 +29,7 @@ VERDICT_STYLE = {
     Verdict.BRITTLE: "bold red",
     Verdict.PARALLEL_ONLY: "bold red",
     Verdict.IMPORT_TIME: "bold red",
+    Verdict.UNCONFIRMED: "bold red",
     Verdict.NON_DETERMINISTIC: "yellow",
     Verdict.FLAKY: "yellow",
     Verdict.BROKEN: "magenta",
@@ -36,13 +37,16 @@ VERDICT_STYLE = {
 }
 
 _ORDER = [Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY, Verdict.IMPORT_TIME,
-          Verdict.NON_DETERMINISTIC, Verdict.FLAKY, Verdict.BROKEN]
+          Verdict.UNCONFIRMED, Verdict.NON_DETERMINISTIC, Verdict.FLAKY, Verdict.BROKEN]
 
 
 def render_report(report: SeedsReport) -> None:
-    unstable = sorted(report.unstable, key=lambda f: (_ORDER.index(f.verdict), f.nodeid))
+    folded = {t for c in report.class_order for t in c.tests}
+    unstable = sorted((f for f in report.unstable if f.nodeid not in folded),
+                      key=lambda f: (_ORDER.index(f.verdict), f.nodeid))
     runs = report.matrix.runs
     console.print()
+    _class_order(report)
     if unstable:
         _print_findings(unstable, runs)
         console.print()
@@ -67,6 +71,9 @@ def render_report(report: SeedsReport) -> None:
     for verdict, count in counts.items():
         if count:
             summary.append(f"{count} {verdict.value}  ", style=VERDICT_STYLE[verdict])
+    if folded:
+        summary.append(f"{len(folded)} in classes that depend on their method order  ",
+                       style="bold red")
     summary.append(f"{report.stable_count} stable (not listed)", style="green")
     console.print(summary)
     if report.interrupted:
@@ -86,7 +93,8 @@ def _print_findings(findings: list[Finding], runs: list[RunRow]) -> None:
     for number, finding in enumerate(findings, start=1):
         failed = " ".join(f"#{index[r]}" for r in finding.evidence.failed_runs if r in index)
         head = Text(f"{number:>2} ")
-        head.append(finding.verdict.value, style=VERDICT_STYLE[finding.verdict])
+        head.append(" + ".join(v.value for v in finding.verdicts),
+                    style=VERDICT_STYLE[finding.verdict])
         head.append(f"  failed in {failed}" if failed else "  failed in no plan run",
                     style="dim")
         console.print(head)
@@ -94,6 +102,22 @@ def _print_findings(findings: list[Finding], runs: list[RunRow]) -> None:
         evidence = _evidence_text(finding)
         if evidence:
             print_ids(evidence, "     ", style="dim")
+
+
+def _class_order(report: SeedsReport) -> None:
+    """Classes that depend on their own method order: said once, each class on one line,
+    rather than a row per test that a shuffled order broke."""
+    if not report.class_order:
+        return
+    count = sum(len(c.tests) for c in report.class_order)
+    print_ids(f"Classes whose tests depend on their own method order ({count} brittle or "
+              "order-dependent tests, not listed below): they fail only when the class's "
+              "methods run out of their collected order. --keep-class-order keeps each "
+              "class's methods in order while shuffling the rest.", style="bold red")
+    for dependence in report.class_order:
+        names = ", ".join(t.rpartition("::")[2] for t in dependence.tests)
+        print_ids(f"{dependence.owner}: {names}", "  ")
+    console.print()
 
 
 SHOWN_VICTIMS = 6  # victims listed under a cause before "and N more" (the JSON has all)

@@ -13,8 +13,8 @@ from isoscan.model.verdicts import Finding, Verdict
 
 # The order of the terminal report: the verdicts that fail the gate by default first.
 VERDICT_ORDER = [Verdict.ORDER_DEPENDENT, Verdict.BRITTLE, Verdict.PARALLEL_ONLY,
-                 Verdict.IMPORT_TIME, Verdict.NON_DETERMINISTIC, Verdict.FLAKY, Verdict.BROKEN,
-                 Verdict.STABLE]
+                 Verdict.IMPORT_TIME, Verdict.UNCONFIRMED, Verdict.NON_DETERMINISTIC,
+                 Verdict.FLAKY, Verdict.BROKEN, Verdict.STABLE]
 
 _SHOWN = 3  # candidates named before "…"
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -135,6 +135,7 @@ def import_time_lines(dependence: ImportDependence) -> list[str]:
 
 _DEFAULT_NOTE = {
     Verdict.NON_DETERMINISTIC: "passed and failed in the same order",
+    Verdict.UNCONFIRMED: "a confirmation trial did not run it",
     Verdict.FLAKY: "passed and failed across runs; cause unknown",
     Verdict.BROKEN: "failed in every run",
 }

@@ -37,6 +37,7 @@ def document(report: SeedsReport, gate: Gate | None = None) -> dict[str, Any]:
     doc["sources"] = report.sources
     doc["causes"] = [cause.to_json() for cause in causes_of(report)]
     doc["sweeps"] = [sweep.to_json() for sweep in report.sweeps]
+    doc["class_order"] = [c.to_json() for c in report.class_order]
     if gate is not None:
         doc["gate"] = gate_document(gate)
     return doc

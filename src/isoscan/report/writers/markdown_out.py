@@ -88,7 +88,7 @@ def _causes(report: SeedsReport) -> list[str]:
 def _row(report: SeedsReport, finding: Finding, gate: Gate | None) -> str:
     failed = len(report.matrix.failed_runs(finding.nodeid))
     status = "-"
-    if gate is not None and finding.verdict in gate.fail_on:
+    if gate is not None and any(v in gate.fail_on for v in finding.verdicts):
         status = "known" if finding in gate.known else "**new**"
     elif gate is not None:
         status = "not gated"
@@ -96,7 +96,8 @@ def _row(report: SeedsReport, finding: Finding, gate: Gate | None) -> str:
     check = finding.evidence.confirmation
     if check is not None:  # the stated rule's bound (model/confidence.py)
         cause += f" (rule: {check.summary()})"
-    return (f"| {code(finding.nodeid)} | {finding.verdict.value} | {status} | "
+    verdicts = " + ".join(v.value for v in finding.verdicts)
+    return (f"| {code(finding.nodeid)} | {verdicts} | {status} | "
             f"{failed} of {len(report.matrix.runs)} | {cell(cause)} |")
 
 

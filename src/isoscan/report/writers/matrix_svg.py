@@ -34,6 +34,7 @@ COLOURS = {
 VERDICT_COLOURS = {
     Verdict.ORDER_DEPENDENT: "#cf222e", Verdict.BRITTLE: "#cf222e",
     Verdict.PARALLEL_ONLY: "#cf222e", Verdict.IMPORT_TIME: "#cf222e",
+    Verdict.UNCONFIRMED: "#cf222e",
     Verdict.NON_DETERMINISTIC: "#9a6700",
     Verdict.FLAKY: "#9a6700", Verdict.BROKEN: "#8250df", Verdict.STABLE: "#1a7f37",
 }

@@ -62,6 +62,7 @@ from isoscan.trials.fork.protocol import (
     DONE,
     EXITED,
     READY,
+    SESSION_FAILED,
     STARTED,
     TrialRequest,
     child_events,
@@ -81,6 +82,9 @@ SNAPSHOT_PLUGIN = "isoscan.explain.plugin"
 SHUTDOWN_SECONDS = 30.0  # for the server's own session finish once isoscan is done with it
 ABANDON_SECONDS = 5.0  # the same after an interrupt: the user is waiting
 SCAN_CHECKPOINTS = 32  # victim checks along one scan: the cut it gives is ~N/32 tests long
+# Fork trials that ran no test, checked as a subprocess before isoscan trusts forks or gives
+# them up: a suite that refuses every session costs this many extra pytest start-ups at most.
+VET_TRIALS = 2
 
 
 def fork_unavailable() -> str | None:
@@ -92,6 +96,11 @@ def fork_unavailable() -> str | None:
 
 class ServerGone(Exception):
     """The server's event pipe closed: the server process ended."""
+
+
+class SessionRefused(Exception):
+    """The suite stopped the server's own session start (``pytest.exit``, an error in a
+    ``pytest_sessionstart`` hook); ``str()`` is what stopped it."""
 
 
 def server_argv(suite: Suite, requests_fd: int, events_fd: int, workdir: Path) -> list[str]:
@@ -183,11 +192,17 @@ class ServerProcess:
         return self._await_ready()
 
     def _await_ready(self) -> Ready:
+        refused: str | None = None
         while True:
             try:
                 event = self.next_event(POLL_SECONDS)
             except ServerGone:
+                if refused is not None:
+                    self.close(ABANDON_SECONDS)
+                    raise SessionRefused(refused) from None
                 raise self.failure("the suite could not run", before_ready=True) from None
+            if event is not None and event.get("e") == SESSION_FAILED:
+                refused = str(event.get("reason", ""))
             if event is not None and event.get("e") == READY:
                 return Ready([str(i) for i in event.get("collected", [])],
                              [str(t) for t in event.get("threads", [])],
@@ -286,6 +301,8 @@ class ForkTrials(TrialRunner):
         self._server: ServerProcess | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
         self._collected: list[str] | None = None
+        self._vetted = False  # a fork trial executed a test: the suite runs in forks
+        self._vet_checks = 0
         self.prerewritten = 0  # test files rewritten on a second core while the server started
 
     # TrialRunner ----------------------------------------------------------------------------
@@ -299,7 +316,33 @@ class ForkTrials(TrialRunner):
         outcome = self._stored(wanted, seed, lambda run_dir: self._execute(
             server, wanted, seed, run_dir, timeouts=timeouts))
         self.trials += 1
-        return outcome
+        if self._vetted or outcome.executed():
+            self._vetted = True
+            return outcome
+        return self._vet(outcome, seed, full_timeout)
+
+    def _vet(self, outcome: TrialOutcome, seed: int | None,
+             full_timeout: Collection[str]) -> TrialOutcome:
+        """A fork trial that executed no test, before any fork trial did: the same trial once
+        as a fresh subprocess. If that one executes a test, the suite's session hooks cannot
+        be run per fork (they refuse, or fail, in a fork of a collected session): every later
+        trial runs as a subprocess, and this trial's answer is the subprocess's. If it too
+        runs nothing, the suite refuses either way, and the fork trial's answer stands.
+        ``VET_TRIALS`` such checks at most."""
+        if self._vet_checks >= VET_TRIALS:
+            return outcome
+        self._vet_checks += 1
+        fresh = SubprocessTrials(self.suite, self.store, self.session_id, self.purpose,
+                                 self.hangs).run(outcome.order, seed, full_timeout=full_timeout)
+        self.trials += 1
+        if fresh.executed():
+            line = outcome.log_line()
+            self._end(graceful=True)
+            self._fall_back(
+                "the suite's session hooks do not run in a fork of a collected session (a "
+                "fork trial ran no test where a fresh pytest ran them"
+                + (f"; the fork's log: {line}" if line else "") + ")")
+        return fresh
 
     @property
     def mode(self) -> TrialMode:
@@ -514,6 +557,10 @@ class ForkTrials(TrialRunner):
         self._finalizer = weakref.finalize(self, server.close)
         try:
             ready = server.start()
+        except SessionRefused as refused:
+            self._end(graceful=False)
+            self._fall_back(f"the suite stopped the fork server's session start ({refused})")
+            return None
         except BaseException:
             self._end(graceful=False)
             raise
@@ -521,7 +568,9 @@ class ForkTrials(TrialRunner):
         self.prerewritten = ready.prerewritten
         if ready.threads:
             self._end(graceful=True)
-            self._fall_back(ready.threads)
+            shown = ", ".join(ready.threads[:3]) + (", …" if len(ready.threads) > 3 else "")
+            self._fall_back(f"the suite has {len(ready.threads)} thread(s) running after "
+                            f"collection ({shown}); forking would lose them")
         return self._server
 
     def _end(self, *, graceful: bool, interrupted: bool = False) -> None:
@@ -538,12 +587,8 @@ class ForkTrials(TrialRunner):
         else:
             server.kill()
 
-    def _fall_back(self, threads: list[str]) -> None:
-        shown = ", ".join(threads[:3]) + (", …" if len(threads) > 3 else "")
-        self.fallback_reason = (
-            f"the suite has {len(threads)} thread(s) running after collection ({shown}); "
-            "forking would lose them, so each trial runs in a fresh subprocess"
-        )
+    def _fall_back(self, reason: str) -> None:
+        self.fallback_reason = f"{reason}; each trial runs in a fresh subprocess"
         self._fallback = SubprocessTrials(self.suite, self.store, self.session_id, self.purpose,
                                           self.hangs)
         if self.on_fallback is not None:

@@ -5,7 +5,8 @@ in the order file it names (one per line, as for ``--isoscan-order``), so 10,000
 small line on the pipe. Outcomes come back the way they do from any pytest process of isoscan:
 the plugin's JSON-line event files in the request's records folder.
 
-server → isoscan: ``ready`` once collection is done (with the collected ids and the threads
+server → isoscan: ``session-failed`` if the suite stopped the server's session start; ``ready``
+once collection is done (with the collected ids and the threads
 alive at that point); then per child ``started`` (its pid, also its process group, and the
 index of its ids) and ``exited`` (its exit code, negative for the signal that killed it, as in
 ``subprocess``); then ``done`` when the request's last child has exited.
@@ -30,6 +31,9 @@ from typing import Any
 from isoscan.trials.scan import ScanStop
 
 READY = "ready"
+# The server's own session start was stopped by the suite (``pytest.exit``, an error), with
+# why: the server then ends before ``ready``, and isoscan runs its trials as subprocesses.
+SESSION_FAILED = "session-failed"
 STARTED = "started"
 EXITED = "exited"
 DONE = "done"

@@ -9,6 +9,16 @@ requested order, records them with the ordinary ``Recorder`` of ``isoscan.plugin
 its session (session fixtures torn down, terminal summary to its own log) and leaves with
 ``os._exit``, so the parent's atexit handlers and buffered files are never run or flushed twice.
 
+Each child is one whole session as the suite sees it, one after another as separate pytest
+processes would be: the server ends its own session for the suite's hooks before the first
+fork (the suite's ``pytest_sessionfinish`` right after collection; the suite's
+``pytest_sessionstart`` again before the server's own finish at exit), and each child runs
+``pytest_sessionstart`` … ``pytest_sessionfinish`` with ``config.cache`` pointed at a cache
+of its own, a copy of the server's as its session started (``ChildCache``): the cache every
+subprocess trial starts its session with. ``pytest_configure``/``pytest_unconfigure`` stay
+the server's: children inherit what configure did, and an unconfigure in a child would undo
+it for the next.
+
 The server reaps every child before it reports it ``exited``. SIGTERM from isoscan (an
 interrupt) makes it kill and reap its running children and fork no more; closing the request
 pipe ends it.
@@ -27,7 +37,6 @@ import sys
 import threading
 import tokenize
 import traceback
-import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +57,7 @@ from isoscan.trials.fork.protocol import (
     DONE,
     EXITED,
     READY,
+    SESSION_FAILED,
     STARTED,
     TrialRequest,
     child_event,
@@ -56,6 +66,13 @@ from isoscan.trials.fork.protocol import (
     encode_event,
     lane_log,
     write_all,
+)
+from isoscan.trials.fork.session import (
+    ChildCache,
+    child_cache,
+    children_sessionfinish,
+    stopped_at_start,
+    user_hook,
 )
 
 ORDERER = "isoscan-orderer"
@@ -118,8 +135,23 @@ class ForkServer:
         self.running: dict[int, int] = {}  # child pid -> index of its ids in the request
         self.alone_plan: AlonePlan | None = None  # set while an ``alone`` request is served
         self.sessionfinish: HookCaller | None = None  # the children's, once collected
-        self.sessionstart: HookCaller | None = None  # ``user_sessionstart``, once collected
+        self.sessionstart: HookCaller | None = None  # ``user_hook`` of session start
+        self.user_finish: HookCaller | None = None  # ``user_hook`` of session finish
+        scratch = config.getoption("isoscan_scratch")
+        self.cache = ChildCache(config, Path(scratch) if scratch else None)
         self.stopping = False
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> object:
+        """The server's own session start: when the suite's hooks stop it (``pytest.exit``,
+        an error), isoscan hears why before the server ends, so it can run its trials as
+        subprocesses instead (each then shows what the suite does)."""
+        self.cache.seal()  # as every subprocess trial's cache is when its session starts
+        try:
+            return (yield)
+        except BaseException as exc:
+            self._send(SESSION_FAILED, reason=f"{type(exc).__name__}: {exc}")
+            raise
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
@@ -131,8 +163,11 @@ class ForkServer:
         self.items = list(session.items)
         self.positions = index_items(self.items)
         self._register_trial_plugins()
-        self.sessionfinish = children_sessionfinish(self.config.pluginmanager)
-        self.sessionstart = user_sessionstart(self.config.pluginmanager)
+        manager = self.config.pluginmanager
+        self.sessionfinish = children_sessionfinish(manager)
+        self.sessionstart = user_hook(manager, "pytest_sessionstart")
+        self.user_finish = user_hook(manager, "pytest_sessionfinish")
+        self._end_own_session(session)
         threads = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
         self._send(READY, collected=[item.nodeid for item in self.items], threads=threads,
                    prerewritten=prerewritten)
@@ -150,7 +185,29 @@ class ForkServer:
             for name in (ORDERER, RECORDER, PACER):
                 if self.config.pluginmanager.get_plugin(name) is not None:
                     self.config.pluginmanager.unregister(name=name)
+            self._reopen_own_session(session)
+            self.cache.close()
         return True
+
+    def _end_own_session(self, session: pytest.Session) -> None:
+        """Before the first fork, the suite's session-finish hooks end the session the server
+        started, as a pytest process that only collected would: the first child then starts
+        its session after one that ended (a flag set at start is cleared, a connection opened
+        at start is closed, not shared with every child)."""
+        if self.user_finish is not None:
+            try:
+                self.user_finish(session=session, exitstatus=int(pytest.ExitCode.OK))
+            except Exception:  # the server's log shows it; each child runs its own finish
+                traceback.print_exc()
+
+    def _reopen_own_session(self, session: pytest.Session) -> None:
+        """At exit, pytest runs the server's own session finish, every hook of it: the
+        suite's session start runs first again, so no finish runs without its start."""
+        if self.sessionstart is not None:
+            try:
+                self.sessionstart(session=session)
+            except Exception:
+                traceback.print_exc()
 
     def _register_trial_plugins(self) -> None:
         """Registered once here, after collection, so no child pays for registering plugins;
@@ -252,7 +309,10 @@ class ForkServer:
         set_seed_context(session, request.seed, self.reset_seed)
         if request.lanes:
             self._as_worker(request, index)
-        items = self._start_session(session, request, wanted, index)
+        try:
+            items = self._start_session(session, request, wanted, index)
+        except pytest.exit.Exception as exc:
+            return stopped_at_start(exc)
         if request.timeouts is not None:  # early bounds for tests that hung before
             apply_timeouts(items, read_timeouts(request.timeouts))
         self._pace(request, items)
@@ -296,6 +356,7 @@ class ForkServer:
         trial of just ``items`` would record."""
         assert self.orderer is not None and self.recorder is not None
         redirect_output(folder / "output.log")
+        self.cache.branch(folder / ".pytest_cache")
         self.orderer.wanted, self.orderer.missing = [i.nodeid for i in items], []
         self.recorder.directory = folder / "records"
         self._announce(session, items, [])
@@ -308,6 +369,7 @@ class ForkServer:
         chosen, deselected, missing = select_items(self.items, self.positions, wanted)
         self.orderer.wanted, self.orderer.missing = wanted, missing
         self.recorder.directory = child_records(request, index)
+        self.cache.own(child_cache(request, index))
         _restart_terminal(session)
         if self.sessionstart is not None:
             self.sessionstart(session=session)
@@ -332,7 +394,10 @@ class ForkServer:
         with what every child would work out alike taken from the server's ``plan``."""
         redirect_to(request.log, plan.output_fds)
         set_seed_context(session, request.seed, self.reset_seed)
-        items = self._start_alone(session, request, nodeid, index, plan)
+        try:
+            items = self._start_alone(session, request, nodeid, index, plan)
+        except pytest.exit.Exception as exc:
+            return stopped_at_start(exc)
         status = run_items(session, items)
         return self._finish(session, status)
 
@@ -346,6 +411,7 @@ class ForkServer:
         self.recorder.directory = child_records(request, index)  # for its test's own forks
         self.recorder.stream = cast(IO[str], ChildLines(plan.events, index))
         self.recorder.stream_pid = os.getpid()
+        self.cache.own(child_cache(request, index))
         _restart_terminal(session)
         if self.sessionstart is not None:
             self.sessionstart(session=session)
@@ -403,41 +469,6 @@ class ChildLines:
 
     def close(self) -> None:
         pass
-
-
-_CACHE_WRITERS = ("lfplugin", "nfplugin")  # pytest's names for its cache plugins
-
-
-def children_sessionfinish(manager: pytest.PytestPluginManager) -> HookCaller:
-    """Every plugin's ``pytest_sessionfinish`` but those of pytest's cache plugins (``--lf``,
-    ``--nf``), for every child: they only write the server's private cache, which nothing
-    reads once the server has collected (their orders were applied then; children run
-    explicit ones) and which is deleted with it. The ``--nf`` one sorts and writes every
-    collected node id: ~7 ms of a trial of a few tests in a 1,500-test suite."""
-    cache = [plugin for plugin in map(manager.get_plugin, _CACHE_WRITERS) if plugin is not None]
-    return manager.subset_hook_caller("pytest_sessionfinish", remove_plugins=cache)
-
-
-# Plugins whose session start the child must not repeat (pytest's own would reset the fixture
-# manager and setup state of the collected items) or that it repeats by hand.
-_NOT_RESTARTED = ("_pytest.", "pytest.", "pluggy", "isoscan.", "pytest_randomly", "xdist",
-                  "pytest_timeout")
-
-
-def user_sessionstart(manager: pytest.PytestPluginManager) -> HookCaller | None:
-    """Conftest and third-party ``pytest_sessionstart`` hooks, for every child to run as a
-    fresh process would: every child runs every plugin's ``pytest_sessionfinish``, so a
-    conftest that creates something at session start and removes it at session finish must
-    create it again. None when no such hook exists."""
-    skip = [plugin for plugin in manager.get_plugins() if _plugin_module(plugin).startswith(
-        _NOT_RESTARTED)]
-    caller = manager.subset_hook_caller("pytest_sessionstart", remove_plugins=skip)
-    return caller if caller.get_hookimpls() else None
-
-
-def _plugin_module(plugin: object) -> str:
-    name = getattr(plugin, "__name__", None) if isinstance(plugin, types.ModuleType) else None
-    return name if isinstance(name, str) else type(plugin).__module__
 
 
 def warm_caches() -> None:
