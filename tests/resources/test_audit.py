@@ -36,10 +36,11 @@ READ, WRITE, BIND, CONNECT, RUN = Access.READ, Access.WRITE, Access.BIND, Access
 PRELUDE = """\
 import json, os, shutil, socket, sqlite3, subprocess, sys, tempfile
 from pathlib import Path
-from isoscan.resources import ResourceTracker, declare
+from isoscan.resources import Access, ResourceTracker, declare
 
-def emit(resources):
-    print(json.dumps([r.to_json() for r in resources]))
+def emit(resources, leaves=False):
+    # What a test leaves behind is asserted on its own (test_files_made_and_left_are_leaves).
+    print(json.dumps([r.to_json() for r in resources if leaves or r.access is not Access.LEAVE]))
 """
 
 
@@ -202,7 +203,8 @@ def test_tracker_records_nothing_when_not_started(tmp_path: Path) -> None:
     )
     assert seen == {
         "never_started": [],
-        "during": as_json(Resource(FILE, str(tmp_path / "b.txt"), WRITE)),
+        "during": as_json(Resource(FILE, str(tmp_path / "b.txt"), Access.LEAVE),
+                          Resource(FILE, str(tmp_path / "b.txt"), WRITE)),
         "after": [],
         "tracking": [False, False],
     }
@@ -640,3 +642,22 @@ def test_declared_for_uses_the_conftests_above_the_test(pytester: pytest.Pyteste
 def test_declared_for_without_the_hookspec_is_empty(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plain=CHECK.format(expected="[]"))
     pytester.runpytest("-p", "no:randomly", "-p", "no:isoscan").assert_outcomes(passed=1)
+
+
+def test_files_made_and_left_are_leaves(tmp_path: Path) -> None:
+    """A file the test made and did not remove is left behind; one it made and removed, or one
+    that was there before it, is not."""
+    seen = run_script(
+        tmp_path,
+        """
+        Path("before.txt").write_text("x")
+        tracker = ResourceTracker()
+        tracker.start()
+        Path("before.txt").write_text("y")
+        Path("left.txt").write_text("1")
+        Path("gone.txt").write_text("2")
+        os.remove("gone.txt")
+        emit([r for r in tracker.stop() if r.access is Access.LEAVE], leaves=True)
+        """,
+    )
+    assert seen == as_json(Resource(FILE, str(tmp_path / "left.txt"), Access.LEAVE))

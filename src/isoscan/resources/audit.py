@@ -12,23 +12,17 @@ import os
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 from urllib.parse import unquote
 
+from .active import ACTIVE, AtStop
 from .model import Access, Resource, ResourceKind, merged
 
 # The audit event ``isoscan.resources.declare`` raises.
 DECLARE_EVENT = "isoscan.resource"
 
 _Seen = tuple[ResourceKind, str, Access, str]
-# What a driver capture checks when the test ends (a row count, whether a key still exists):
-# called with tracking already off, so its own queries are not the test's.
-AtStop = Callable[[], Iterable[Resource]]
-
-# The tracker collecting right now; None makes the hook return at once.
-_active: ResourceTracker | None = None
 _install_lock = threading.Lock()
 _installed = False
 
@@ -73,11 +67,10 @@ class ResourceTracker:
 
     @property
     def tracking(self) -> bool:
-        return _active is self
+        return ACTIVE.tracker is self
 
     def start(self) -> None:
         """Begin collecting for one test, forgetting anything collected before."""
-        global _active
         _install_once()
         from .drivers import install_drivers, watch_imports
 
@@ -87,13 +80,12 @@ class ResourceTracker:
         self._at_stop = {}
         self._made = set()
         self._verdicts = {}
-        _active = self
+        ACTIVE.tracker = self
 
     def stop(self) -> list[Resource]:
         """Stop collecting; the resources seen, one entry each, sorted."""
-        global _active
-        if _active is self:
-            _active = None
+        if ACTIVE.tracker is self:
+            ACTIVE.tracker = None
         seen, self._seen = self._seen, set()
         found = [Resource(kind, name, access, label) for kind, name, access, label in seen]
         found += [Resource(ResourceKind.FILE, path, Access.LEAVE)
@@ -154,23 +146,6 @@ class ResourceTracker:
             self._add(ResourceKind.FILE, path, access)
 
 
-def current() -> ResourceTracker | None:
-    """The tracker collecting right now, if any."""
-    return _active
-
-
-@contextmanager
-def muted() -> Iterator[None]:
-    """Nothing is recorded inside: isoscan's own look at a database or server (a row count)
-    is not the test's."""
-    global _active
-    held, _active = _active, None
-    try:
-        yield
-    finally:
-        _active = held
-
-
 # Installed packages and bytecode, wherever the interpreter keeps them (a path segment).
 _NOISE_DIRS = ("site-packages", "dist-packages", "__pycache__")
 _NOISE_PARTS = tuple(os.sep + name + os.sep for name in _NOISE_DIRS)
@@ -209,7 +184,8 @@ def prepare() -> None:
 
 
 def _audit_hook(event: str, args: tuple[Any, ...]) -> None:
-    tracker = _active
+    # Only a ResourceTracker is ever made active (``start``); no check on this hot path.
+    tracker = cast("ResourceTracker | None", ACTIVE.tracker)
     if tracker is None:
         if event in _SQLITE_EVENTS:  # connections outlive tests: traced whenever opened
             _SQLITE_EVENTS[event](args)

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-from . import http_capture, redis_capture, sql_capture
+from .http_capture import install as install_http
+from .redis_capture import install as install_redis
+from .sql_capture import install as install_sql
 
 # The modules whose import makes a capture possible.
 _WATCHED = frozenset({"redis.client", "psycopg", "psycopg2", "sqlalchemy.engine",
@@ -20,9 +22,9 @@ _WATCHED = frozenset({"redis.client", "psycopg", "psycopg2", "sqlalchemy.engine"
 
 
 def install_drivers() -> None:
-    sql_capture.install()
-    redis_capture.install()
-    http_capture.install()
+    install_sql()
+    install_redis()
+    install_http()
 
 
 class _PatchAfterImport(importlib.abc.MetaPathFinder):

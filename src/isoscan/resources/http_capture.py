@@ -13,7 +13,7 @@ import sys
 from typing import Any
 from urllib.parse import urlsplit
 
-from .audit import current
+from .active import current
 from .model import Access, ResourceKind
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from .audit import ResourceTracker, current, muted
+from .active import Collector, current, muted
 from .model import Access, Resource, ResourceKind
 
 _patched: set[str] = set()
@@ -92,7 +92,7 @@ def _seen(client: Any, args: tuple[Any, ...]) -> None:
         return  # recording must never break the test's own command
 
 
-def _watch_key(tracker: ResourceTracker, client: Any, key: str, label: str) -> None:
+def _watch_key(tracker: Collector, client: Any, key: str, label: str) -> None:
     check_key = ("redis", label, key)
     if not tracker.wants_check(check_key):
         return

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .audit import ResourceTracker, current, muted
+from .active import Collector, current, muted
 from .model import Access, Resource, ResourceKind
 from .sql import Dialect, tables_of
 
@@ -118,7 +118,7 @@ def _seen(statement: object, dialect: Dialect, label: str, counter: Counter | No
         return  # recording must never break the test's own statement
 
 
-def _watch_rows(tracker: ResourceTracker, label: str, table: str, counter: Counter) -> None:
+def _watch_rows(tracker: Collector, label: str, table: str, counter: Counter) -> None:
     key = ("rows", label, table)
     if not tracker.wants_check(key):
         return
