@@ -9,7 +9,8 @@ from isoscan.execution.timeouts import HangBook
 from isoscan.model.status import RunPurpose
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
-from isoscan.trials.fork import client
+from isoscan.trials.fork import server_process
+from isoscan.trials.fork.client import ForkTrials
 from isoscan.trials.subprocess_trials import SubprocessTrials
 
 
@@ -23,10 +24,11 @@ def make_trials(suite: Suite, store: Store, session_id: int, purpose: RunPurpose
     so far (its plan runs, or the session a bisect starts from). End the runner with its
     ``close()``."""
     if fork:
-        reason = client.fork_unavailable()  # looked up on the module, so a test can stub it
+        # Looked up on the module, so a test can stub it.
+        reason = server_process.fork_unavailable()
         if reason is None:
-            return client.ForkTrials(suite, store, session_id, purpose, on_fallback=on_fallback,
-                                     hangs=hangs)
+            return ForkTrials(suite, store, session_id, purpose, on_fallback=on_fallback,
+                              hangs=hangs)
         if on_fallback is not None:
             on_fallback(f"{reason}; each trial runs in a fresh subprocess")
     return SubprocessTrials(suite, store, session_id, purpose, hangs)

@@ -440,7 +440,8 @@ def test_make_trials_forks_unless_told_or_unable(tmp_path: Path, store: Store,
     assert isinstance(make_trials(suite, store, 1, "confirm", False, heard.append),
                       SubprocessTrials)
     assert heard == []
-    monkeypatch.setattr("isoscan.trials.fork.client.fork_unavailable", lambda: "no fork here")
+    monkeypatch.setattr("isoscan.trials.fork.server_process.fork_unavailable",
+                        lambda: "no fork here")
     fallback = make_trials(suite, store, 1, "confirm", True, heard.append)
     assert isinstance(fallback, SubprocessTrials)
     assert heard == ["no fork here; each trial runs in a fresh subprocess"]

@@ -1,6 +1,7 @@
-"""Fork trials: one pytest process per session imports and collects the suite once; every trial
-then runs in a fresh fork of it (see ``server.py`` for the pytest side and
-docs/fork-trials.md for what a fork shares with its parent).
+"""Fork trials (``ForkTrials``): one pytest process per session imports and collects the suite
+once; every trial then runs in a fresh fork of it. ``server.py`` is the pytest side,
+``server_process.py`` starts and stops that process, ``children.py`` follows its forks, and
+docs/fork-trials.md says what a fork shares with its parent.
 
 Each trial is stored as a run exactly like a ``SubprocessTrials`` one: the same folder layout
 (``seg0/order.txt``, ``records/``, ``output.log``), the same event files, merged by the same code
@@ -9,15 +10,6 @@ of ``runner.py``; its ``argv`` is the subprocess command that would reproduce it
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import selectors
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -26,29 +18,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
 
-from isoscan.errors import PYTEST_REASONS, SuiteError
-from isoscan.execution import records
+from isoscan.errors import SuiteError
 from isoscan.execution.argv import (
-    NO_INI_RECORD,
-    RUN_TAIL,
     Ordering,
     Suite,
-    cache_args,
     pytest_argv,
 )
 from isoscan.execution.interrupts import interrupts_deferred
 from isoscan.execution.process import (
     POLL_SECONDS,
-    RecordWatcher,
-    child_env,
-    kill_group,
-    log_tail,
-    pid_alive,
 )
 from isoscan.execution.runner import (
-    RAN,
     RunResult,
-    Segment,
     finish_result,
     merge_segment,
     write_order_file,
@@ -57,211 +38,28 @@ from isoscan.execution.timeouts import HangBook, RunTimeouts, hang_limit
 from isoscan.model.status import OrderingKind, RunPurpose, RunStatus
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialMode, TrialRunner
+from isoscan.trials.fork.children import ChildExit, Children, combined_exit_code, read_child_events
 from isoscan.trials.fork.protocol import (
-    CHILD_INDEX,
-    DONE,
     EXITED,
-    READY,
-    SESSION_FAILED,
-    STARTED,
     TrialRequest,
     child_events,
     child_records,
     lane_log,
     lane_records,
-    write_all,
 )
 from isoscan.trials.fork.scan_checks import read_checks
+from isoscan.trials.fork.server_process import ServerGone, ServerProcess, SessionRefused
 from isoscan.trials.lanes import Lane, write_lane_orders, write_schedule
 from isoscan.trials.outcome import TrialOutcome
 from isoscan.trials.scan import ScanResult, ScanStop
 from isoscan.trials.subprocess_trials import SubprocessTrials, trial_outcome
 
-SERVER_PLUGIN = "isoscan.trials.fork.server"
-SNAPSHOT_PLUGIN = "isoscan.explain.plugin"
-SHUTDOWN_SECONDS = 30.0  # for the server's own session finish once isoscan is done with it
-ABANDON_SECONDS = 5.0  # the same after an interrupt: the user is waiting
 SCAN_CHECKPOINTS = 32  # victim checks along one scan: the cut it gives is ~N/32 tests long
 # Fork trials that ran no test, checked as a subprocess before isoscan trusts forks or gives
 # them up: a suite that refuses every session costs this many extra pytest start-ups at most.
 VET_TRIALS = 2
 
 
-def fork_unavailable() -> str | None:
-    """Why this platform cannot run fork trials, or None when it can."""
-    if os.name != "posix" or not hasattr(os, "fork"):
-        return f"os.fork is not available on this platform ({sys.platform})"
-    return None
-
-
-class ServerGone(Exception):
-    """The server's event pipe closed: the server process ended."""
-
-
-class SessionRefused(Exception):
-    """The suite stopped the server's own session start (``pytest.exit``, an error in a
-    ``pytest_sessionstart`` hook); ``str()`` is what stopped it."""
-
-
-def server_argv(suite: Suite, requests_fd: int, events_fd: int, workdir: Path) -> list[str]:
-    """The server's command line: like ``pytest_argv``'s (the user's args first, isoscan's
-    last so they win), with pytest-randomly loaded but not reordering, so each trial can pick
-    its own seed context or none."""
-    argv = [suite.python, "-m", "pytest", *suite.paths, *suite.pytest_args]
-    # The snapshot plugin is inert until a request asks for a snapshot (``isoscan explain``).
-    argv += ["-p", "isoscan.plugin", *NO_INI_RECORD, "-p", SNAPSHOT_PLUGIN, "-p", SERVER_PLUGIN,
-             f"--isoscan-forkserver={requests_fd},{events_fd}", f"--isoscan-scratch={workdir}"]
-    argv += ["-p", "randomly", "--randomly-seed=0", "--randomly-dont-reorganize"]
-    argv += ["-p", "xdist", "-n", "0"]
-    if suite.timeout:
-        argv += ["-p", "timeout", f"--timeout={suite.timeout:g}", "--timeout-method=signal"]
-    argv += RUN_TAIL
-    argv += cache_args(workdir)
-    return argv
-
-
-class _Lines:
-    """JSON lines read from a pipe without blocking past a timeout."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.buffer = bytearray()
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(fd, selectors.EVENT_READ)
-
-    def close(self) -> None:
-        self.selector.close()
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
-
-    def next(self, timeout: float) -> dict[str, Any] | None:
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not self.selector.select(left):
-                return None
-            chunk = os.read(self.fd, 1 << 16)
-            if not chunk:
-                raise ServerGone
-            self.buffer += chunk
-        end = self.buffer.index(b"\n")
-        line = bytes(self.buffer[:end])
-        del self.buffer[: end + 1]
-        value = json.loads(line)
-        return value if isinstance(value, dict) else {}
-
-
-@dataclass(frozen=True)
-class Ready:
-    collected: list[str]
-    threads: list[str]
-    prerewritten: int = 0  # test files the server's helper rewrote for it (``prerewrite.py``)
-
-
-class ServerProcess:
-    """The pytest process that collected the suite and forks a child per trial."""
-
-    def __init__(self, suite: Suite) -> None:
-        self.suite = suite
-        self.workdir = Path(tempfile.mkdtemp(prefix="isoscan-fork-"))
-        self.log = self.workdir / "server.log"
-        self.argv: list[str] = []
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.requests: int | None = None
-        self.events: _Lines | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else None
-
-    def start(self) -> Ready:
-        requests_r, requests_w = os.pipe()
-        events_r, events_w = os.pipe()
-        self.requests, self.events = requests_w, _Lines(events_r)
-        self.argv = server_argv(self.suite, requests_r, events_w, self.workdir)
-        try:
-            with open(self.log, "wb") as log:
-                self.proc = subprocess.Popen(
-                    self.argv, cwd=self.suite.cwd, stdin=subprocess.DEVNULL, stdout=log,
-                    stderr=subprocess.STDOUT, env=child_env(), start_new_session=True,
-                    pass_fds=(requests_r, events_w),
-                )
-        finally:
-            os.close(requests_r)
-            os.close(events_w)
-        return self._await_ready()
-
-    def _await_ready(self) -> Ready:
-        refused: str | None = None
-        while True:
-            try:
-                event = self.next_event(POLL_SECONDS)
-            except ServerGone:
-                if refused is not None:
-                    self.close(ABANDON_SECONDS)
-                    raise SessionRefused(refused) from None
-                raise self.failure("the suite could not run", before_ready=True) from None
-            if event is not None and event.get("e") == SESSION_FAILED:
-                refused = str(event.get("reason", ""))
-            if event is not None and event.get("e") == READY:
-                return Ready([str(i) for i in event.get("collected", [])],
-                             [str(t) for t in event.get("threads", [])],
-                             int(event.get("prerewritten", 0)))
-
-    def send(self, request: TrialRequest) -> None:
-        if self.requests is None:
-            raise ServerGone
-        try:
-            write_all(self.requests, request.encode())
-        except BrokenPipeError:
-            raise ServerGone from None
-
-    def next_event(self, timeout: float) -> dict[str, Any] | None:
-        if self.events is None:
-            raise ServerGone
-        return self.events.next(timeout)
-
-    def failure(self, message: str, *, before_ready: bool = False) -> SuiteError:
-        """The error for a server that ended: its exit code's meaning and its output's tail."""
-        code = self.proc.wait() if self.proc is not None else None
-        if before_ready and code in PYTEST_REASONS:
-            reason = PYTEST_REASONS[code]
-        else:
-            reason = f"the pytest fork server exited with code {code}"
-        return SuiteError(f"{message}: {reason}", detail=self.tail())
-
-    def tail(self, lines: int = 25) -> str:
-        return log_tail(self.log, lines)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            kill_group(self.proc.pid)
-        self.close()
-
-    def stop(self) -> None:
-        """Abandons the current request: the server kills and reaps its children, forks no
-        more, and ends once the request pipe is closed."""
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(self.proc.pid, signal.SIGTERM)
-        self.close(ABANDON_SECONDS)
-
-    def close(self, wait: float = SHUTDOWN_SECONDS) -> None:
-        """Closing the request pipe ends the server's loop; it finishes its session and exits."""
-        if self.requests is not None:
-            with contextlib.suppress(OSError):
-                os.close(self.requests)
-            self.requests = None
-        if self.proc is not None:
-            try:
-                self.proc.wait(timeout=wait)
-            except subprocess.TimeoutExpired:
-                kill_group(self.proc.pid)
-                self.proc.wait()
-        if self.events is not None:
-            self.events.close()
-            self.events = None
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -497,7 +295,7 @@ class ForkTrials(TrialRunner):
         files = _TrialFiles.create(run_dir, order)
         request = TrialRequest(self.trials, files.order, files.records, files.log, seed,
                                alone=True, jobs=jobs)
-        children = _Children(request, len(order), self.hang_seconds)
+        children = Children(request, len(order), self.hang_seconds)
         try:
             self._send(server, children)
         except SuiteError:
@@ -656,24 +454,24 @@ class ForkTrials(TrialRunner):
                    hang_for: Mapping[str, float] | None = None) -> list[ChildExit]:
         """Sends the request and follows its children until the server says done;
         ``hang_for``: tests with a hang limit of their own (an early bound)."""
-        children = _Children(request, total, self.hang_seconds, hang_for)
+        children = Children(request, total, self.hang_seconds, hang_for)
         self._send(server, children)
         self._follow(server, children, on_exit)
         return children.exits
 
-    def _send(self, server: ServerProcess, children: _Children) -> None:
+    def _send(self, server: ServerProcess, children: Children) -> None:
         try:
             server.send(children.request)
         except ServerGone:
             self._lost(server, children)
 
-    def _lost(self, server: ServerProcess, children: _Children) -> NoReturn:
+    def _lost(self, server: ServerProcess, children: Children) -> NoReturn:
         error = server.failure(f"the fork server died during trial {children.request.trial}")
         children.kill_all()
         self._end(graceful=False)
         raise error from None
 
-    def _follow(self, server: ServerProcess, children: _Children,
+    def _follow(self, server: ServerProcess, children: Children,
                 on_exit: Callable[[int, int], None] | None) -> None:
         """Follows a sent request's children until the server says done; kills the group of
         a child whose test outlives the hang limit."""
@@ -702,12 +500,6 @@ def _timeouts_file(folder: Path, timeouts: RunTimeouts | None) -> Path | None:
     return timeouts.write(folder / "timeouts.json")
 
 
-def combined_exit_code(codes: list[int]) -> int:
-    """As for a resumed run: the first abnormal exit code, else the worst of 0 and 1."""
-    abnormal = [code for code in codes if code not in RAN]
-    return abnormal[0] if abnormal else max(codes, default=0)
-
-
 def alone_argv(suite: Suite, nodeid: str, seed: int | None, record_dir: Path) -> list[str]:
     """The subprocess command that runs ``nodeid`` alone in the same seed context."""
     ordering = (Ordering(OrderingKind.COLLECTED) if seed is None
@@ -723,151 +515,5 @@ class _AloneRun:
     order: list[str]
     seed: int | None
     request: TrialRequest
-    children: _Children
+    children: Children
     started: float
-
-
-@dataclass(frozen=True)
-class ChildExit:
-    index: int
-    pid: int
-    exit_code: int
-    killed_for_hang: bool
-    seconds: float
-
-    def segment(self, request: TrialRequest, argv: list[str],
-                events: list[dict[str, Any]] | None = None) -> Segment:
-        """``events``: what the child of an ``alone`` request wrote to ``child_events``."""
-        processes = records.read_record_dir(child_records(request, self.index))
-        if events:
-            processes = sorted([_child_process(events, self.pid), *processes],
-                               key=lambda p: p.name)
-        return Segment(index=self.index, argv=argv, exit_code=self.exit_code,
-                       killed_for_hang=self.killed_for_hang, processes=processes,
-                       junit=None, log=request.log, seconds=self.seconds)
-
-
-def read_child_events(path: Path) -> dict[int, list[dict[str, Any]]]:
-    """The events of each child of an ``alone`` request, by child index, from the file they
-    share. A line cut short by a killed child, then continued by another child's line, loses
-    only its own part."""
-    by_child: dict[int, list[dict[str, Any]]] = {}
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return by_child
-    for event in _child_lines(data[: data.rfind(b"\n") + 1]):
-        by_child.setdefault(int(event[CHILD_INDEX]), []).append(event)
-    return by_child
-
-
-def _child_lines(data: bytes) -> list[dict[str, Any]]:
-    tag = b"{" + json.dumps(CHILD_INDEX).encode() + b":"
-    events = []
-    for line in data.splitlines():
-        for start in (0, line.rfind(tag)):
-            try:
-                event = json.loads(line[start:])
-            except ValueError:
-                continue
-            if isinstance(event, dict) and isinstance(event.get(CHILD_INDEX), int):
-                events.append(event)
-            break
-    return events
-
-
-def _child_process(events: list[dict[str, Any]], pid: int) -> records.ProcessRecord:
-    """The record a child's own event file would have given: named ``<worker>-<pid>``."""
-    worker = next((str(e["worker"]) for e in events if e.get("e") == records.HELLO
-                   and "worker" in e), records.MAIN)
-    return records.process_record(f"{worker}-{pid}", events)
-
-
-class _Children:
-    """The children of one request as the server reports them, and a hang watchdog over them:
-    only a child running longer than ``WATCH_AFTER`` has its event file read."""
-
-    WATCH_AFTER = 1.0
-
-    def __init__(self, request: TrialRequest, total: int, hang_seconds: float | None,
-                 hang_for: Mapping[str, float] | None = None) -> None:
-        self.request = request
-        self.total = total
-        self.hang_seconds = hang_seconds
-        self.hang_for = hang_for
-        self.running: dict[int, tuple[int, float, RecordWatcher]] = {}
-        self.killed: set[int] = set()
-        self.exits: list[ChildExit] = []
-        self.checked = time.monotonic()
-        self.shared = _ChildTail(child_events(request)) if request.alone else None
-
-    def apply(self, event: dict[str, Any]) -> bool:
-        """Takes in one event; True when the request is done."""
-        kind = event.get("e")
-        if kind == STARTED:
-            index = int(event["index"])
-            watcher = RecordWatcher(child_records(self.request, index))
-            self.running[int(event["pid"])] = (index, time.monotonic(), watcher)
-        elif kind == EXITED:
-            pid = int(event["pid"])
-            index, started, _ = self.running.pop(pid, (int(event["index"]), time.monotonic(), None))
-            self.exits.append(ChildExit(index, pid, int(event["status"]), pid in self.killed,
-                                        time.monotonic() - started))
-        return kind == DONE
-
-    def kill_hung(self) -> None:
-        now = time.monotonic()
-        if self.hang_seconds is None or now - self.checked < POLL_SECONDS:
-            return
-        self.checked = now
-        shared_read = False
-        for pid, (index, started, watcher) in self.running.items():
-            if pid in self.killed or now - started < self.WATCH_AFTER:
-                continue
-            watcher.poll()
-            hung = bool(watcher.hung(self.hang_seconds, self.hang_for))
-            oldest = None
-            if self.shared is not None:
-                if not shared_read:
-                    self.shared.poll()
-                    shared_read = True
-                own = self.shared.running.get(index)
-                if own is not None and pid_alive(pid):
-                    oldest = own
-            if hung or (oldest is not None and now - oldest > self.hang_seconds):
-                kill_group(pid)
-                self.killed.add(pid)
-
-    def kill_all(self) -> None:
-        for pid in self.running:
-            kill_group(pid)
-
-
-class _ChildTail:
-    """Follows the ``child_events`` file of an ``alone`` request for the hang watchdog, as a
-    ``RecordWatcher`` follows event files: since when (as first seen) each child runs its
-    test."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = 0
-        self.running: dict[int, float] = {}  # child index -> when its running test was seen
-
-    def poll(self) -> None:
-        try:
-            with open(self.path, "rb") as stream:
-                stream.seek(self.offset)
-                chunk = stream.read()
-        except OSError:
-            return
-        end = chunk.rfind(b"\n")
-        if end < 0:
-            return
-        self.offset += end + 1
-        now = time.monotonic()
-        for event in _child_lines(chunk[: end + 1]):
-            index = int(event[CHILD_INDEX])
-            if event.get("e") == records.START:
-                self.running[index] = now
-            elif event.get("e") == records.FINISH:
-                self.running.pop(index, None)
