@@ -52,8 +52,14 @@ from isoscan.execution.schedule import Schedule
 from isoscan.execution.timeout_marks import apply_timeouts
 from isoscan.execution.timeouts import read_timeouts
 from isoscan.plugin import PACER, Orderer, Pacer, Recorder, act_as_xdist_worker
+from isoscan.trials.fork.output import (
+    ChildLines,
+    flush_all,
+    output_fds,
+    redirect_output,
+    redirect_to,
+)
 from isoscan.trials.fork.protocol import (
-    CHILD_INDEX,
     DONE,
     EXITED,
     READY,
@@ -67,6 +73,7 @@ from isoscan.trials.fork.protocol import (
     lane_log,
     write_all,
 )
+from isoscan.trials.fork.selection import index_items, select_items, select_one
 from isoscan.trials.fork.session import (
     ChildCache,
     child_cache,
@@ -291,7 +298,7 @@ class ForkServer:
             with contextlib.suppress(BaseException):
                 traceback.print_exc()
         finally:
-            _flush_all()
+            flush_all()
             os._exit(status)
 
     def _close_channels(self) -> None:
@@ -449,28 +456,6 @@ def alone_plan(session: pytest.Session, request: TrialRequest) -> AlonePlan:
                      items=session.items)
 
 
-class ChildLines:
-    """The Recorder's stream in a child of an ``alone`` request (the part of a text file it
-    uses): each event line it writes is tagged with the child's index and appended to the
-    request's ``child_events`` file in one ``write``, so the lines of children running side
-    by side never mix. Closing it leaves the descriptor, the server's, open."""
-
-    def __init__(self, fd: int, index: int) -> None:
-        self.fd = fd
-        self.tag = f'{{"{CHILD_INDEX}": {index}, '
-
-    def write(self, text: str) -> int:
-        line = self.tag + text[1:] if text.startswith("{") else text
-        write_all(self.fd, line.encode("utf-8"))
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def warm_caches() -> None:
     """Fills, once in the parent, the caches every child would otherwise fill again on its
     first failure: formatting a traceback maps every loaded module's file
@@ -488,85 +473,6 @@ def warm_caches() -> None:
 def _kill_groups(pids: dict[int, int]) -> None:
     for pid in list(pids):
         kill_group(pid)
-
-
-def index_items(items: list[pytest.Item]) -> dict[str, list[int]]:
-    positions: dict[str, list[int]] = {}
-    for at, item in enumerate(items):
-        positions.setdefault(item.nodeid, []).append(at)
-    return positions
-
-
-def select_items(items: list[pytest.Item], positions: dict[str, list[int]], wanted: list[str]
-                 ) -> tuple[list[pytest.Item], list[pytest.Item], list[str]]:
-    """The ``Orderer``'s rule on a prebuilt index: each wanted id takes the next item of that
-    id not yet taken, an id with none left is missing, every item not taken is deselected."""
-    taken: dict[str, int] = {}
-    chosen: list[int] = []
-    missing: list[str] = []
-    for nodeid in wanted:
-        at = positions.get(nodeid, [])
-        count = taken.get(nodeid, 0)
-        if count < len(at):
-            chosen.append(at[count])
-            taken[nodeid] = count + 1
-        else:
-            missing.append(nodeid)
-    kept = set(chosen)
-    deselected = [item for at, item in enumerate(items) if at not in kept]
-    return [items[at] for at in chosen], deselected, missing
-
-
-def select_one(items: list[pytest.Item], positions: dict[str, list[int]], nodeid: str, *,
-               deselect: bool = True
-               ) -> tuple[list[pytest.Item], list[pytest.Item], list[str]]:
-    """``select_items`` for a single wanted id, by slicing rather than an item-by-item loop;
-    without ``deselect`` the deselected list is left empty."""
-    at = positions.get(nodeid)
-    if not at:
-        return [], list(items) if deselect else [], [nodeid]
-    deselected = items[: at[0]] + items[at[0] + 1 :] if deselect else []
-    return [items[at[0]]], deselected, []
-
-
-def redirect_output(log: Path) -> None:
-    """Points every descriptor that wrote to the server's output at this trial's log: stdout,
-    stderr, and the copies of them that pytest's capture and faulthandler keep."""
-    redirect_to(log, output_fds())
-
-
-def output_fds() -> tuple[int, ...]:
-    """The descriptors that write where stdout or stderr do: those ``redirect_output`` points
-    at a log. Listed once by the server for an ``alone`` request: every child inherits them."""
-    server = _identities((1, 2))
-    return tuple(fd for fd in _open_fds() if _identities((fd,)) & server)
-
-
-def redirect_to(log: Path, fds: tuple[int, ...]) -> None:
-    """Points ``fds`` (listed by ``output_fds``) at ``log``."""
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        for target in fds:
-            if target != fd:
-                os.dup2(fd, target)
-    finally:
-        os.close(fd)
-
-
-def _identities(fds: tuple[int, ...]) -> set[tuple[int, int]]:
-    found = set()
-    for fd in fds:
-        with contextlib.suppress(OSError):
-            stat = os.fstat(fd)
-            found.add((stat.st_dev, stat.st_ino))
-    return found
-
-
-def _open_fds() -> list[int]:
-    for listing in ("/proc/self/fd", "/dev/fd"):
-        with contextlib.suppress(OSError):
-            return sorted(int(name) for name in os.listdir(listing) if name.isdigit())
-    return [1, 2]
 
 
 def set_seed_context(session: pytest.Session, seed: int | None, reset_seed: bool) -> None:
@@ -677,8 +583,3 @@ def finish_session(session: pytest.Session, status: int, hook: HookCaller | None
     return status
 
 
-def _flush_all() -> None:
-    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-        with contextlib.suppress(Exception):
-            if stream is not None:
-                stream.flush()
