@@ -77,7 +77,7 @@ def write_suite(root: Path) -> None:
 CLOCK = """
 import atexit, functools, os, time
 from pathlib import Path
-from isoscan.plugin import Recorder
+from isoscan.plugin.recorder import Recorder
 
 TOTAL = [0.0, 0.0]
 HOOKS = ("pytest_sessionstart", "pytest_collection_finish", "pytest_runtest_setup",

@@ -19,7 +19,7 @@ from isoscan.execution.runner import (
 )
 from isoscan.execution.timeouts import HangBook
 from isoscan.model.status import OrderingKind, RunPurpose
-from isoscan.plugin import LANE_ENV
+from isoscan.plugin.names import LANE_ENV
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
 from isoscan.trials.lanes import Lane, write_schedule

@@ -12,16 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from isoscan.execution import records
-from isoscan.execution.process import (
-    POLL_SECONDS,
-    RecordWatcher,
-    kill_group,
-    pid_alive,
-)
-from isoscan.execution.runner import (
-    RAN,
-    Segment,
-)
+from isoscan.execution.process import POLL_SECONDS, RecordWatcher, kill_group, pid_alive
+from isoscan.execution.runner import RAN, Segment
 from isoscan.trials.fork.protocol import (
     CHILD_INDEX,
     DONE,

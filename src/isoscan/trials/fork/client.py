@@ -19,21 +19,10 @@ from types import TracebackType
 from typing import Any, NoReturn
 
 from isoscan.errors import SuiteError
-from isoscan.execution.argv import (
-    Ordering,
-    Suite,
-    pytest_argv,
-)
+from isoscan.execution.argv import Ordering, Suite, pytest_argv
 from isoscan.execution.interrupts import interrupts_deferred
-from isoscan.execution.process import (
-    POLL_SECONDS,
-)
-from isoscan.execution.runner import (
-    RunResult,
-    finish_result,
-    merge_segment,
-    write_order_file,
-)
+from isoscan.execution.process import POLL_SECONDS
+from isoscan.execution.runner import RunResult, finish_result, merge_segment, write_order_file
 from isoscan.execution.timeouts import HangBook, RunTimeouts, hang_limit
 from isoscan.model.status import OrderingKind, RunPurpose, RunStatus
 from isoscan.store.db import Store

@@ -9,10 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from isoscan.trials.fork.protocol import (
-    CHILD_INDEX,
-    write_all,
-)
+from isoscan.trials.fork.protocol import CHILD_INDEX, write_all
 
 
 class ChildLines:

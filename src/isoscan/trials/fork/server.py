@@ -51,7 +51,10 @@ from isoscan.execution.records import read_order_file
 from isoscan.execution.schedule import Schedule
 from isoscan.execution.timeout_marks import apply_timeouts
 from isoscan.execution.timeouts import read_timeouts
-from isoscan.plugin import PACER, Orderer, Pacer, Recorder, act_as_xdist_worker
+from isoscan.plugin.names import PACER
+from isoscan.plugin.orderer import Orderer
+from isoscan.plugin.pacer import Pacer, act_as_xdist_worker
+from isoscan.plugin.recorder import Recorder
 from isoscan.trials.fork.output import (
     ChildLines,
     flush_all,

@@ -19,24 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from isoscan.errors import PYTEST_REASONS, SuiteError
-from isoscan.execution.argv import (
-    NO_INI_RECORD,
-    RUN_TAIL,
-    Suite,
-    cache_args,
-)
-from isoscan.execution.process import (
-    POLL_SECONDS,
-    child_env,
-    kill_group,
-    log_tail,
-)
-from isoscan.trials.fork.protocol import (
-    READY,
-    SESSION_FAILED,
-    TrialRequest,
-    write_all,
-)
+from isoscan.execution.argv import NO_INI_RECORD, RUN_TAIL, Suite, cache_args
+from isoscan.execution.process import POLL_SECONDS, child_env, kill_group, log_tail
+from isoscan.trials.fork.protocol import READY, SESSION_FAILED, TrialRequest, write_all
 
 SERVER_PLUGIN = "isoscan.trials.fork.server"
 SNAPSHOT_PLUGIN = "isoscan.explain.plugin"
