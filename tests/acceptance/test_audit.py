@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 from suitegen import fillers, read_json, run_cli, write
 
+# Forced-overlap replays on real processes: run alone, never beside another test.
+pytestmark = pytest.mark.timing
+
 WRITER = "test_ledger_write.py::test_writer_leaves_rows"
 COUNTER = "test_ledger_count.py::test_counter_sees_only_its_rows"
 PORT_A = "test_port_a.py::test_binds_fixed_port_a"

@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 from suitegen import read_json, run_cli
 
+# Forced-overlap replays on real processes: run alone, never beside another test.
+pytestmark = pytest.mark.timing
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
