@@ -3,7 +3,7 @@ pytest-randomly seeds (`--random`), and with planned orders plus the polluter sw
 (`seeds --bisect`), on generated suites where cleaners hide the victims; and what each costs.
 
 Part 1, simulated (100 repetitions per row, seconds):
-- real: the orders. Planned orders come from isoscan's planner (`seeds/coverage.py`, the code
+- real: the orders. Planned orders come from isoscan's planner (`seeds/planner.py`, the code
   `isoscan seeds` runs) on the generated suite's node ids. Random orders are pytest-randomly
   5.1's own shuffle, reproduced exactly (modules sorted by crc32 of "seed::module", classes
   and tests inside them by crc32 of "seed::name"), for the seeds `--random --plan-seed S`
@@ -60,8 +60,8 @@ from isoscan.model.answer import BisectKind, BisectResult
 from isoscan.model.confidence import Rule
 from isoscan.model.status import Command, RunPurpose
 from isoscan.model.sweep import SWEEP_FLOOR, SWEEP_RUNS
-from isoscan.seeds.coverage import plan_orders
 from isoscan.seeds.grouping import module_of, split_nodeid
+from isoscan.seeds.planner import plan_orders
 from isoscan.seeds.shard import plan_seeds
 from isoscan.seeds.sweep import module_reader, rank_candidates, state_of, sweep_polluter
 from isoscan.store.db import Store

@@ -20,7 +20,7 @@ import suitegen
 
 from isoscan.cli import main
 from isoscan.errors import UsageError
-from isoscan.seeds.plan import build_plan
+from isoscan.seeds.planned_runs import build_plan
 from isoscan.seeds.shard import parse_shard, plan_seeds, shard_slice, sharded_plan
 
 WORKFLOW = suitegen.EXAMPLES / "ci" / "github-actions.yml"

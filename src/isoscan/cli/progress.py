@@ -10,7 +10,7 @@ from isoscan.execution.runner import RunResult
 from isoscan.model.coverage import PlanCoverage
 from isoscan.model.outcomes import Outcome
 from isoscan.report.terminal.ids import print_ids
-from isoscan.seeds.plan import PlannedRun
+from isoscan.seeds.planned_runs import PlannedRun
 
 
 class ConsoleObserver:

@@ -27,8 +27,8 @@ from isoscan.model.confidence import DEFAULT_CAP
 from isoscan.report.terminal.seeds import render_latent_sweeps, render_report
 from isoscan.seeds.class_order import KEEP_CLASS_ORDER
 from isoscan.seeds.confirm import ConfirmOptions
-from isoscan.seeds.plan import OrderSource, parse_workers
-from isoscan.seeds.planning import make_plan
+from isoscan.seeds.plan import make_plan
+from isoscan.seeds.planned_runs import OrderSource, parse_workers
 from isoscan.seeds.sweep import sweep_latent
 from isoscan.seeds.workflow import SeedsConfig, run_seeds
 

@@ -1,5 +1,5 @@
 """What a plan's orders cover: back-to-back ordered pairs of modules and of tests, counted in
-the orders themselves (``seeds/pairs.py``), said before the runs start and kept in the JSON."""
+the orders themselves (``seeds/coverage.py``), said before the runs start and kept in the JSON."""
 
 from __future__ import annotations
 

@@ -95,7 +95,7 @@ class OrderingKind(TextEnum):
     REVERSED = "reversed"
     RANDOM = "random"
     EXPLICIT = "explicit"  # a replay of a recorded order
-    # An order ``isoscan seeds`` planned for pair coverage (seeds/coverage.py): run like
+    # An order ``isoscan seeds`` planned for pair coverage (seeds/planner.py): run like
     # EXPLICIT, from an order file with a seed context, but a plan column, not a replay.
     PLANNED = "planned"
     RECORDED = "recorded"  # an ordinary pytest run recorded outside isoscan (CI), imported

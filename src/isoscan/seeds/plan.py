@@ -1,66 +1,55 @@
-"""The run plan of ``isoscan seeds``: orders × worker counts."""
+"""The plan ``isoscan seeds`` runs, from its options: the collected and the reversed order, any
+``--seed``, then ``--count`` orders, planned for pair coverage (the default) or drawn as
+pytest-randomly seeds (``--random``); the whole plan or one shard of it.
+
+Planning needs the suite's node ids first: one collect-only pytest process.
+"""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from isoscan.errors import UsageError
-from isoscan.execution.argv import Ordering
-from isoscan.model.status import OrderingKind, TextEnum
-
-
-class OrderSource(TextEnum):
-    """Where the ``--count`` orders come from."""
-
-    PLANNED = "planned"  # built to run untried pairs of tests back to back (coverage.py)
-    RANDOM = "random"  # pytest-randomly seeds (``--random``)
+from isoscan.execution.argv import Suite
+from isoscan.execution.collect import collect_ids_once
+from isoscan.model.coverage import PlanCoverage
+from isoscan.seeds.class_order import keep_class_order as keep_class_methods
+from isoscan.seeds.coverage import measure
+from isoscan.seeds.planned_runs import OrderSource, PlannedRun
+from isoscan.seeds.planner import plan_orders
+from isoscan.seeds.shard import check_shard, sharded_plan
 
 
 @dataclass(frozen=True)
-class PlannedRun:
-    ordering: Ordering
-    workers: int
-    order: tuple[str, ...] | None = None  # a PLANNED ordering's node ids, in the order they run
-    number: int = 0  # which planned order (from 1), to name it
-
-    def label(self) -> str:
-        kind, seed = self.ordering.kind, self.ordering.seed
-        order = (f"seed {seed}" if kind == OrderingKind.RANDOM
-                 else f"planned order {self.number} (seed {seed})" if kind == OrderingKind.PLANNED
-                 else str(kind))
-        return f"{order}, {'serial' if self.workers == 0 else f'{self.workers} workers'}"
+class SeedsPlan:
+    runs: list[PlannedRun]  # this job's runs: the whole plan, or its shard of it
+    coverage: PlanCoverage | None = None  # what the planned orders cover (the whole plan's)
 
 
-def parse_workers(text: str) -> list[int]:
-    values: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part.isdigit():
-            raise UsageError(f"--workers takes worker counts like 0,2,4, not {text!r}")
-        if int(part) not in values:
-            values.append(int(part))
-    return values
-
-
-def draw_seeds(count: int, explicit: Sequence[int]) -> list[int]:
-    seeds = list(dict.fromkeys(explicit))
-    rng = random.SystemRandom()
-    while len(seeds) < len(explicit) + count:
-        seed = rng.randrange(1, 2**31)
-        if seed not in seeds:
-            seeds.append(seed)
-    return seeds
-
-
-def build_plan(seeds: Sequence[int], workers: Sequence[int],
-               planned: Sequence[tuple[int, tuple[str, ...]]] = ()) -> list[PlannedRun]:
-    """The collected and the reversed order, a pytest-randomly run per seed, then each planned
-    order (its seed context, its ids), every one at each worker count."""
-    orders = [PlannedRun(Ordering(OrderingKind.COLLECTED), 0),
-              PlannedRun(Ordering(OrderingKind.REVERSED), 0)]
-    orders += [PlannedRun(Ordering(OrderingKind.RANDOM, seed), 0) for seed in seeds]
-    orders += [PlannedRun(Ordering(OrderingKind.PLANNED, seed), 0, ids, number)
-               for number, (seed, ids) in enumerate(planned, start=1)]
-    return [replace(o, workers=w) for o in orders for w in workers]
+def make_plan(suite: Suite, count: int, seeds: Sequence[int], workers: Sequence[int], *,
+              source: OrderSource = OrderSource.PLANNED, shard: str | None = None,
+              plan_seed: int | None = None,
+              collecting: Callable[[], None] | None = None,
+              keep_class_order: bool = False) -> SeedsPlan:
+    """Raises ``UsageError`` for bad ``--shard`` / ``--plan-seed`` before anything runs, and
+    ``SuiteError`` when the suite cannot be collected. ``collecting`` is told just before the
+    collect-only run."""
+    if source is OrderSource.RANDOM or count == 0:
+        return SeedsPlan(sharded_plan(count, seeds, workers, shard, plan_seed))
+    check_shard(count, seeds, workers, shard, plan_seed)
+    if plan_seed is None:
+        # Drawn here rather than left open, so the plan names the seed that replans it.
+        plan_seed = random.SystemRandom().randrange(1, 2**31)
+    if collecting is not None:
+        collecting()
+    # The runs themselves go past collection errors the user let pytest go past; so does this.
+    collected = collect_ids_once(suite, past_errors=True)
+    orders = plan_orders(collected, count, plan_seed)
+    if keep_class_order:  # --keep-class-order: each class's methods in collected order
+        orders = [keep_class_methods(order, collected) for order in orders]
+    coverage = measure(collected, [collected, collected[::-1], *orders], plan_seed=plan_seed,
+                       planned=count)
+    runs = sharded_plan(count, seeds, workers, shard, plan_seed,
+                        planned=[tuple(order) for order in orders])
+    return SeedsPlan(runs, coverage)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 
 from isoscan.errors import UsageError
-from isoscan.seeds.plan import PlannedRun, build_plan, draw_seeds
+from isoscan.seeds.planned_runs import PlannedRun, build_plan, draw_seeds
 
 _SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 

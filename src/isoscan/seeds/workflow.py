@@ -27,7 +27,7 @@ from isoscan.model.verdicts import Finding, Verdict
 from isoscan.seeds.class_order import class_order_dependences, collected_order
 from isoscan.seeds.confirm import Confirmer, ConfirmOptions
 from isoscan.seeds.import_time import import_time_check
-from isoscan.seeds.plan import PlannedRun
+from isoscan.seeds.planned_runs import PlannedRun
 from isoscan.seeds.sweep import full_run_durations, sweep_answers
 from isoscan.store.db import Store
 from isoscan.store.matrix import load_matrix
