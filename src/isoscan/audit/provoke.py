@@ -111,7 +111,7 @@ class Prover:
     def prove(self, candidate: Candidate) -> None:
         a, b = candidate.first, candidate.second
         leaves = any(r.access is Access.LEAVE for t in (a, b) for r in self.touched.get(t, ()))
-        start = self.trials.trials
+        start = self.trials.count
         unsettled = False
         schedule = timings(self.duration(a), self.duration(b), leaves) * SCREEN_ROUNDS
         for timing in schedule:
@@ -129,7 +129,7 @@ class Prover:
                 else:
                     unsettled = True
             break
-        candidate.replays = self.trials.trials - start
+        candidate.replays = self.trials.count - start
         if any(r.victim in (a, b) and r.polluters == [[b if r.victim == a else a]]
                for r in self.results):
             candidate.status = PairStatus.COLLIDES
@@ -159,7 +159,7 @@ class Prover:
             self.alone.setdefault(victim, []).append(passed)
             return passed
 
-        started = self.trials.trials
+        started = self.trials.count
         began = time.monotonic()
         check.settle(beside, alone)
         if check.decision is not Decision.CONFIRMED:
@@ -172,7 +172,7 @@ class Prover:
             mechanism = Mechanism.LEFTOVER
         failed, tries = tallies["beside"]
         answer = ParallelAnswer(mechanism, rule=rule_text(self.rule), candidates=1,
-                                replays=self.trials.trials - started + 1)
+                                replays=self.trials.count - started + 1)
         answer.workers = {culprit: next(lane.worker for lane in lanes if culprit in lane.tests)}
         found = sorted(shared, key=lambda s: s.first_access is not Access.WRITE)
         for s in found:

@@ -65,7 +65,7 @@ def run_audit(config: AuditConfig, observer: AuditObserver) -> AuditReport:
                 report.interrupted = True
                 session.status = SessionStatus.INTERRUPTED
             finally:
-                report.trials = runner.trials
+                report.trials = runner.count
                 runner.close()
             report.fallback = heard[-1] if heard else None
             report.seconds = time.monotonic() - started
@@ -96,16 +96,16 @@ def _audit(runner: TrialRunner, config: AuditConfig, report: AuditReport,
     report.failed_serially = [t for t in nodeids if outcome.outcome_of(t).is_failure]
     failed = set(report.failed_serially)
     ran = {t for t in nodeids if outcome.outcome_of(t).ran}
-    observer.step(runner.trials, f"map: {len(report.touched)} of {len(nodeids)} tests touch "
+    observer.step(runner.count, f"map: {len(report.touched)} of {len(nodeids)} tests touch "
                   f"an outside resource ({report.map_seconds:.1f}s)")
     report.candidates = find_candidates(report.touched, config.dist, nodeids)
-    observer.step(runner.trials, f"{len(report.candidates)} candidate pairs share a resource "
+    observer.step(runner.count, f"{len(report.candidates)} candidate pairs share a resource "
                   "one of them changes")
     durations = {t: (end - start) for t, (start, end) in outcome.times.items()
                  if end is not None}
     prover = Prover(runner, config.suite, config.store_dir, report.touched, durations,
                     lambda t: t in ran and t not in failed, config.rule,
-                    lambda message: observer.step(runner.trials, message),
+                    lambda message: observer.step(runner.count, message),
                     class_context(nodeids))
     replays_began = time.monotonic()
     try:

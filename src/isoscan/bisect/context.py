@@ -52,7 +52,7 @@ class Bisection:
         return self.config.victim
 
     def step(self, message: str) -> None:
-        self.observer.step(self.trials.trials, message)
+        self.observer.step(self.trials.count, message)
 
     def probe(self, seed: int | None) -> Probe:
         return Probe(self.trials, self.config.victim, seed, self.observer)

@@ -62,7 +62,7 @@ def judge_in_own_frame(check: OwnModuleCheck, victim: str, dependence: ImportDep
         answer = run_bisect(config, check.store, trials, observer)
         # The second fix: what the polluter leaves behind, in a fork of the frame's session.
         explanation = explain_answer(suite, answer, store_dir, trials,
-                                     lambda message: observer.step(trials.trials, message))
+                                     lambda message: observer.step(trials.count, message))
     except IsoscanError as exc:
         # That frame could not run (a module that imports only beside the breaking one): the
         # import-time answer stands alone, and says so.

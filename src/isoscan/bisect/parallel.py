@@ -191,12 +191,12 @@ class CollisionSearch:
         context, self.context = self.context, []
         what = f"beside all {len(self.suspects)} suspects"
         if self.fails(self.suspects):
-            self.observer.step(self.trials.trials, f"concurrent replay {what}, without its "
+            self.observer.step(self.trials.count, f"concurrent replay {what}, without its "
                                f"worker's {len(context)} earlier tests: failed; they are "
                                f"left out of every replay")
             return ReplayTally(what, 1, 1)
         self.context = context
-        self.observer.step(self.trials.trials, f"concurrent replay {what}, without its "
+        self.observer.step(self.trials.count, f"concurrent replay {what}, without its "
                            f"worker's {len(context)} earlier tests: passed; they stay")
         return None
 
@@ -211,7 +211,7 @@ class CollisionSearch:
                 self.shift = {suspect: shift}
                 self._normalise()
                 failed = self.fails([suspect])
-                self.observer.step(self.trials.trials, f"concurrent replay beside {suspect} "
+                self.observer.step(self.trials.count, f"concurrent replay beside {suspect} "
                                    f"moved {shift:+g}s: {'failed' if failed else 'passed'}")
                 if failed:
                     return suspect
@@ -244,7 +244,7 @@ class CollisionSearch:
         key = frozenset((t, self.shift.get(t, 0.0)) for t in subset)
         known = self.passed.get(key) if subset else None
         if known is not None:
-            self.observer.step(self.trials.trials, f"concurrent replay {what}: passed "
+            self.observer.step(self.trials.count, f"concurrent replay {what}: passed "
                                f"{known.tries} of {known.tries} before, not asked again")
             return ReplayTally(what, known.failed, known.tries)
         failed = tries = 0
@@ -258,7 +258,7 @@ class CollisionSearch:
         tally = ReplayTally(what, failed, tries)
         if subset and not failed:
             self.passed[key] = tally
-        self.observer.step(self.trials.trials, f"concurrent replay {what}: "
+        self.observer.step(self.trials.count, f"concurrent replay {what}: "
                            f"failed {failed} of {tries}")
         return tally
 
@@ -284,7 +284,7 @@ class CollisionSearch:
         check = Confirmation(self.rule, every_time=False, behaved=self.quiet_passes)
         check.settle(lambda: self.fails(culprits), lambda: not self.fails([]))
         self.quiet_passes = check.behaved
-        self.observer.step(self.trials.trials, f"concurrent replays beside {_count(culprits)} "
+        self.observer.step(self.trials.count, f"concurrent replays beside {_count(culprits)} "
                            f"(verification): failed {check.misbehaved} of {check.order_runs}; "
                            f"{check.summary()}")
         return check
@@ -311,7 +311,7 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
                    ) -> tuple[BisectResult, CollisionSearch]:
     """The minimal, verified sets of tests on other workers that the victim collides with."""
     search = CollisionSearch(trials, line, seed, observer, rule)
-    first_trial = trials.trials
+    first_trial = trials.count
     result = BisectResult(victim, BisectKind.PARALLEL_ONLY, source=source,
                           concurrent=search.suspects)
     answer = ParallelAnswer(Mechanism.COLLISION, rule=rule_text(search.rule),
@@ -320,7 +320,7 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
         result.note = ("no test ran on another worker while it ran (or in the second before); "
                        "nothing to blame")
         return result, search
-    observer.step(trials.trials, f"{len(search.suspects)} tests ran on other workers beside "
+    observer.step(trials.count, f"{len(search.suspects)} tests ran on other workers beside "
                   f"it; replaying them side by side with it")
     everything = search.without_context() if search.context else None
     nothing = search.tally([], "with nothing beside it")
@@ -366,7 +366,7 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
         answer.checks.append(rest)
         if not rest.failed:
             break
-        observer.step(trials.trials, "the other suspects still collide: looking for "
+        observer.step(trials.count, "the other suspects still collide: looking for "
                                      "another set")
     if not result.polluters:
         result.note = ("no culprit set survived verification (timing noise); no test is "
@@ -374,7 +374,7 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
         return result, search
     if search.stopped_early:  # the answer rests on a hang: once with its whole --timeout
         hung = search.fails(result.polluters[0], full=True)
-        observer.step(trials.trials, f"with its full --timeout beside them: "
+        observer.step(trials.count, f"with its full --timeout beside them: "
                       f"{'failed' if hung else 'passed'}")
         if not hung:
             result.polluters = []
@@ -390,7 +390,7 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
     if answer.confirmation is not None:
         answer.confirmation.behaved = search.quiet_passes
     answer.workers = {t: search.worker[t] for s in result.polluters for t in s}
-    answer.replays = trials.trials - first_trial
+    answer.replays = trials.count - first_trial
     if not any(t in search.overlapping for s in result.polluters for t in s):
         # Every culprit had finished before the victim started: what it left behind broke
         # the victim, but only in that timing (the victim's process had set up first).

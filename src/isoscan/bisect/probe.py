@@ -56,7 +56,7 @@ class Probe:
             if culprit is None:
                 raise Inconclusive(f"the victim did not run (pytest exit {result.exit_code})")
             self.left_out.append(culprit)
-            self.observer.step(self.trials.trials,
+            self.observer.step(self.trials.count,
                                f"{culprit} {result.outcome_of(culprit).value} the trial; "
                                "left out of later trials")
 

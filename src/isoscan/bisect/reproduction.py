@@ -54,7 +54,7 @@ def check_order(prefix: Sequence[str], holds: Holds, rule: Rule, trials: TrialRu
     run alone, which told a victim from a brittle test, counts as one result alone."""
     check = Confirmation(rule, misbehaved=1, behaved=1)
     check.settle(lambda: holds(prefix), lambda: not holds([]))
-    observer.step(trials.trials, f"{what}: {describe(check)}")
+    observer.step(trials.count, f"{what}: {describe(check)}")
     return check
 
 

@@ -38,7 +38,7 @@ def run_bisect(config: BisectConfig, store: Store, trials: TrialRunner,
     """``own_module``: how to run a victim that fails alone in its own module too, before it
     is treated as brittle (``seeds --bisect`` did that in its confirmation already)."""
     started = time.monotonic()
-    first_trial = trials.trials
+    first_trial = trials.count
     if collected is None:
         collected = _collected(config, store, trials)
         require_collected(config.victim, collected)
@@ -56,7 +56,7 @@ def run_bisect(config: BisectConfig, store: Store, trials: TrialRunner,
             result = _bisect(b, own_module)
         except Inconclusive as exc:
             result = BisectResult(config.victim, BisectKind.NOT_REPRODUCIBLE, note=str(exc))
-    result.trials = trials.trials - first_trial
+    result.trials = trials.count - first_trial
     result.seconds = time.monotonic() - started
     return result
 
@@ -96,6 +96,6 @@ def _bisect(b: Bisection, own_module: OwnModuleCheck | None) -> BisectResult:
     alone = b.probe(seed).outcome([], full=True)
     b.step(f"victim {Alone.SUITE.phrase}: {alone.value}")
     if alone.is_failure:
-        return in_own_module(own_module, b.victim, b.collected, seed, b.observer, b.trials.trials,
+        return in_own_module(own_module, b.victim, b.collected, seed, b.observer, b.trials.count,
                              lambda: bisect_brittle(b))
     return bisect_victim(b, start)

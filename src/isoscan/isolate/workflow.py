@@ -120,7 +120,7 @@ def _isolate(runner: TrialRunner, store: Store, session_id: int, config: Isolate
             _recheck(runner, store, report)
     except KeyboardInterrupt:
         report.interrupted = True
-    report.trials = runner.trials
+    report.trials = runner.count
     return report
 
 

@@ -146,7 +146,7 @@ def sweep_polluter(polluters: Sequence[str], seed: int | None, candidates: Seque
     result = Sweep(list(polluters), seed, state=state, known=list(known),
                    candidates=len(candidates), full_run_seconds=full,
                    budget_seconds=max(SWEEP_RUNS * full, SWEEP_FLOOR))
-    first_trial = runner.trials
+    first_trial = runner.count
     failed: list[tuple[str, int | None]] = []
     before = sum(durations.get(p, 0.0) for p in polluters)
     overhead = 0.0  # what trials measured beyond the full run's durations, summed
@@ -165,9 +165,9 @@ def sweep_polluter(polluters: Sequence[str], seed: int | None, candidates: Seque
         overhead += max(0.0, spent - before - durations.get(nodeid, 0.0))
         if outcome.outcome_of(nodeid).is_failure:
             failed.append((nodeid, outcome.run_id))
-    result.trials = runner.trials - first_trial
+    result.trials = runner.count - first_trial
     who = " + ".join(polluters)
-    observer.step(runner.trials, f"sweep of {who}: {len(failed)} of {result.swept} tests "
+    observer.step(runner.count, f"sweep of {who}: {len(failed)} of {result.swept} tests "
                   f"failed right after it; confirming each by the rule")
     victims = []
     for nodeid, run_id in failed:
@@ -177,9 +177,9 @@ def sweep_polluter(polluters: Sequence[str], seed: int | None, candidates: Seque
             result.victims.append(nodeid)
         else:
             result.unconfirmed.append(nodeid)
-    result.confirm_trials = runner.trials - first_trial - result.trials
+    result.confirm_trials = runner.count - first_trial - result.trials
     result.seconds = time.monotonic() - started
-    observer.step(runner.trials, result.describe())
+    observer.step(runner.count, result.describe())
     return result, victims
 
 

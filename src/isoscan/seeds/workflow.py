@@ -114,7 +114,7 @@ def run_seeds(config: SeedsConfig, observer: SeedsObserver) -> SeedsReport:
                 except KeyboardInterrupt:
                     interrupted = True
                 finally:
-                    trials = runner.trials + imports.trials
+                    trials = runner.count + imports.trials
                     runner.close()
             session.status = SessionStatus.INTERRUPTED if interrupted else SessionStatus.DONE
             classes = class_order_dependences(store, matrix, findings,

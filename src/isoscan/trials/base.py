@@ -32,7 +32,7 @@ class TrialMode(str, Enum):
 
 
 class TrialRunner(ABC):
-    """Runs trials; ``trials`` counts them. ``hangs`` is what the session learnt about hangs:
+    """Runs trials; ``count`` counts them. ``hangs`` is what the session learnt about hangs:
     every trial reads into it, and a test that ran past the full timeout before is stopped at
     its early bound (``execution/timeouts.py``)."""
 
@@ -42,7 +42,7 @@ class TrialRunner(ABC):
         self.store = store
         self.session_id = session_id
         self.purpose = purpose
-        self.trials = 0
+        self.count = 0  # trials run so far
         self.hangs = hangs if hangs is not None else HangBook(suite.timeout)
 
     @abstractmethod

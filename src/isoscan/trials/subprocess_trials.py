@@ -41,7 +41,7 @@ class SubprocessTrials(TrialRunner):
                                  explicit=list(order), timeouts=self.hangs.timeouts(full_timeout))
             run.finish(result)
         self.hangs.learn(result.results.values())
-        self.trials += 1
+        self.count += 1
         return trial_outcome(list(order), result, run.id)
 
 
@@ -84,7 +84,7 @@ class SubprocessTrials(TrialRunner):
             finish_result(result, timeouts)
             run.finish(result)
         self.hangs.learn(result.results.values())
-        self.trials += 1
+        self.count += 1
         return trial_outcome(order, result, run.id)
 
 

@@ -136,7 +136,7 @@ def test_each_trial_is_stored_as_a_run(tmp_path: Path, store: Store,
     polluter, victim = ids("test_pollution.py", "test_polluter", "test_victim")
     runner = fork(suite, store, open_runners)
     trial = runner.run([polluter, victim], seed=12)
-    assert trial.run_id is not None and runner.trials == 1
+    assert trial.run_id is not None and runner.count == 1
     run = store.run(trial.run_id)
     assert run is not None
     assert (run.purpose, run.ordering, run.seed) == ("confirm", "explicit", 12)
@@ -390,7 +390,7 @@ def test_collection_error_is_a_suite_error(tmp_path: Path, store: Store,
         runner.run(["test_ok.py::test_ok"])
     assert "interrupted" in caught.value.message
     assert "no_such_module_anywhere" in caught.value.detail
-    assert runner.server_pid is None and runner.trials == 0
+    assert runner.server_pid is None and runner.count == 0
 
 
 def test_a_dead_server_is_a_suite_error(tmp_path: Path, store: Store,
@@ -425,7 +425,7 @@ def test_threads_after_collection_fall_back_to_subprocesses(
     polluter, victim = ids("test_pollution.py", "test_polluter", "test_victim")
     assert runner.run([polluter, victim]).outcome_of(victim) is F
     assert runner.run([victim]).outcome_of(victim) is P
-    assert runner.trials == 2 and runner.server_pid is None
+    assert runner.count == 2 and runner.server_pid is None
     assert runner.fallback_reason is not None and "background-poller" in runner.fallback_reason
     assert heard == [runner.fallback_reason]
 
@@ -463,7 +463,7 @@ def test_run_alone_runs_each_test_in_its_own_child(tmp_path: Path, store: Store,
     assert trial.outcomes == {polluter: P, victim: P, exits: Outcome.CRASHED,
                               deaf: Outcome.TIMEOUT, before: P, after: P}
     assert trial.missing == ["test_gone.py::test_missing"]
-    assert trial.exit_code == 3 and runner.trials == 1
+    assert trial.exit_code == 3 and runner.count == 1
     assert sorted(done)[-1] == (7, 7)
     # One stored run; every test in a process of its own.
     rows = store.executions(trial.run_id or 0)

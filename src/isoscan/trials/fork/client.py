@@ -102,7 +102,7 @@ class ForkTrials(TrialRunner):
         timeouts = self.hangs.timeouts(full_timeout)
         outcome = self._stored(wanted, seed, lambda run_dir: self._execute(
             server, wanted, seed, run_dir, timeouts=timeouts))
-        self.trials += 1
+        self.count += 1
         if self._vetted or outcome.executed():
             self._vetted = True
             return outcome
@@ -121,7 +121,7 @@ class ForkTrials(TrialRunner):
         self._vet_checks += 1
         fresh = SubprocessTrials(self.suite, self.store, self.session_id, self.purpose,
                                  self.hangs).run(outcome.order, seed, full_timeout=full_timeout)
-        self.trials += 1
+        self.count += 1
         if fresh.executed():
             line = outcome.log_line()
             self._end(graceful=True)
@@ -156,7 +156,7 @@ class ForkTrials(TrialRunner):
 
         outcome = self._stored(order, seed, lambda run_dir: self._execute(
             server, order, seed, run_dir, adjust=as_scan, timeouts=timeouts))
-        self.trials += 1
+        self.count += 1
         checks = read_checks(asked[0], victim, outcome, len(order) - 1) if asked else []
         return ScanResult(outcome, checks)
 
@@ -169,14 +169,14 @@ class ForkTrials(TrialRunner):
             assert self._fallback is not None
             outcome = self._fallback.run_concurrent(lanes, seed, full_timeout=full_timeout,
                                                     workers=workers)
-            self.trials += 1
+            self.count += 1
             return outcome
         order = [test for lane in lanes for test in lane.tests]
         timeouts = self.hangs.timeouts(full_timeout)
 
         def execute(run_dir: Path) -> RunResult:
             orders = write_lane_orders(run_dir, lanes)
-            request = TrialRequest(self.trials, orders[0], lane_records(orders[0]),
+            request = TrialRequest(self.count, orders[0], lane_records(orders[0]),
                                    lane_log(orders[0]), seed, jobs=len(lanes),
                                    lanes=tuple(orders),
                                    schedule=write_schedule(run_dir, lanes, workers),
@@ -197,7 +197,7 @@ class ForkTrials(TrialRunner):
             return result
 
         outcome = self._stored(order, seed, execute, workers=len(lanes))
-        self.trials += 1
+        self.count += 1
         return outcome
 
     def snapshot(self, order: Sequence[str], spec: Path, workdir: Path,
@@ -260,7 +260,7 @@ class ForkTrials(TrialRunner):
                 if current is None:
                     return
                 self._follow(server, current.children, counted)
-                self.trials += 1
+                self.count += 1
                 done_before += len(current.order)
                 finished, current = current, None
         except KeyboardInterrupt:
@@ -282,7 +282,7 @@ class ForkTrials(TrialRunner):
         run_id, run_dir = self.store.start_run(self.session_id, self.purpose,
                                                OrderingKind.EXPLICIT, seed, 0)
         files = _TrialFiles.create(run_dir, order)
-        request = TrialRequest(self.trials, files.order, files.records, files.log, seed,
+        request = TrialRequest(self.count, files.order, files.records, files.log, seed,
                                alone=True, jobs=jobs)
         children = Children(request, len(order), self.hang_seconds)
         try:
@@ -385,7 +385,7 @@ class ForkTrials(TrialRunner):
                       full_timeout: Collection[str] = ()) -> TrialOutcome:
         assert self._fallback is not None
         outcome = self._fallback.run(order, seed, full_timeout=full_timeout)
-        self.trials += 1
+        self.count += 1
         return outcome
 
     def _stored(self, order: list[str], seed: int | None,
@@ -406,7 +406,7 @@ class ForkTrials(TrialRunner):
         limits = _timeouts_file(files.segdir, timeouts)
         argv = pytest_argv(self.suite, ordering, 0, record_dir=files.records,
                            order_file=files.order, timeouts_file=limits)
-        request = TrialRequest(self.trials, files.order, files.records, files.log, seed,
+        request = TrialRequest(self.count, files.order, files.records, files.log, seed,
                                timeouts=limits)
         if adjust is not None:  # a scan's or a snapshot's request
             request = adjust(request)
