@@ -4,7 +4,7 @@ For a test that fails alone with the whole suite collected: run it alone in its 
 times, in fresh processes. If it passes there, and (for fork trials) still fails alone in a fresh
 process that collects the whole suite, its failure comes from collecting other test modules: an
 import-time dependence. The fewest modules whose collection breaks it are found by the same
-shrinking as bisect's (``bisect/search.py``), each trial a fresh process collecting the victim's
+shrinking as bisect's (``search/shrink.py``), each trial a fresh process collecting the victim's
 module and a subset, running only the victim; the import that changes state is then named
 (``import_time/naming.py``).
 """
