@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from suitegen import read_json, run_cli, write
@@ -147,9 +148,9 @@ def seeds_bisect(root: Path, monkeypatch: pytest.MonkeyPatch, *extra: str
     return read_json(out)
 
 
-def assert_twin_collides(doc: dict[str, object], kind: str, name: str) -> None:
+def assert_twin_collides(doc: dict[str, object], shared: list[tuple[str, str]]) -> None:
     """Every victim the run found is one of the pair, and its answer names its twin, only,
-    and exactly the shared thing."""
+    and exactly the shared things: the table seen at the driver first, then the database."""
     tests = doc["tests"]
     assert isinstance(tests, list)
     verdicts = {t["nodeid"]: t["verdict"] for t in tests}
@@ -165,8 +166,8 @@ def assert_twin_collides(doc: dict[str, object], kind: str, name: str) -> None:
         assert answer["polluters"] == [[TWINS[victim]]], answer
         parallel = answer["parallel"]
         assert parallel["mechanism"] == "collision", parallel
-        # Exactly the table: isoscan's own files (the lanes' barrier) are never shared.
-        assert [(s["kind"], s["name"]) for s in parallel["shared"]] == [(kind, name)], parallel
+        # Exactly these: isoscan's own files (the lanes' barrier) are never shared.
+        assert [(s["kind"], s["name"]) for s in parallel["shared"]] == shared, parallel
 
 
 @pytest.mark.parametrize("mode", [[], ["--no-fork"]], ids=["fork", "no-fork"])
@@ -174,7 +175,8 @@ def test_twins_dropping_one_sqlite_table_are_each_others_culprit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: list[str]) -> None:
     root = sqlite_suite(tmp_path / "suite")
     doc = seeds_bisect(root, monkeypatch, *mode)
-    assert_twin_collides(doc, "sqlite database", str((root / "shared.sqlite").resolve()))
+    database = str((root / "shared.sqlite").resolve())
+    assert_twin_collides(doc, [(f"sqlite {database}", "items"), ("sqlite database", database)])
 
 
 @pytest.fixture(scope="module")
@@ -191,5 +193,8 @@ def test_twins_dropping_one_postgres_table_are_each_others_culprit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_dsn: str, mode: list[str]) -> None:
     root, table = pg_suite(tmp_path / "suite")
     doc = seeds_bisect(root, monkeypatch, *mode)
-    assert_twin_collides(doc, "postgres table", table)
+    # The table as the driver saw it (server and database), then as the suite's hook declares it.
+    where = urlsplit(pg_dsn)
+    server = f"postgresql {where.hostname}:{where.port}{where.path}"
+    assert_twin_collides(doc, [(server, table), ("postgres table", table)])
 

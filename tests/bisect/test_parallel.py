@@ -100,5 +100,6 @@ def test_a_collision_off_its_recorded_offset_is_found_by_the_sweep(tmp_path: Pat
     assert len(moved) == 1 and "moved -0.5s" in moved[0], steps.said
     assert search.shift == {CULPRIT: -0.5}
     assert result.parallel is not None and result.parallel.reproduced is not None
-    shared = [(s.kind, Path(s.name).name) for s in result.parallel.shared]
-    assert shared == [("sqlite database", "shared.sqlite")]
+    database = str((root / "shared.sqlite").resolve())
+    shared = [(s.kind, s.name) for s in result.parallel.shared]
+    assert shared == [(f"sqlite {database}", "items"), ("sqlite database", database)]

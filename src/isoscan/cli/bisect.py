@@ -157,7 +157,9 @@ def bisect(victim: str, paths: tuple[str, ...], run_id: int | None, order_file: 
             if explain_state and result.found else None
         swept = sweep_answers(
             [result], suite=suite, store_dir=store_dir, runner=trials,
-            rule=config.rule, collected=_collected(suite, trials, store_dir), skip={victim},
+            rule=config.rule, collected=_collected(suite, trials, store_dir),
+            # Tests that crashed or hung in the order are not run again to be swept.
+            skip={victim, *result.left_out},
             durations=full_run_durations(store), notice=printer.notice, observer=printer) \
             if sweep and result.kind is BisectKind.VICTIM and result.polluters else None
     document = result.to_json()
