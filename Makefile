@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n 2 -m "not timing"
-	$(BIN)/python -m pytest -q -m timing
+	$(BIN)/python -m pytest -q -m timing --durations=10
 
 # The inner loop: unit and library tests (no end-to-end run of the isoscan command).
 test-fast: $(STAMP)
