@@ -45,3 +45,22 @@ def muted() -> Iterator[None]:
         yield
     finally:
         ACTIVE.tracker = held
+
+
+def watch_leftovers(tracker: Collector, key: object, measure: Callable[[], object],
+                    left: Callable[[object, object], Resource | None]) -> None:
+    """What a test leaves in a server (rows, keys): ``measure`` before its first write and
+    again when it ends, both muted so isoscan's own look is not the test's; ``left(before,
+    after)`` says what stayed. Once per ``key`` and test."""
+    if not tracker.wants_check(key):
+        return
+    with muted():
+        before = measure()
+
+    def check() -> Iterable[Resource]:
+        with muted():
+            after = measure()
+        found = left(before, after)
+        return [found] if found is not None else []
+
+    tracker.at_stop(key, check)

@@ -10,10 +10,9 @@ ends, is left behind (``Access.LEAVE``).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
 from typing import Any
 
-from .active import Collector, current, muted
+from .active import Collector, current, watch_leftovers
 from .model import Access, Resource, ResourceKind
 
 _patched: set[str] = set()
@@ -93,20 +92,15 @@ def _seen(client: Any, args: tuple[Any, ...]) -> None:
 
 
 def _watch_key(tracker: Collector, client: Any, key: str, label: str) -> None:
-    check_key = ("redis", label, key)
-    if not tracker.wants_check(check_key):
-        return
-    with muted():
-        existed = bool(_ORIGINAL["execute_command"](client, "EXISTS", key))
+    def exists() -> bool:
+        return bool(_ORIGINAL["execute_command"](client, "EXISTS", key))
 
-    def check() -> Iterable[Resource]:
-        if existed:
-            return []
-        with muted():
-            exists = bool(_ORIGINAL["execute_command"](client, "EXISTS", key))
-        return [Resource(ResourceKind.REDIS, key, Access.LEAVE, label)] if exists else []
+    def left(before: object, after: object) -> Resource | None:
+        # A key that was there before the test is not its leftover.
+        return Resource(ResourceKind.REDIS, key, Access.LEAVE, label) if after and not before \
+            else None
 
-    tracker.at_stop(check_key, check)
+    watch_leftovers(tracker, ("redis", label, key), exists, left)
 
 
 _ORIGINAL: dict[str, Any] = {}

@@ -20,10 +20,10 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from .active import Collector, current, muted
+from .active import Collector, current, watch_leftovers
 from .model import Access, Resource, ResourceKind
 from .sql import Dialect, tables_of
 
@@ -119,20 +119,11 @@ def _seen(statement: object, dialect: Dialect, label: str, counter: Counter | No
 
 
 def _watch_rows(tracker: Collector, label: str, table: str, counter: Counter) -> None:
-    key = ("rows", label, table)
-    if not tracker.wants_check(key):
-        return
-    with muted():
-        before = _safe_count(counter, table)
+    def left(before: object, after: object) -> Resource | None:
+        more = isinstance(after, int) and after > (before if isinstance(before, int) else 0)
+        return Resource(ResourceKind.TABLE, table, Access.LEAVE, label) if more else None
 
-    def check() -> Iterable[Resource]:
-        with muted():
-            after = _safe_count(counter, table)
-        if after is not None and after > (before or 0):
-            return [Resource(ResourceKind.TABLE, table, Access.LEAVE, label)]
-        return []
-
-    tracker.at_stop(key, check)
+    watch_leftovers(tracker, ("rows", label, table), lambda: _safe_count(counter, table), left)
 
 
 def _safe_count(counter: Counter, table: str) -> int | None:
