@@ -106,3 +106,44 @@ def test_fail_on_can_leave_unconfirmed_out(refused: tuple[int, Path],
     monkeypatch.chdir(tmp / "suite")
     assert run_cli(["report", "--fail-on", "order-dependent,brittle"]) == 0
     assert run_cli(["report"]) == 1
+
+
+
+# A suite whose every test session is refused (a flag left by a crashed session); listing its
+# tests is not, so the victim is found and every trial refused.
+REFUSES_TEST_SESSIONS = {
+    "tests/conftest.py": """
+        from pathlib import Path
+
+        import pytest
+
+        def pytest_sessionstart(session):
+            flag = Path(__file__).parent / ".session-running"
+            if flag.exists() and not session.config.option.collectonly:
+                pytest.exit("a previous session crashed: remove .session-running",
+                            returncode=3)
+    """,
+    "tests/test_a.py": """
+        def test_victim():
+            assert True
+    """,
+    "tests/.session-running": "crashed",
+}
+
+
+def test_bisect_whose_trials_run_nothing_is_unconfirmed_not_unreproducible(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write(tmp_path / "suite", REFUSES_TEST_SESSIONS)
+    monkeypatch.chdir(root)
+    out = tmp_path / "bisect.json"
+    code = run_cli(["bisect", "tests/test_a.py::test_victim", "tests", "--timeout", "10",
+                    "--json", str(out)])
+    answer = read_json(out)
+    assert code == 1
+    assert answer["kind"] == "unconfirmed"
+    assert answer["polluters"] == []
+    why = answer["unconfirmed"]
+    assert isinstance(why, dict)
+    assert why["reason"] == "refused"
+    assert why["log_line"] == REFUSAL
+    assert why["trial"] == "running it alone"

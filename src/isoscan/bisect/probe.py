@@ -7,13 +7,19 @@ from typing import Protocol
 
 from isoscan.model.confidence import Confirmation
 from isoscan.model.outcomes import Outcome
+from isoscan.model.verdicts import NotRun
 from isoscan.search.shrink import Holds
 from isoscan.trials.base import TrialRunner
 from isoscan.trials.scan import ScanStop
 
 
 class Inconclusive(Exception):
-    """A trial in which the victim could not run, and no test to blame for it."""
+    """A trial in which the victim could not run, and no test to blame for it; ``not_run``
+    says which trial and why, when the trial tells it (a session refused or failed)."""
+
+    def __init__(self, message: str, not_run: NotRun | None = None) -> None:
+        super().__init__(message)
+        self.not_run = not_run
 
 
 class BisectObserver(Protocol):
@@ -54,7 +60,9 @@ class Probe:
             culprit = next((t for t in order if result.outcome_of(t) in
                             (Outcome.CRASHED, Outcome.TIMEOUT, Outcome.TIMEOUT_EARLY)), None)
             if culprit is None:
-                raise Inconclusive(f"the victim did not run (pytest exit {result.exit_code})")
+                where = f"running it after {len(order)} tests" if order else "running it alone"
+                why = result.not_run(self.victim, where)
+                raise Inconclusive(why.describe(), why)
             self.left_out.append(culprit)
             self.observer.step(self.trials.count,
                                f"{culprit} {result.outcome_of(culprit).value} the trial; "

@@ -55,7 +55,10 @@ def run_bisect(config: BisectConfig, store: Store, trials: TrialRunner,
         try:
             result = _bisect(b, own_module)
         except Inconclusive as exc:
-            result = BisectResult(config.victim, BisectKind.NOT_REPRODUCIBLE, note=str(exc))
+            # A trial that ran nothing gives no verdict: "not reproducible" would say the
+            # order passed.
+            kind = BisectKind.NOT_REPRODUCIBLE if exc.not_run is None else BisectKind.UNCONFIRMED
+            result = BisectResult(config.victim, kind, note=str(exc), not_run=exc.not_run)
     result.trials = trials.count - first_trial
     result.seconds = time.monotonic() - started
     return result

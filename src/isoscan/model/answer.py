@@ -9,6 +9,7 @@ from typing import Any
 
 from isoscan.model.confidence import Confirmation
 from isoscan.model.import_time import ImportDependence
+from isoscan.model.verdicts import NotRun
 
 
 class BisectKind(str, Enum):
@@ -21,6 +22,9 @@ class BisectKind(str, Enum):
     # Passes alone in its own module, fails with the whole suite collected (model/import_time.py).
     IMPORT_TIME = "import-time"
     NOT_REPRODUCIBLE = "not-reproducible"
+    # A trial did not run the victim (the session was refused, errored at its start, or ran
+    # nothing) and no test crashed or hung it: no answer is given; ``not_run`` says why.
+    UNCONFIRMED = "unconfirmed"
 
 
 class Mechanism(str, Enum):
@@ -117,6 +121,7 @@ class BisectResult:
     confirmation: Confirmation | None = None
     # What the polluters leave behind, as explain names it (``global `pkg.flag```), if known.
     state: str = ""
+    not_run: NotRun | None = None  # an unconfirmed answer's trial, and why it ran nothing
 
     @property
     def found(self) -> bool:
@@ -145,6 +150,7 @@ class BisectResult:
             "import_time": self.import_time.to_json() if self.import_time is not None else None,
             "confirmation": self.confirmation.to_json() if self.confirmation else None,
             "state": self.state or None,
+            "unconfirmed": self.not_run.to_json() if self.not_run is not None else None,
         }
 
 

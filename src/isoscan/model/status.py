@@ -46,6 +46,7 @@ class SessionStatus(TextEnum):
     PARALLEL_ONLY = "parallel-only"
     IMPORT_TIME = "import-time"
     NOT_REPRODUCIBLE = "not-reproducible"
+    UNCONFIRMED = "unconfirmed"
 
     @classmethod
     def answered(cls, kind: str) -> SessionStatus:

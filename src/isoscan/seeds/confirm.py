@@ -27,7 +27,7 @@ from isoscan.model.confidence import DEFAULT_CAP, DEFAULT_CONFIDENCE, Confirmati
 from isoscan.model.matrix import Matrix
 from isoscan.model.outcomes import Outcome
 from isoscan.model.rows import RunRow
-from isoscan.model.verdicts import Evidence, Finding, NotRun, NotRunReason, Replay, Verdict
+from isoscan.model.verdicts import Evidence, Finding, NotRun, Replay, Verdict
 from isoscan.seeds.import_time import ImportTimeCheck, which_alone
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
@@ -309,10 +309,6 @@ def _failing(values: list[str]) -> bool:
     return bool(values) and all(Outcome(v).is_failure for v in values)
 
 
-_INTERRUPTED = 2  # pytest's exit codes (pytest.ExitCode; pytest is not imported here)
-_SESSION_ERRORS = (3, 4)  # internal error, usage error
-
-
 def _any_ran(values: list[str]) -> bool:
     return any(Outcome(v).ran for v in values)
 
@@ -328,19 +324,4 @@ def _check_ran(trial: TrialOutcome, nodeid: str, where: str) -> None:
     if outcome is not Outcome.SKIPPED and (outcome.ran or any(
             trial.outcome_of(t).is_failure for t in trial.order if t != nodeid)):
         return
-    raise Unrun(not_run(trial, nodeid, where))
-
-
-def not_run(trial: TrialOutcome, nodeid: str, where: str) -> NotRun:
-    """Why ``trial`` did not run ``nodeid``, from how its session ended and what it printed."""
-    line = trial.log_line()
-    if trial.outcome_of(nodeid) is Outcome.SKIPPED:
-        reason = NotRunReason.REFUSED
-        line = trial.messages.get(nodeid) or line
-    elif trial.exit_code == _INTERRUPTED or line.startswith("Exit:"):
-        reason = NotRunReason.REFUSED  # pytest.exit() in a hook
-    elif trial.exit_code in _SESSION_ERRORS:
-        reason = NotRunReason.SESSION_ERROR
-    else:
-        reason = NotRunReason.NOTHING_RAN
-    return NotRun(reason, where, line, trial.run_id, trial.exit_code)
+    raise Unrun(trial.not_run(nodeid, where))

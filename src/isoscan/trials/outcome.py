@@ -8,9 +8,12 @@ from pathlib import Path
 
 from isoscan.execution.process import log_tail
 from isoscan.model.outcomes import Outcome
+from isoscan.model.verdicts import NotRun, NotRunReason
 
 # pytest's closing lines, which say that nothing ran but not why.
 _SUMMARY = re.compile(r"^(=+ .* =+|-+|no tests ran in .*|\d+ \w+.* in [\d.]+s.*|=+)$")
+_INTERRUPTED = 2  # pytest's exit codes (pytest.ExitCode; pytest is not imported here)
+_SESSION_ERRORS = (3, 4)  # internal error, usage error
 
 
 @dataclass
@@ -45,3 +48,18 @@ class TrialOutcome:
                 if text and not _SUMMARY.match(text):
                     return text[:300]
         return ""
+
+    def not_run(self, nodeid: str, where: str) -> NotRun:
+        """Why this trial did not run ``nodeid``, from how its session ended and what it
+        printed; ``where`` names the trial ("running it alone", "replaying its order")."""
+        line = self.log_line()
+        if self.outcome_of(nodeid) is Outcome.SKIPPED:
+            reason = NotRunReason.REFUSED
+            line = self.messages.get(nodeid) or line
+        elif self.exit_code == _INTERRUPTED or line.startswith("Exit:"):
+            reason = NotRunReason.REFUSED  # pytest.exit() in a hook or a test
+        elif self.exit_code in _SESSION_ERRORS:
+            reason = NotRunReason.SESSION_ERROR
+        else:
+            reason = NotRunReason.NOTHING_RAN
+        return NotRun(reason, where, line, self.run_id, self.exit_code)

@@ -66,7 +66,8 @@ def render_bisect(result: BisectResult) -> None:
                       f"{', '.join(result.left_out)}", style="yellow")
     if result.note:
         console.print(f"  {result.note}", style="dim")
-    console.print(f"  order from: {result.source}", style="dim")
+    if result.source:
+        console.print(f"  order from: {result.source}", style="dim")
     check = result.parallel.confirmation if result.parallel is not None else None
     check = check or result.confirmation
     if check is not None:  # the stated rule's account (model/confidence.py)
