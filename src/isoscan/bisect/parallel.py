@@ -201,11 +201,12 @@ class CollisionSearch:
         return None
 
     def sweep(self) -> str | None:
-        """Before giving up: the victim beside each of the ``SWEPT`` suspects whose bodies
-        began nearest its own, alone, that suspect's offset moved by each of ``SHIFTS``
+        """Before giving up: the victim beside each of the ``SWEPT`` suspects first in the
+        resource map's ranking (``ranked``: those sharing a resource with it, then the
+        nearest), alone, that suspect's offset moved by each of ``SHIFTS``
         (timing on this machine need not be the recorded run's). The first suspect the
         victim fails beside is returned, its shift kept for the rest of the search."""
-        nearest = sorted(self.suspects, key=lambda t: abs(self.offsets[t]))[:SWEPT]
+        nearest = self.ranked(self.suspects)[:SWEPT]
         for suspect in nearest:
             for shift in SHIFTS:
                 self.shift = {suspect: shift}
@@ -277,17 +278,70 @@ class CollisionSearch:
         self.stopped_early |= result is Outcome.TIMEOUT_EARLY
         return result.is_failure
 
-    def verify(self, culprits: Sequence[str]) -> Confirmation:
+    def verify(self, culprits: Sequence[str]) -> tuple[list[str], Confirmation]:
         """The stated rule over replays beside ``culprits`` (the victim need not fail every
         time) and with nothing beside it (it must pass every time), counting the replays with
-        nothing beside it made so far."""
+        nothing beside it made so far. A confirmed set of several keeps each test only when
+        the rule also tells the set from the set without it (``needed``); one it cannot is a
+        rider, and the set without it is verified instead. Returns the set verified."""
         check = Confirmation(self.rule, every_time=False, behaved=self.quiet_passes)
         check.settle(lambda: self.fails(culprits), lambda: not self.fails([]))
         self.quiet_passes = check.behaved
         self.observer.step(self.trials.count, f"concurrent replays beside {_count(culprits)} "
                            f"(verification): failed {check.misbehaved} of {check.order_runs}; "
                            f"{check.summary()}")
-        return check
+        if check.decision is Decision.CONFIRMED and len(culprits) > 1:
+            for member in culprits:
+                rest = [t for t in culprits if t != member]
+                if not self.needed(member, culprits, rest, check):
+                    return self.verify(rest)
+        return list(culprits), check
+
+    def needed(self, member: str, culprits: Sequence[str], rest: Sequence[str],
+               confirmed: Confirmation) -> bool:
+        """Whether ``member`` is part of the collision, by the same rule: its misbehaving
+        side the replays beside the whole set (those of the verification count), its
+        behaving side replays beside the set without ``member``, where the victim must pass
+        every time. A search step misled by timing noise can keep an innocent test beside the
+        real culprit; this is where it is dropped."""
+        check = Confirmation(self.rule, every_time=False, misbehaved=confirmed.misbehaved,
+                             noise=confirmed.noise)
+        check.settle(lambda: self.fails(culprits), lambda: not self.fails(rest))
+        needed = check.decision is Decision.CONFIRMED
+        self.observer.step(self.trials.count, f"concurrent replays beside the set without "
+                           f"{member}: {'it is needed' if needed else 'a rider, dropped'} "
+                           f"({check.summary()})")
+        return needed
+
+    def ranked(self, suspects: Sequence[str]) -> list[str]:
+        """``suspects`` by the resource map: those that share a resource with the victim (one
+        of them writing, ``shared_resources``) first, the most shared first, then by how near
+        their bodies began to the victim's. The map is what each test touched in the
+        concurrent replays so far (every replay records it; the first one runs every suspect);
+        a suspect it shows sharing nothing still takes part, last, as the map can be blind (a
+        C client below Python's audit hooks)."""
+        shares = self.shares()
+        return sorted(suspects, key=lambda t: (-shares.get(t, 0), abs(self.offsets[t])))
+
+    def shares(self) -> dict[str, int]:
+        """Per suspect, how many resources the map shows it sharing with the victim."""
+        mine = self.touched.get(self.line.victim, set())
+        return {t: len(shared_resources(self.touched.get(t, set()), mine))
+                for t in self.suspects}
+
+    def likely(self, remaining: Sequence[str]) -> list[str] | None:
+        """The suspect the resource map ranks first among ``remaining``, alone, when it
+        shares a resource with the victim and the victim collides with it: one question
+        instead of a search. None otherwise (the search then starts from the map's order)."""
+        if len(remaining) < 2:
+            return None
+        top = self.ranked(remaining)[0]
+        if not self.shares().get(top):
+            return None
+        collides = self.collides([top])
+        self.observer.step(self.trials.count, f"the resource map ranks {top} first: "
+                           f"{'it collides' if collides else 'no collision alone'}")
+        return [top] if collides else None
 
     def one_minimal(self, culprits: list[str]) -> list[str]:
         """Drops each test of a set that still collides without it. Timing noise can make
@@ -342,12 +396,12 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
             return result, search
         found = [swept]
     answer.checks.append(nothing)
-    remaining = list(search.suspects)
+    remaining = search.ranked(search.suspects)
     while remaining and len(result.polluters) < MAX_SETS:
-        culprits = found or search.one_minimal(
+        culprits = found or search.likely(remaining) or search.one_minimal(
             Shrinker(remaining, search.collides).shrink(remaining, careful=True))
         found = None
-        check = search.verify(culprits)
+        culprits, check = search.verify(culprits)
         if check.decision is Decision.CONTRADICTED:
             return _non_deterministic(result, search)
         if check.decision is not Decision.CONFIRMED:
