@@ -61,7 +61,11 @@ def rule_text(rule: Rule) -> str:
             f"culprit set is verified by replays beside it, where the victim need not fail "
             f"every time, and with nothing beside it, until twice the largest chance that a "
             f"victim failing at random gives the same results is at most {rule.alpha:.2g} "
-            f"(confidence {rule.confidence:g}; at most {VERIFY_CAP} beside it); the victim must "
+            f"(confidence {rule.confidence:g}; at most {VERIFY_CAP} beside it; the replays "
+            f"of a question about the suspect the resource map ranks first, asked alone before "
+            f"any result beside it was seen, count); a set of several keeps each test only when "
+            f"the same rule tells the set from the set without it, where the victim must pass "
+            f"every time; the victim must "
             f"also pass {TRIES} of {TRIES} beside every other suspect, and every replay with "
             f"nothing beside it, before and after the search. Each test is held back until its "
             f"body's recorded moment (its session and module fixtures are set up before). When "
@@ -278,13 +282,19 @@ class CollisionSearch:
         self.stopped_early |= result is Outcome.TIMEOUT_EARLY
         return result.is_failure
 
-    def verify(self, culprits: Sequence[str]) -> tuple[list[str], Confirmation]:
+    def verify(self, culprits: Sequence[str], first: ReplayTally | None = None
+               ) -> tuple[list[str], Confirmation]:
         """The stated rule over replays beside ``culprits`` (the victim need not fail every
         time) and with nothing beside it (it must pass every time), counting the replays with
-        nothing beside it made so far. A confirmed set of several keeps each test only when
-        the rule also tells the set from the set without it (``needed``); one it cannot is a
-        rider, and the set without it is verified instead. Returns the set verified."""
-        check = Confirmation(self.rule, every_time=False, behaved=self.quiet_passes)
+        nothing beside it made so far. ``first``: replays beside exactly these culprits asked
+        before any result beside them was seen (the resource map's question, ``likely``):
+        they are the rule's first results on that side, not a selection by outcome. A
+        confirmed set of several keeps each test only when the rule also tells the set from
+        the set without it (``needed``); one it cannot is a rider, and the set without it is
+        verified instead. Returns the set verified."""
+        check = Confirmation(self.rule, every_time=False, behaved=self.quiet_passes,
+                             misbehaved=first.failed if first else 0,
+                             noise=first.tries - first.failed if first else 0)
         check.settle(lambda: self.fails(culprits), lambda: not self.fails([]))
         self.quiet_passes = check.behaved
         self.observer.step(self.trials.count, f"concurrent replays beside {_count(culprits)} "
@@ -329,19 +339,20 @@ class CollisionSearch:
         return {t: len(shared_resources(self.touched.get(t, set()), mine))
                 for t in self.suspects}
 
-    def likely(self, remaining: Sequence[str]) -> list[str] | None:
+    def likely(self, remaining: Sequence[str]) -> tuple[list[str], ReplayTally] | None:
         """The suspect the resource map ranks first among ``remaining``, alone, when it
         shares a resource with the victim and the victim collides with it: one question
-        instead of a search. None otherwise (the search then starts from the map's order)."""
+        instead of a search, whose replays are the verification's first (``verify``). None
+        otherwise (the search then starts from the map's order)."""
         if len(remaining) < 2:
             return None
         top = self.ranked(remaining)[0]
         if not self.shares().get(top):
             return None
-        collides = self.collides([top])
+        tally = self.tally([top], f"beside {top}")
         self.observer.step(self.trials.count, f"the resource map ranks {top} first: "
-                           f"{'it collides' if collides else 'no collision alone'}")
-        return [top] if collides else None
+                           f"{'it collides' if tally.failed else 'no collision alone'}")
+        return ([top], tally) if tally.failed else None
 
     def one_minimal(self, culprits: list[str]) -> list[str]:
         """Drops each test of a set that still collides without it. Timing noise can make
@@ -398,10 +409,11 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
     answer.checks.append(nothing)
     remaining = search.ranked(search.suspects)
     while remaining and len(result.polluters) < MAX_SETS:
-        culprits = found or search.likely(remaining) or search.one_minimal(
+        guess = None if found else search.likely(remaining)
+        culprits = found or (guess[0] if guess else None) or search.one_minimal(
             Shrinker(remaining, search.collides).shrink(remaining, careful=True))
         found = None
-        culprits, check = search.verify(culprits)
+        culprits, check = search.verify(culprits, guess[1] if guess else None)
         if check.decision is Decision.CONTRADICTED:
             return _non_deterministic(result, search)
         if check.decision is not Decision.CONFIRMED:
