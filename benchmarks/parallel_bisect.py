@@ -1,9 +1,10 @@
 """Where the time of a parallel-only bisect goes, per victim, against a baseline in the same run.
 
-Two suites, each copied or generated in a temporary folder and flagged once by
-`isoscan seeds` under xdist; then `isoscan bisect VICTIM` runs for every parallel-only victim
-from that same stored run, with the isoscan of `--baseline-python PY` (the main branch's venv,
-say) and with this checkout's, one after the other:
+Two suites, each copied or generated in a temporary folder and flagged by `isoscan seeds`
+under xdist; then `isoscan bisect VICTIM --run ID` runs for every parallel-only victim from
+each of up to `--runs` stored xdist runs where it failed (which tests ran beside it, and when,
+differs from run to run), with the isoscan of `--baseline-python PY` (the main branch's venv,
+say) and with this checkout's, one after the other, from the same stored runs:
 
 - `demo`: `examples/demo` (`seeds --count N --workers 0,2`), whose parallel-only victims are
   the project's shop window;
@@ -11,7 +12,7 @@ say) and with this checkout's, one after the other:
   the victim watches (the 200-suspect case of tests/acceptance/test_parallel_culprits.py): how
   many replays the search needs among many suspects.
 
-Printed per victim and engine, from the store's runs (every trial is a stored run with its
+Printed per bisect and engine, from the store's runs (every trial is a stored run with its
 start and length; every concurrent replay keeps its timetable and each test's recorded start,
 body and end): the wall seconds and the phases they went to,
 
@@ -25,12 +26,13 @@ body and end): the wall seconds and the phases they went to,
 
 then the replays, the culprit named, and the **floor under the rule**: the fewest replays the
 stated rule needs for one culprit that fails every time — 4 with nothing beside it before and
-4 after, 1 question and 4 verification replays beside the culprit, 4 beside the other
-suspects when there are any — each at the shortest length this victim's replays of that kind
-measured. No search under the same rule goes below it; start-up and serial steps come on
-top. Last, the median per engine, the ratio baseline / this checkout, and the median floor.
+4 after, 1 beside all suspects (the first evidence of a collision, and the resource map), 4
+beside the culprit, 4 beside the other suspects when there are any: 17 — each at the shortest
+length this bisect's replays of that kind measured. No search under the same rule goes below
+it; start-up and serial steps come on top. Last, the median per engine, the ratio baseline /
+this checkout, and the median floor.
 
-Run: `python benchmarks/parallel_bisect.py [--suite demo|many|all] [--count N]
+Run: `python benchmarks/parallel_bisect.py [--suite demo|many|all] [--count N] [--runs N]
 [--baseline-python PY] [--keep DIR]`.
 """
 
@@ -49,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo"
-TIMEOUT = "2"
+TIMEOUTS = {"demo": "2", "many": "20"}  # per-test --timeout: the watcher runs for 2 s
 ALONE_RULE = 4  # replays with nothing beside it, before the search and again after it
 VERIFY_RULE = 4  # replays beside the culprit the rule needs when it fails every time
 OTHERS_RULE = 4  # replays beside the other suspects, all passing
@@ -111,11 +113,13 @@ class Bisected:
         if not self.culprits or not self.replays:
             return 0.0
         culprit = frozenset(self.culprits[0])
+        widest = max(len(r.tests) for r in self.replays)
         alone = [r.seconds for r in self.replays if not r.tests]
+        everything = [r.seconds for r in self.replays if len(r.tests) == widest]
         beside = [r.seconds for r in self.replays if r.tests == culprit]
         others = [r.seconds for r in self.replays if r.tests and not r.tests & culprit]
-        total = 2 * ALONE_RULE * min(alone, default=0.0)
-        total += (1 + VERIFY_RULE) * min(beside, default=0.0)
+        total = 2 * ALONE_RULE * min(alone, default=0.0) + min(everything, default=0.0)
+        total += VERIFY_RULE * min(beside, default=0.0)
         if self.suspects > len(culprit):
             total += OTHERS_RULE * min(others, default=0.0)
         return total
@@ -134,7 +138,7 @@ def flagged(root: Path) -> list[str]:
 def demo_suite(root: Path, count: int) -> None:
     shutil.copytree(DEMO, root, ignore=shutil.ignore_patterns(".isoscan", ".demo-shared"))
     isoscan(sys.executable, root, "seeds", "--count", str(count), "--workers", "0,2",
-            "--timeout", TIMEOUT, "--json", str(root / "seeds.json"), "tests")
+            "--timeout", TIMEOUTS["demo"], "--json", str(root / "seeds.json"), "tests")
 
 
 def many_suite(root: Path, count: int) -> None:
@@ -152,7 +156,7 @@ def many_suite(root: Path, count: int) -> None:
     (root / "pytest.ini").write_text("[pytest]\npythonpath = .\naddopts = --dist loadfile\n")
     for _ in range(max(1, count)):  # xdist's scheduling decides whether they meet
         isoscan(sys.executable, root, "seeds", "--count", "0", "--workers", "2", "--timeout",
-                TIMEOUT, "--json", str(root / "seeds.json"), "tests")
+                TIMEOUTS["many"], "--json", str(root / "seeds.json"), "tests")
         if flagged(root):
             return
 
@@ -212,22 +216,40 @@ def last_run(store: Path) -> int:
         db.close()
 
 
-def bisect_all(python: str, root: Path, victims: list[str]) -> list[Bisected]:
+def failing_runs(store: Path, victim: str, most: int) -> list[int]:
+    """The stored xdist runs of seeds in which ``victim`` failed, newest first: each is a
+    separate start for its bisect (the suspects and their offsets differ from run to run)."""
+    db = sqlite3.connect(store / "isoscan.db")
+    try:
+        rows = db.execute("SELECT r.id FROM runs r JOIN results x ON x.run_id = r.id WHERE "
+                          "r.purpose = 'plan' AND r.workers > 0 AND x.nodeid = ? AND "
+                          "x.outcome IN ('failed', 'error') ORDER BY r.id DESC LIMIT ?",
+                          (victim, most)).fetchall()
+    finally:
+        db.close()
+    return [int(r[0]) for r in rows]
+
+
+def bisect_all(python: str, root: Path, victims: list[str], timeout: str,
+               runs: int) -> list[Bisected]:
     found = []
     for victim in victims:
-        before = last_run(root / ".isoscan")
-        out = root / "bisect.json"
-        out.unlink(missing_ok=True)
-        launched = time.time()
-        started = time.monotonic()
-        isoscan(python, root, "bisect", victim, "--timeout", TIMEOUT, "--json", str(out))
-        seconds = time.monotonic() - started
-        doc = json.loads(out.read_text()) if out.exists() else {}
-        parallel = doc.get("parallel") or {}
-        b = Bisected(victim, seconds, int(doc.get("trials") or 0), doc.get("polluters") or [],
-                     int(parallel.get("candidates") or 0))
-        phases(root / ".isoscan", before, victim, b, launched)
-        found.append(b)
+        for run in failing_runs(root / ".isoscan", victim, runs) or [None]:
+            before = last_run(root / ".isoscan")
+            out = root / "bisect.json"
+            out.unlink(missing_ok=True)
+            launched = time.time()
+            started = time.monotonic()
+            isoscan(python, root, "bisect", victim, *(["--run", str(run)] if run else []),
+                    "--timeout", timeout, "--json", str(out))
+            seconds = time.monotonic() - started
+            doc = json.loads(out.read_text()) if out.exists() else {}
+            parallel = doc.get("parallel") or {}
+            b = Bisected(f"{victim} (run #{run})" if run else victim, seconds,
+                         int(doc.get("trials") or 0), doc.get("polluters") or [],
+                         int(parallel.get("candidates") or 0))
+            phases(root / ".isoscan", before, victim, b, launched)
+            found.append(b)
     return found
 
 
@@ -246,7 +268,7 @@ def show(name: str, results: list[Bisected]) -> tuple[float, float]:
     median = statistics.median(b.seconds for b in results) if results else 0.0
     floors = statistics.median(b.floor() for b in results) if results else 0.0
     replays = statistics.median(len(b.replays) for b in results) if results else 0.0
-    print(f"  median {median:.1f}s and {replays:g} replays per victim; median floor "
+    print(f"  median {median:.1f}s and {replays:g} replays per bisect; median floor "
           f"{floors:.1f}s")
     return median, replays
 
@@ -256,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite", choices=[*SUITES, "all"], default="all")
     parser.add_argument("--count", type=int, default=4,
                         help="planned orders for the demo's seeds; tries for the other suite")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="bisect each victim from up to this many failing xdist runs")
     parser.add_argument("--baseline-python", default=None,
                         help="an interpreter whose isoscan is the baseline (same run)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the work folder here")
@@ -276,12 +300,13 @@ def main(argv: list[str] | None = None) -> int:
         if not victims:
             code = 1
             continue
-        medians = {name: show(name, bisect_all(python, root, victims))
+        medians = {name: show(name, bisect_all(python, root, victims, TIMEOUTS[suite],
+                                               args.runs))
                    for name, python in engines}  # one after the other, from one seeds run
         if "baseline" in medians and medians["this checkout"][0]:
             (base, base_replays), (mine, my_replays) = medians["baseline"], medians[
                 "this checkout"]
-            print(f"\n  {suite}: median per victim: baseline {base:.1f}s ({base_replays:g} "
+            print(f"\n  {suite}: median per bisect: baseline {base:.1f}s ({base_replays:g} "
                   f"replays), this checkout {mine:.1f}s ({my_replays:g} replays), ratio "
                   f"{base / mine:.2f}x")
     if args.keep is None:
