@@ -49,10 +49,10 @@ from isoscan.trials.outcome import TrialOutcome
 TRIES = 4  # concurrent replays per search question at most (it ends at the first failure)
 VERIFY_CAP = 2 * TRIES  # replays beside a culprit set at most while the rule is undecided
 WINDOW = 1.0  # seconds before the victim started in which another worker's tests are suspects
-# Before giving up: the victim beside each of the suspects nearest it alone, with that
-# suspect's recorded offset moved by these seconds (one replay each, nearest first).
+# Before giving up: the victim beside each of the first suspects by the resource map alone,
+# with that suspect's recorded offset moved by these seconds (one replay each, nearest first).
 SHIFTS = (-0.05, 0.05, -0.2, 0.2, -0.5, 0.5)
-SWEPT = 4  # suspects swept that way at most, the nearest the victim's own moment first
+SWEPT = 4  # suspects swept that way at most: sharing a resource with the victim, then nearest
 
 
 def rule_text(rule: Rule) -> str:
