@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -149,25 +148,6 @@ def seeds_bisect(root: Path, monkeypatch: pytest.MonkeyPatch, *extra: str
     return read_json(out)
 
 
-# The rule for these timing checks: a collision a few milliseconds wide, replayed on a machine
-# whose load we do not control, is judged over whole sessions: the exact answer (the twin, only,
-# the table) in at least one of SESSIONS fresh sessions; a session that answers otherwise is
-# kept in the failure message of the last one. Seen on the 2-core CI machine: 2 of 4 sessions
-# of one run missed (once the twin's warm-up test rode along with it, once nothing was blamed).
-SESSIONS = 2
-
-
-def in_one_of(sessions: int, session: Callable[[int], None]) -> None:
-    missed: list[str] = []
-    for n in range(sessions):
-        try:
-            session(n)
-            return
-        except AssertionError as exc:
-            missed.append(f"session {n}: {str(exc)[:400]}")
-    raise AssertionError("no session gave the exact answer:\n" + "\n".join(missed))
-
-
 def assert_twin_collides(doc: dict[str, object], shared: list[tuple[str, str]]) -> None:
     """Every victim the run found is one of the pair, and its answer names its twin, only,
     and exactly the shared things: the table seen at the driver first, then the database."""
@@ -193,14 +173,10 @@ def assert_twin_collides(doc: dict[str, object], shared: list[tuple[str, str]]) 
 @pytest.mark.parametrize("mode", [[], ["--no-fork"]], ids=["fork", "no-fork"])
 def test_twins_dropping_one_sqlite_table_are_each_others_culprit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: list[str]) -> None:
-    def session(n: int) -> None:
-        root = sqlite_suite(tmp_path / f"suite{n}")
-        doc = seeds_bisect(root, monkeypatch, *mode)
-        database = str((root / "shared.sqlite").resolve())
-        assert_twin_collides(doc, [(f"sqlite {database}", "items"),
-                                   ("sqlite database", database)])
-
-    in_one_of(SESSIONS, session)
+    root = sqlite_suite(tmp_path / "suite")
+    doc = seeds_bisect(root, monkeypatch, *mode)
+    database = str((root / "shared.sqlite").resolve())
+    assert_twin_collides(doc, [(f"sqlite {database}", "items"), ("sqlite database", database)])
 
 
 @pytest.fixture(scope="module")
@@ -215,14 +191,10 @@ def pg_dsn() -> str:
 @pytest.mark.parametrize("mode", [[], ["--no-fork"]], ids=["fork", "no-fork"])
 def test_twins_dropping_one_postgres_table_are_each_others_culprit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_dsn: str, mode: list[str]) -> None:
+    root, table = pg_suite(tmp_path / "suite")
+    doc = seeds_bisect(root, monkeypatch, *mode)
     # The table as the driver saw it (server and database), then as the suite's hook declares it.
     where = urlsplit(pg_dsn)
     server = f"postgresql {where.hostname}:{where.port}{where.path}"
-
-    def session(n: int) -> None:
-        root, table = pg_suite(tmp_path / f"suite{n}")
-        doc = seeds_bisect(root, monkeypatch, *mode)
-        assert_twin_collides(doc, [(server, table), ("postgres table", table)])
-
-    in_one_of(SESSIONS, session)
+    assert_twin_collides(doc, [(server, table), ("postgres table", table)])
 

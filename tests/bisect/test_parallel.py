@@ -6,17 +6,21 @@ by hand, with the culprit's body recorded 0.5 s later than it really ran."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from suitegen import write
 
-from isoscan.bisect.parallel import SHIFTS, Timeline, find_collision
+from isoscan.bisect.parallel import SHIFTS, CollisionSearch, Timeline, find_collision
 from isoscan.execution.argv import Suite
 from isoscan.model.answer import BisectKind
+from isoscan.model.confidence import Decision
 from isoscan.model.rows import ExecutionRow
 from isoscan.model.status import Command, RunPurpose
 from isoscan.store.db import Store
+from isoscan.trials.base import TrialRunner
 from isoscan.trials.factory import make_trials
 
 # Real concurrent replays: run alone, never beside another test (make test).
@@ -103,3 +107,75 @@ def test_a_collision_off_its_recorded_offset_is_found_by_the_sweep(tmp_path: Pat
     database = str((root / "shared.sqlite").resolve())
     shared = [(s.kind, s.name) for s in result.parallel.shared]
     assert shared == [(f"sqlite {database}", "items"), ("sqlite database", database)]
+
+
+
+RIDER = "tests/test_culprit.py::test_reads_the_config"
+RIDER_BODY = "\n\ndef test_reads_the_config():\n    pass\n"
+T0 = 1_000_000.0
+
+
+@contextmanager
+def _trials(tmp_path: Path) -> Iterator[TrialRunner]:
+    """Real fork trials of the suite under ``tmp_path / "suite"``."""
+    store = Store(tmp_path / "store")
+    suite = Suite(paths=("tests",), cwd=tmp_path / "suite", timeout=20)
+    session = store.begin_suite_session(Command.BISECT, suite)
+    runner = make_trials(suite, store, session, RunPurpose.BISECT, True)
+    try:
+        yield runner
+    finally:
+        runner.close()
+        store.close()
+
+
+def _victim_failed() -> ExecutionRow:
+    return ExecutionRow("gw0-1", "gw0", 0, 0, VICTIM, T0, T0 + 0.2, "failed", T0)
+
+
+def _line(executions: list[ExecutionRow]) -> Timeline:
+    return Timeline(VICTIM, 0, "gw0", "gw0-1", T0, T0 + 0.2, executions, T0)
+
+
+def test_verification_drops_a_rider_the_search_kept_beside_the_culprit(tmp_path: Path) -> None:
+    """A set the search returned with an innocent test beside the culprit (timing noise can
+    do that): the rule confirms the pair, but beside the culprit alone the victim fails too,
+    so the innocent test is dropped and the culprit alone is what is verified."""
+    write(tmp_path / "suite", {"tests/test_victim.py": VICTIM_BODY,
+                               "tests/test_culprit.py": CULPRIT_BODY + RIDER_BODY})
+    line = _line([_victim_failed(),
+                  ExecutionRow("gw1-2", "gw1", 0, 0, RIDER, T0 - 0.3, T0 - 0.29, "passed",
+                               T0 - 0.3),
+                  ExecutionRow("gw1-2", "gw1", 0, 1, CULPRIT, T0, T0 + 0.1, "passed", T0)])
+    steps = _Steps()
+    with _trials(tmp_path) as runner:
+        culprits, check = CollisionSearch(runner, line, None, steps).verify([RIDER, CULPRIT])
+    assert culprits == [CULPRIT], steps.said
+    assert check.decision is Decision.CONFIRMED, steps.said
+    assert any(s.startswith(f"concurrent replays beside the set without {RIDER}: a rider, "
+                            f"dropped") for s in steps.said), steps.said
+
+
+def test_the_resource_map_names_the_culprit_among_many_suspects_in_one_question(
+        tmp_path: Path) -> None:
+    """Twenty tests ran on other workers beside the victim, nineteen of them nearer its
+    moment than the culprit; only the culprit touches the victim's database. The first
+    replay beside all of them records what each touches, and the search asks about the
+    culprit alone first: the suspects are never halved."""
+    others = "".join(f"\n\ndef test_other_{i}():\n    pass\n" for i in range(19))
+    root = write(tmp_path / "suite", {"tests/test_victim.py": VICTIM_BODY,
+                                      "tests/test_culprit.py": CULPRIT_BODY,
+                                      "tests/test_others.py": others})
+    executions = [_victim_failed(),
+                  ExecutionRow("gw1-2", "gw1", 0, 0, CULPRIT, T0 - 0.03, T0 + 0.1, "passed",
+                               T0 - 0.03)]
+    executions += [ExecutionRow("gw2-3", "gw2", 0, i, f"tests/test_others.py::test_other_{i}",
+                                T0 - 0.02 + 0.002 * i, T0 - 0.019 + 0.002 * i, "passed",
+                                T0 - 0.02 + 0.002 * i) for i in range(19)]
+    steps = _Steps()
+    with _trials(tmp_path) as runner:
+        result, _ = find_collision(VICTIM, _line(executions), None, runner, steps, "test", root)
+    assert result.polluters == [[CULPRIT]], (result.note, steps.said)
+    assert f"the resource map ranks {CULPRIT} first: it collides" in steps.said, steps.said
+    halves = [s for s in steps.said if s.startswith("concurrent replay beside 10 suspects")]
+    assert not halves, steps.said

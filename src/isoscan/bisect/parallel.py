@@ -49,10 +49,10 @@ from isoscan.trials.outcome import TrialOutcome
 TRIES = 4  # concurrent replays per search question at most (it ends at the first failure)
 VERIFY_CAP = 2 * TRIES  # replays beside a culprit set at most while the rule is undecided
 WINDOW = 1.0  # seconds before the victim started in which another worker's tests are suspects
-# Before giving up: the victim beside each of the suspects nearest it alone, with that
-# suspect's recorded offset moved by these seconds (one replay each, nearest first).
+# Before giving up: the victim beside each of the first suspects by the resource map alone,
+# with that suspect's recorded offset moved by these seconds (one replay each, nearest first).
 SHIFTS = (-0.05, 0.05, -0.2, 0.2, -0.5, 0.5)
-SWEPT = 4  # suspects swept that way at most, the nearest the victim's own moment first
+SWEPT = 4  # suspects swept that way at most: sharing a resource with the victim, then nearest
 
 
 def rule_text(rule: Rule) -> str:
@@ -61,14 +61,21 @@ def rule_text(rule: Rule) -> str:
             f"culprit set is verified by replays beside it, where the victim need not fail "
             f"every time, and with nothing beside it, until twice the largest chance that a "
             f"victim failing at random gives the same results is at most {rule.alpha:.2g} "
-            f"(confidence {rule.confidence:g}; at most {VERIFY_CAP} beside it); the victim must "
+            f"(confidence {rule.confidence:g}; at most {VERIFY_CAP} beside it; the replays "
+            f"of a question about the suspect the resource map ranks first, asked alone before "
+            f"any result beside it was seen, count); a set of several keeps each test only when "
+            f"the same rule tells the set from the set without it, where the victim must pass "
+            f"every time; the victim must "
             f"also pass {TRIES} of {TRIES} beside every other suspect, and every replay with "
             f"nothing beside it, before and after the search. Each test is held back until its "
             f"body's recorded moment (its session and module fixtures are set up before). When "
             f"the replays beside all suspects pass, the victim is replayed beside each of the "
-            f"{SWEPT} suspects nearest it alone, its offset moved by "
+            f"first {SWEPT} suspects by the resource map (sharing a resource with it first, "
+            f"then the nearest) alone, its offset moved by "
             f"{', '.join(f'{x:+g}' for x in SHIFTS)} s, once each; the first that fails is "
-            f"verified by the same rule at that offset; when none fails, no test is blamed")
+            f"verified by the same rule at that offset; when none fails, no test is blamed. A "
+            f"single culprit the rule cannot settle at the recorded offset (it failed beside it, "
+            f"too rarely) is swept the same way, and verified anew at the first offset it fails")
 
 
 RULE = rule_text(Rule())
@@ -201,23 +208,33 @@ class CollisionSearch:
         return None
 
     def sweep(self) -> str | None:
-        """Before giving up: the victim beside each of the ``SWEPT`` suspects whose bodies
-        began nearest its own, alone, that suspect's offset moved by each of ``SHIFTS``
+        """Before giving up: the victim beside each of the ``SWEPT`` suspects first in the
+        resource map's ranking (``ranked``: those sharing a resource with it, then the
+        nearest), alone, that suspect's offset moved by each of ``SHIFTS``
         (timing on this machine need not be the recorded run's). The first suspect the
         victim fails beside is returned, its shift kept for the rest of the search."""
-        nearest = sorted(self.suspects, key=lambda t: abs(self.offsets[t]))[:SWEPT]
-        for suspect in nearest:
-            for shift in SHIFTS:
-                self.shift = {suspect: shift}
-                self._normalise()
-                failed = self.fails([suspect])
-                self.observer.step(self.trials.count, f"concurrent replay beside {suspect} "
-                                   f"moved {shift:+g}s: {'failed' if failed else 'passed'}")
-                if failed:
-                    return suspect
+        for suspect in self.ranked(self.suspects)[:SWEPT]:
+            if self.moved(suspect):
+                return suspect
+        return None
+
+    def moved(self, suspect: str) -> bool:
+        """The victim beside ``suspect`` alone, its offset moved by each of ``SHIFTS``, once
+        each, until it fails: that shift is kept (True); none failing, the recorded offsets
+        stand (False). Also for a culprit the verification at the recorded offset could not
+        settle: two tests whose bodies began within milliseconds of each other, where
+        which one fails depends on which goes first, collide every time a little apart."""
+        for shift in SHIFTS:
+            self.shift = {suspect: shift}
+            self._normalise()
+            failed = self.fails([suspect])
+            self.observer.step(self.trials.count, f"concurrent replay beside {suspect} "
+                               f"moved {shift:+g}s: {'failed' if failed else 'passed'}")
+            if failed:
+                return True
         self.shift = {}
         self._normalise()
-        return None
+        return False
 
     def lanes(self, subset: Iterable[str]) -> list[Lane]:
         """The victim's lane, then one lane per other worker with its chosen tests. The
@@ -277,17 +294,77 @@ class CollisionSearch:
         self.stopped_early |= result is Outcome.TIMEOUT_EARLY
         return result.is_failure
 
-    def verify(self, culprits: Sequence[str]) -> Confirmation:
+    def verify(self, culprits: Sequence[str], first: ReplayTally | None = None
+               ) -> tuple[list[str], Confirmation]:
         """The stated rule over replays beside ``culprits`` (the victim need not fail every
         time) and with nothing beside it (it must pass every time), counting the replays with
-        nothing beside it made so far."""
-        check = Confirmation(self.rule, every_time=False, behaved=self.quiet_passes)
+        nothing beside it made so far. ``first``: replays beside exactly these culprits asked
+        before any result beside them was seen (the resource map's question, ``likely``):
+        they are the rule's first results on that side, not a selection by outcome. A
+        confirmed set of several keeps each test only when the rule also tells the set from
+        the set without it (``needed``); one it cannot is a rider, and the set without it is
+        verified instead. Returns the set verified."""
+        check = Confirmation(self.rule, every_time=False, behaved=self.quiet_passes,
+                             misbehaved=first.failed if first else 0,
+                             noise=first.tries - first.failed if first else 0)
         check.settle(lambda: self.fails(culprits), lambda: not self.fails([]))
         self.quiet_passes = check.behaved
         self.observer.step(self.trials.count, f"concurrent replays beside {_count(culprits)} "
                            f"(verification): failed {check.misbehaved} of {check.order_runs}; "
                            f"{check.summary()}")
-        return check
+        if check.decision is Decision.CONFIRMED and len(culprits) > 1:
+            for member in culprits:
+                rest = [t for t in culprits if t != member]
+                if not self.needed(member, culprits, rest, check):
+                    return self.verify(rest)
+        return list(culprits), check
+
+    def needed(self, member: str, culprits: Sequence[str], rest: Sequence[str],
+               confirmed: Confirmation) -> bool:
+        """Whether ``member`` is part of the collision, by the same rule: its misbehaving
+        side the replays beside the whole set (those of the verification count), its
+        behaving side replays beside the set without ``member``, where the victim must pass
+        every time. A search step misled by timing noise can keep an innocent test beside the
+        real culprit; this is where it is dropped."""
+        check = Confirmation(self.rule, every_time=False, misbehaved=confirmed.misbehaved,
+                             noise=confirmed.noise)
+        check.settle(lambda: self.fails(culprits), lambda: not self.fails(rest))
+        needed = check.decision is Decision.CONFIRMED
+        self.observer.step(self.trials.count, f"concurrent replays beside the set without "
+                           f"{member}: {'it is needed' if needed else 'a rider, dropped'} "
+                           f"({check.summary()})")
+        return needed
+
+    def ranked(self, suspects: Sequence[str]) -> list[str]:
+        """``suspects`` by the resource map: those that share a resource with the victim (one
+        of them writing, ``shared_resources``) first, the most shared first, then by how near
+        their bodies began to the victim's. The map is what each test touched in the
+        concurrent replays so far (every replay records it; the first one runs every suspect);
+        a suspect it shows sharing nothing still takes part, last, as the map can be blind (a
+        C client below Python's audit hooks)."""
+        shares = self.shares()
+        return sorted(suspects, key=lambda t: (-shares.get(t, 0), abs(self.offsets[t])))
+
+    def shares(self) -> dict[str, int]:
+        """Per suspect, how many resources the map shows it sharing with the victim."""
+        mine = self.touched.get(self.line.victim, set())
+        return {t: len(shared_resources(self.touched.get(t, set()), mine))
+                for t in self.suspects}
+
+    def likely(self, remaining: Sequence[str]) -> tuple[list[str], ReplayTally] | None:
+        """The suspect the resource map ranks first among ``remaining``, alone, when it
+        shares a resource with the victim and the victim collides with it: one question
+        instead of a search, whose replays are the verification's first (``verify``). None
+        otherwise (the search then starts from the map's order)."""
+        if len(remaining) < 2:
+            return None
+        top = self.ranked(remaining)[0]
+        if not self.shares().get(top):
+            return None
+        tally = self.tally([top], f"beside {top}")
+        self.observer.step(self.trials.count, f"the resource map ranks {top} first: "
+                           f"{'it collides' if tally.failed else 'no collision alone'}")
+        return ([top], tally) if tally.failed else None
 
     def one_minimal(self, culprits: list[str]) -> list[str]:
         """Drops each test of a set that still collides without it. Timing noise can make
@@ -342,12 +419,18 @@ def find_collision(victim: str, line: Timeline, seed: int | None, trials: TrialR
             return result, search
         found = [swept]
     answer.checks.append(nothing)
-    remaining = list(search.suspects)
+    remaining = search.ranked(search.suspects)
     while remaining and len(result.polluters) < MAX_SETS:
-        culprits = found or search.one_minimal(
+        guess = None if found else search.likely(remaining)
+        culprits = found or (guess[0] if guess else None) or search.one_minimal(
             Shrinker(remaining, search.collides).shrink(remaining, careful=True))
         found = None
-        check = search.verify(culprits)
+        culprits, check = search.verify(culprits, guess[1] if guess else None)
+        if (check.decision is Decision.CAPPED and len(culprits) == 1 and not search.shift
+                and search.moved(culprits[0])):
+            # It collides, but too rarely at the recorded offset for the rule: verified anew
+            # at the offset where it failed (once per culprit set).
+            culprits, check = search.verify(culprits)
         if check.decision is Decision.CONTRADICTED:
             return _non_deterministic(result, search)
         if check.decision is not Decision.CONFIRMED:

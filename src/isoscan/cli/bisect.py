@@ -60,8 +60,10 @@ A victim that failed only under xdist (its own worker's order replayed
 serially passes) is parallel-only: isoscan replays every worker's tests
 serially by start time (a leftover from another worker), then replays it
 side by side with the tests other workers ran beside it, in a process per
-worker with that worker's id, at their recorded offsets (before giving up,
-beside each nearest one alone at offsets around it), and names the culprit,
+worker with that worker's id, at their recorded offsets, asking first about
+the one that shares a resource with it (what each touched in the first
+replay; before giving up, beside each of the first few alone at offsets
+around it), and names the culprit,
 its worker and the files, databases, ports or declared resources they
 share; `isoscan replay FILE` reruns that collision (see docs/parallel.md).
 
