@@ -289,8 +289,10 @@ class CollisionSearch:
         self._remember(outcome)
         result = outcome.outcome_of(victim)
         if not result.ran:
-            raise Inconclusive(f"the victim did not run in a concurrent replay "
-                               f"(pytest exit {outcome.exit_code})")
+            where = f"replaying it beside {_count(subset)}" if subset else \
+                "replaying it with nothing beside it"
+            why = outcome.not_run(victim, where)
+            raise Inconclusive(why.describe(), why)
         self.stopped_early |= result is Outcome.TIMEOUT_EARLY
         return result.is_failure
 
