@@ -50,6 +50,9 @@ def render_report(report: SeedsReport) -> None:
     if unstable:
         _print_findings(unstable, runs)
         console.print()
+        # Its own line: as the table's title it would wrap to the width of a narrow matrix.
+        console.print("Matrix (rows: the tests above, by number; columns: runs)",
+                      style="italic")
         console.print(_grid(unstable, report))
         console.print(_legend(runs, report.run_labels))
     render_import_time([(f.nodeid, f.evidence.import_time) for f in unstable
@@ -210,8 +213,7 @@ def _evidence_text(finding: Finding) -> str:
 
 def _grid(findings: list[Finding], report: SeedsReport) -> Table:
     runs = report.matrix.runs
-    grid = Table(title="Matrix (rows: the tests above, by number; columns: runs)",
-                 title_justify="left", box=None, pad_edge=False, show_header=True)
+    grid = Table(box=None, pad_edge=False, show_header=True)
     grid.add_column("#", justify="right", style="dim", no_wrap=True)
     grid.add_column("".join(_digit(n) for n in range(1, len(runs) + 1)), no_wrap=True)
     # The test's own name only (the whole id is listed above under its number); cut with an
