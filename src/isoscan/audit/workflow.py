@@ -31,7 +31,7 @@ from isoscan.trials.lanes import Lane
 class AuditConfig:
     suite: Suite
     store_dir: Path
-    workers: int = 8
+    workers: int = 8  # lanes at once, each one xdist worker of -n N
     dist: Dist = Dist.LOAD
     fork: bool = True
     max_pairs: int = 200  # candidate pairs replayed at most, most likely first
@@ -106,11 +106,10 @@ def _audit(runner: TrialRunner, config: AuditConfig, report: AuditReport,
     prover = Prover(runner, config.suite, config.store_dir, report.touched, durations,
                     lambda t: t in ran and t not in failed, config.rule,
                     lambda message: observer.step(runner.count, message),
-                    class_context(nodeids))
+                    class_context(nodeids), workers=config.workers)
     replays_began = time.monotonic()
     try:
-        for candidate in report.candidates[: config.max_pairs]:
-            prover.prove(candidate)
+        prover.prove_all(report.candidates[: config.max_pairs])
     finally:
         report.collisions = prover.results
         report.replay_seconds = time.monotonic() - replays_began
