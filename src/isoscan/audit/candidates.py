@@ -193,8 +193,8 @@ def can_meet(first: Sequence[Resource], second: Sequence[Resource]) -> bool:
     common = mine & {key for key in map(bucket, second) if key is not None}
     if not common:
         return False
-    shares = {(s.kind, s.label, s.name): s
-              for s in shared_resources([r for r in first if bucket(r) in common],
-                                        [r for r in second if bucket(r) in common])}
+    found = shared_resources([r for r in first if bucket(r) in common],
+                             [r for r in second if bucket(r) in common])
+    shares: dict[tuple[object, ...], Shared] = {(s.kind, s.label, s.name): s for s in found}
     _drop_disjoint_databases(shares, first, second)
     return bool(shares)

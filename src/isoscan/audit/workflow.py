@@ -23,7 +23,7 @@ from isoscan.model.status import Command, RunPurpose, SessionStatus
 from isoscan.resources import Resource
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialMode, TrialRunner
-from isoscan.trials.factory import make_trials
+from isoscan.trials.factory import Fallbacks, make_trials
 from isoscan.trials.lanes import Lane
 
 
@@ -48,16 +48,11 @@ def run_audit(config: AuditConfig, observer: AuditObserver) -> AuditReport:
     started = time.monotonic()
     store = Store(config.store_dir)
     suite = config.suite
-    heard: list[str] = []
-
-    def fallback(reason: str) -> None:
-        heard.append(reason)
-        observer.fallback(reason)
-
+    fallbacks = Fallbacks(observer)
     try:
         with store.recording_session(Command.AUDIT, suite, git_head(suite.cwd)) as session:
             runner = make_trials(suite, store, session.id, RunPurpose.AUDIT, config.fork,
-                                 fallback)
+                                 fallbacks)
             report = AuditReport(session.id, 0, config.workers, config.dist)
             try:
                 _audit(runner, config, report, observer)
@@ -67,7 +62,7 @@ def run_audit(config: AuditConfig, observer: AuditObserver) -> AuditReport:
             finally:
                 report.trials = runner.count
                 runner.close()
-            report.fallback = heard[-1] if heard else None
+            report.fallback = fallbacks.last
             report.seconds = time.monotonic() - started
             report.rows = build_rows(report.touched, report.candidates, report.collisions,
                                      suite.cwd)

@@ -23,7 +23,7 @@ from isoscan.model.outcomes import Outcome
 from isoscan.model.status import Command, RunPurpose, SessionStatus
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialMode, TrialOutcome, TrialRunner
-from isoscan.trials.factory import make_trials
+from isoscan.trials.factory import Fallbacks, make_trials
 
 SCHEMA = "isoscan.isolate/1"
 CHUNK = 100  # tests per stored run in fork mode
@@ -81,21 +81,16 @@ def run_isolate(config: IsolateConfig, observer: IsolateObserver) -> IsolateRepo
     started = time.monotonic()
     store = Store(config.store_dir)
     suite = config.suite
-    heard: list[str] = []
-
-    def fallback(reason: str) -> None:
-        heard.append(reason)
-        observer.fallback(reason)
-
+    fallbacks = Fallbacks(observer)
     try:
         with store.recording_session(config.command, suite, git_head(suite.cwd)) as session:
             runner = make_trials(suite, store, session.id, RunPurpose.ISOLATE, config.fork,
-                                 fallback)
+                                 fallbacks)
             try:
                 report = _isolate(runner, store, session.id, config, observer)
             finally:
                 runner.close()
-            report.fallback = heard[-1] if heard else None
+            report.fallback = fallbacks.last
             report.seconds = time.monotonic() - started
             if report.interrupted:
                 session.status = SessionStatus.INTERRUPTED

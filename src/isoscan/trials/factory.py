@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from isoscan.execution.argv import Suite
 from isoscan.execution.timeouts import HangBook
@@ -32,3 +33,20 @@ def make_trials(suite: Suite, store: Store, session_id: int, purpose: RunPurpose
         if on_fallback is not None:
             on_fallback(f"{reason}; each trial runs in a fresh subprocess")
     return SubprocessTrials(suite, store, session_id, purpose, hangs)
+
+
+class FallbackObserver(Protocol):
+    def fallback(self, reason: str) -> None: ...
+
+
+class Fallbacks:
+    """``make_trials``'s ``on_fallback`` for a command: passes each reason trials do not fork
+    on to the command's observer and keeps the last one for its report."""
+
+    def __init__(self, observer: FallbackObserver) -> None:
+        self.observer = observer
+        self.last: str | None = None
+
+    def __call__(self, reason: str) -> None:
+        self.last = reason
+        self.observer.fallback(reason)
