@@ -30,19 +30,11 @@ MAKEFILE = EXAMPLES.parent / "Makefile"
 def demo_audit_command() -> list[str]:
     """The arguments `make demo-audit` gives `isoscan` (after the program name), from the
     Makefile, less its --store (this test keeps its store in its own folder)."""
-    text = MAKEFILE.read_text().replace("\\\n", " ")
-    (line,) = [line for line in text.splitlines() if "/isoscan audit " in line]
-    words = shlex.split(line.split("/isoscan ", 1)[1].split(";", 1)[0])
-    args: list[str] = []
-    skip = False
-    for word in words:
-        if skip:
-            skip = False
-        elif word == "--store":
-            skip = True
-        else:
-            args.append(word)
-    return args
+    recipe = MAKEFILE.read_text().replace("\\\n", " ").split("\ndemo-audit:", 1)[1]
+    (line,) = [line for line in recipe.splitlines() if "/isoscan audit " in line]
+    args = shlex.split(line.split("/isoscan ", 1)[1].split(";", 1)[0])
+    store = args.index("--store")
+    return args[:store] + args[store + 2:]
 
 
 def _audit(folder: Path, paths: list[str], tmp: Path, mp: pytest.MonkeyPatch
