@@ -81,7 +81,8 @@ def test_pairs_that_share_nothing_run_in_one_round_with_workers_of_their_own(
     jobs = [Job(asks(pair("a", "b"), got=first), 1.0),
             Job(asks(pair("c", "d"), pair("c", "d"), got=second), 1.0),
             Job(asks(alone("e"), got=third), 1.0)]
-    run_rounds(trials, jobs, lanes_at_once=8, apart=apart, workers=8, expected_asks=2)
+    run_rounds(trials, jobs, lanes_at_once=8, apart=apart, workers=8, expected_asks=2,
+               length=lambda lanes: 1.0)
 
     assert trials.count == 2  # two rounds: {a×b, c×d}, then {e alone, c×d}
     assert first[0].outcome.run_id == second[0].outcome.run_id
@@ -105,7 +106,27 @@ def test_no_round_runs_more_lanes_than_asked(trials: TrialRunner) -> None:
             Job(asks(pair("c", "d"), got=got[1]), 1.0),
             Job(asks(alone("e"), got=got[2]), 1.0)]
     run_rounds(trials, jobs, lanes_at_once=3, apart=lambda one, two: not one & two,
-               workers=3, expected_asks=1)
-    # a×b (2 lanes) and e (1) fill the first round; c×d waits for the second.
+               workers=3, expected_asks=1, length=lambda lanes: 1.0)
+    # a×b (2 lanes) and e (1) fill the first round; c×d, as long, waits for the second.
     assert trials.count == 2
     assert got[0][0].outcome.run_id == got[2][0].outcome.run_id != got[1][0].outcome.run_id
+
+
+def test_a_short_ask_starts_later_in_lanes_a_short_one_left(trials: TrialRunner) -> None:
+    got: list[list[Ran]] = [[], [], []]
+    seconds = {node("e"): 1.0, node("c"): 0.3, node("d"): 0.3, node("a"): 0.3}
+    jobs = [Job(asks(alone("e"), got=got[0]), 1.0),
+            Job(asks(pair("c", "d"), got=got[1]), 0.3),
+            Job(asks(alone("a"), got=got[2]), 0.3)]
+    run_rounds(trials, jobs, lanes_at_once=3, apart=lambda one, two: not one & two,
+               workers=3, expected_asks=1,
+               length=lambda lanes: max(seconds[lane.tests[0]] for lane in lanes))
+    # e holds one lane for the round; c×d the other two until 0.3 s; a then takes one of
+    # those and ends (0.6 s) before e: one round, a held back by 0.3 s.
+    assert trials.count == 1
+    assert [ran[0].delay for ran in got] == [0.0, 0.0, 0.3]
+    assert got[2][0].lanes[0].at == (0.0,)  # as asked: the delay is the round's business
+    # Its body was held back: it ended at least 0.3 s after the round's first test began.
+    times = got[2][0].outcome.times
+    ended = times[node("a")][1]
+    assert ended is not None and ended - min(start for start, _ in times.values()) >= 0.3

@@ -47,6 +47,9 @@ GAP = 0.05  # seconds between one test's end and the other's start, for a leftov
 # Times the screening goes through its offsets before a pair counts as "not seen to collide":
 # a machine under load shifts a test by more than the width of many real windows.
 SCREEN_ROUNDS = 2
+# A lane's expected length: the map run's durations times this, plus a process's start.
+LENGTH_MARGIN = 1.3
+START_SECONDS = 0.15
 
 
 def rule_text(rule: Rule) -> str:
@@ -123,12 +126,20 @@ class Prover:
                 for c in candidates]
         try:
             run_rounds(self.trials, jobs, self.workers, self.apart, self.workers,
-                       sum(self.rule.needed()))
+                       sum(self.rule.needed()), self.length)
         finally:
             rank = {(c.first, c.second): i for i, c in enumerate(candidates)}
             self.results.sort(key=lambda r: min(
                 rank.get((r.victim, r.polluters[0][0]), len(rank)),
                 rank.get((r.polluters[0][0], r.victim), len(rank))))
+
+    def length(self, lanes: Sequence[Lane]) -> float:
+        """How long ``lanes`` should run, from the map run's durations, with a margin for a
+        lane's start and a busy machine (a later ask packed into a round by it only makes
+        the round longer when it is wrong)."""
+        return max((max(lane.at, default=0.0) + sum(self.durations.get(t, 0.0)
+                                                    for t in lane.tests)
+                    for lane in lanes), default=0.0) * LENGTH_MARGIN + START_SECONDS
 
     def apart(self, first: frozenset[str], second: frozenset[str]) -> bool:
         """Whether no test of ``first`` can meet one of ``second``: none is in both, and no
