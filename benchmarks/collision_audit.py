@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -346,7 +347,16 @@ def run_audit(python: str, root: Path, work: Path, name: str, planted: set[froze
         "candidates": len(doc["candidates"]),
         "sharing": len({t for c in doc["candidates"] for t in c["tests"]}),
         "after_map": doc["seconds"] - doc["map"]["seconds"],
+        "replays": replay_seconds(work / name / "isoscan.db", doc["map"]["run"]),
     }
+
+
+def replay_seconds(db: Path, map_run: int) -> float:
+    """The seconds of the audit's replays (every stored run but the map's): what proving the
+    candidates cost, without the fork server's start and collection or the map."""
+    with sqlite3.connect(db) as con:
+        row = con.execute("SELECT sum(seconds) FROM runs WHERE id != ?", (map_run,)).fetchone()
+    return float(row[0] or 0.0)
 
 
 def main() -> int:
@@ -394,20 +404,22 @@ def main() -> int:
               flush=True)
     print("| tests | planted | tests sharing a resource | audit: confirmed (victim and culprit "
           "right) | audit: false alarms | audit: candidates / trials | audit: s (full runs) | "
-          "audit: s after the map | before (main): confirmed, s (full runs) | "
+          "audit: s replaying (after the map) | before (main): confirmed, s (full runs) | "
           "seeds: planted pairs with a victim flagged | seeds: false alarms | "
           "seeds: s (full runs) | one full run | map overhead |")
     print("|---" * 14 + "|")
     for tests, planted_n, full, overhead, after, before, seeds in rows:
         was = (f"{before['right']} of {planted_n}, {before['seconds']:.1f} "
-               f"({before['seconds'] / full:.1f})") if before else "not run"
+               f"({before['seconds'] / full:.1f}); replaying {before['replays']:.1f}") \
+            if before else "not run"
         seen = (f"{seeds['pairs']} of {planted_n} | {seeds['false_alarms']} | "
                 f"{seeds['seconds']:.1f} ({seeds['seconds'] / full:.1f})") if seeds \
             else "not run | not run | not run"
         print(f"| {tests} | {planted_n} | {after['sharing']} | {after['right']} of {planted_n} | "
               f"{after['false_alarms']} | {after['candidates']} / {after['trials']} | "
               f"{after['seconds']:.1f} ({after['seconds'] / full:.1f}) | "
-              f"{after['after_map']:.1f} | {was} | {seen} | {full:.1f} s | "
+              f"{after['replays']:.1f} ({after['after_map']:.1f}) | {was} | {seen} | "
+              f"{full:.1f} s | "
               f"{overhead * 100:+.0f}% |")
     return 0
 
