@@ -39,3 +39,13 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .isoscan .isoscan-demo build dist
+
+# `isoscan audit` on examples/parallel_audit, as a team would run it before turning on -n:
+# one command, no change to the suite. tests/acceptance/test_audit_examples.py runs this very
+# command (the line with `isoscan audit`) and asserts every collision it prints. Its Redis pair
+# needs ISOSCAN_TEST_REDIS_URL (`eval "$$(bash .ci/redis.sh start)"`); without it that pair skips.
+.PHONY: demo-audit
+demo-audit: $(STAMP)
+	cd examples/parallel_audit && ../../$(BIN)/isoscan audit tests --workers 4 \
+		--store ../../.isoscan-demo-audit; \
+	status=$$?; if [ $$status -eq 1 ]; then echo "demo-audit: planted collisions confirmed (isoscan exit 1), as expected"; exit 0; fi; exit $$status

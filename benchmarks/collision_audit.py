@@ -18,7 +18,13 @@ the suite once with and once without the resource map), and for seeds: the plant
 one of whose tests it flagged (it names no culprit without --bisect), the tests outside every
 planted pair it flagged (false alarms), seconds, full runs.
 
-Run: python benchmarks/collision_audit.py [--sizes 50,500]
+Also per size: the same audit with the isoscan of ``--baseline`` (another checkout's Python:
+the numbers before a change, measured in the same run), the tests the candidate pairs hold
+(the tests that share a resource: what the audit's cost may grow with) and the audit's seconds
+after its map run.
+
+Run: python benchmarks/collision_audit.py [--sizes 50,500,5000] [--seeds-sizes 50,500]
+         [--baseline /path/to/other/.venv/bin/python]
 """
 
 from __future__ import annotations
@@ -27,12 +33,14 @@ import argparse
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -320,12 +328,52 @@ def map_overhead(root: Path) -> tuple[float, float]:
     return plain, mapped
 
 
+def run_audit(python: str, root: Path, work: Path, name: str, planted: set[frozenset[str]],
+              pairs: list[tuple[str, str]], also_real: set[str]) -> dict[str, Any]:
+    """One ``isoscan audit`` of the suite with ``python``'s isoscan: seconds, what it confirmed
+    (victim and culprit both right), false alarms, trials, candidates and the tests they
+    pair (the tests that share a resource)."""
+    report = work / f"{name}.json"
+    seconds = timed([python, "-m", "isoscan", "audit", ".", "--store", str(work / name),
+                     "--timeout", "60", "--json", str(report)], root)
+    doc = json.loads(report.read_text())
+    found = {(c["victim"], c["polluters"][0][0]) for c in doc["collisions"]}
+    return {
+        "seconds": seconds,
+        "right": len({frozenset(p) for p in found if p in set(pairs)}),
+        "false_alarms": len({p for p in found if frozenset(p) not in planted
+                             and not set(p) & also_real}),
+        "trials": doc["trials"],
+        "candidates": len(doc["candidates"]),
+        "sharing": len({t for c in doc["candidates"] for t in c["tests"]}),
+        "after_map": doc["seconds"] - doc["map"]["seconds"],
+        "replays": replay_seconds(work / name / "isoscan.db", doc["map"]["run"]),
+    }
+
+
+def replay_seconds(db: Path, map_run: int) -> float:
+    """The seconds of the audit's replays (every stored run but the map's): what proving the
+    candidates cost, without the fork server's start and collection or the map."""
+    with sqlite3.connect(db) as con:
+        row = con.execute("SELECT sum(seconds) FROM runs WHERE id != ?", (map_run,)).fetchone()
+    return float(row[0] or 0.0)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="50,500")
+    parser.add_argument("--sizes", default="50,500,5000")
+    parser.add_argument("--seeds-sizes", default="50,500",
+                        help="the sizes `seeds --count 10 --workers 4` also runs at (it takes "
+                             "minutes each; '' for none)")
+    parser.add_argument("--baseline", default="/work/main/.venv/bin/python",
+                        help="a Python whose isoscan is the one to compare with (before); "
+                             "'' to skip")
     args = parser.parse_args()
+    seeds_sizes = {int(s) for s in args.seeds_sizes.split(",") if s}
+    baseline = args.baseline if args.baseline and Path(args.baseline).exists() else ""
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
+        began = time.perf_counter()
         work = Path(tempfile.mkdtemp(prefix="isoscan-audit-bench-"))
         root = work / "suite"
         root.mkdir()
@@ -335,38 +383,44 @@ def main() -> int:
         full = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly",
                       "-p", "no:cacheprovider"], root)
         plain, mapped = map_overhead(root)
-        report = work / "audit.json"
-        audit_s = timed([sys.executable, "-m", "isoscan", "audit", ".", "--store",
-                         str(work / "store"), "--timeout", "60", "--json", str(report)], root)
-        doc = json.loads(report.read_text())
-        found = {(c["victim"], c["polluters"][0][0]) for c in doc["collisions"]}
-        right = {frozenset(p) for p in found if p in set(pairs)}
-        false_alarms = {p for p in found if frozenset(p) not in planted
-                        and not set(p) & also_real}
-        seeds_json = work / "seeds.json"
-        seeds_s = timed([sys.executable, "-m", "isoscan", "seeds", ".", "--count", "10",
-                         "--workers", "4", "--timeout", "60", "--store",
-                         str(work / "seeds-store"), "--json", str(seeds_json)], root)
-        seeds = json.loads(seeds_json.read_text())
-        flagged = {t["nodeid"] for t in seeds["tests"] if t["verdict"] != "stable"}
-        in_pairs = {t for p in pairs for t in p} | also_real
-        seen_pairs = {frozenset(p) for p in pairs if p[0] in flagged}
-        rows.append((size, tests, len(planted), len(right), len(false_alarms), audit_s,
-                     audit_s / full, len(seen_pairs), len(flagged - in_pairs), seeds_s,
-                     seeds_s / full, full, (mapped - plain) / plain if plain else 0.0,
-                     doc["trials"], len(doc["candidates"])))
-        print(f"size {size}: done", file=sys.stderr, flush=True)
-    print("| tests | planted | audit: confirmed (victim+culprit) | audit: false alarms | "
-          "audit: candidates / trials | audit: s (full runs) | "
-          "seeds -n4 x10: pairs with a victim flagged | "
-          "seeds: false alarms | seeds: s (full runs) | one full run | map overhead |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for (_size, tests, planted_n, right_n, fa, a_s, a_full, flagged_n, s_fa, s_s, s_full,
-         full, overhead, trials, cands) in rows:
-        print(f"| {tests} | {planted_n} | {right_n} of {planted_n} | {fa} | {cands} / {trials} | "
-              f"{a_s:.1f} ({a_full:.1f}) | {flagged_n} of {planted_n} | {s_fa} | "
-              f"{s_s:.1f} ({s_full:.1f}) | "
-              f"{full:.1f} s | {overhead * 100:+.0f}% |")
+        after = run_audit(sys.executable, root, work, "audit", planted, pairs, also_real)
+        before = run_audit(baseline, root, work, "audit-before", planted, pairs, also_real) \
+            if baseline else None
+        seeds: dict[str, Any] | None = None
+        if size in seeds_sizes:
+            seeds_json = work / "seeds.json"
+            seeds_s = timed([sys.executable, "-m", "isoscan", "seeds", ".", "--count", "10",
+                             "--workers", "4", "--timeout", "60", "--store",
+                             str(work / "seeds-store"), "--json", str(seeds_json)], root)
+            doc = json.loads(seeds_json.read_text())
+            flagged = {t["nodeid"] for t in doc["tests"] if t["verdict"] != "stable"}
+            in_pairs = {t for p in pairs for t in p} | also_real
+            seeds = {"seconds": seeds_s,
+                     "pairs": len({frozenset(p) for p in pairs if p[0] in flagged}),
+                     "false_alarms": len(flagged - in_pairs)}
+        rows.append((tests, len(planted), full, (mapped - plain) / plain if plain else 0.0,
+                     after, before, seeds))
+        print(f"size {size}: done in {time.perf_counter() - began:.0f}s", file=sys.stderr,
+              flush=True)
+    print("| tests | planted | tests sharing a resource | audit: confirmed (victim and culprit "
+          "right) | audit: false alarms | audit: candidates / trials | audit: s (full runs) | "
+          "audit: s replaying (after the map) | before (main): confirmed, s (full runs) | "
+          "seeds: planted pairs with a victim flagged | seeds: false alarms | "
+          "seeds: s (full runs) | one full run | map overhead |")
+    print("|---" * 14 + "|")
+    for tests, planted_n, full, overhead, after, before, seeds in rows:
+        was = (f"{before['right']} of {planted_n}, {before['seconds']:.1f} "
+               f"({before['seconds'] / full:.1f}); replaying {before['replays']:.1f}") \
+            if before else "not run"
+        seen = (f"{seeds['pairs']} of {planted_n} | {seeds['false_alarms']} | "
+                f"{seeds['seconds']:.1f} ({seeds['seconds'] / full:.1f})") if seeds \
+            else "not run | not run | not run"
+        print(f"| {tests} | {planted_n} | {after['sharing']} | {after['right']} of {planted_n} | "
+              f"{after['false_alarms']} | {after['candidates']} / {after['trials']} | "
+              f"{after['seconds']:.1f} ({after['seconds'] / full:.1f}) | "
+              f"{after['replays']:.1f} ({after['after_map']:.1f}) | {was} | {seen} | "
+              f"{full:.1f} s | "
+              f"{overhead * 100:+.0f}% |")
     return 0
 
 

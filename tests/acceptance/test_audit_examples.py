@@ -1,5 +1,7 @@
 """``isoscan audit`` on the examples, one command, no change to their suites: every planted
-collision is confirmed with its victim, culprit and resource, and nothing else is.
+collision is confirmed with its victim, culprit and resource, and nothing else is. On
+examples/parallel_audit the command is the one `make demo-audit` runs, read from the Makefile,
+and what it prints (each collision's culprit, resource and fix, and the table) is checked too.
 
 examples/parallel_audit needs ISOSCAN_TEST_REDIS_URL for its Redis pair (its Redis tests
 skip without it, and this test then leaves that pair out); examples/pg_parallel/audit_cases
@@ -8,6 +10,7 @@ needs ISOSCAN_TEST_PG_DSN (.ci/run starts both servers)."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any
@@ -15,10 +18,23 @@ from typing import Any
 import pytest
 from suitegen import read_json, run_cli
 
+from isoscan.console import console
+
 # Forced-overlap replays on real processes: run alone, never beside another test.
 pytestmark = pytest.mark.timing
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+MAKEFILE = EXAMPLES.parent / "Makefile"
+
+
+def demo_audit_command() -> list[str]:
+    """The arguments `make demo-audit` gives `isoscan` (after the program name), from the
+    Makefile, less its --store (this test keeps its store in its own folder)."""
+    recipe = MAKEFILE.read_text().replace("\\\n", " ").split("\ndemo-audit:", 1)[1]
+    (line,) = [line for line in recipe.splitlines() if "/isoscan audit " in line]
+    args = shlex.split(line.split("/isoscan ", 1)[1].split(";", 1)[0])
+    store = args.index("--store")
+    return args[:store] + args[store + 2:]
 
 
 def _audit(folder: Path, paths: list[str], tmp: Path, mp: pytest.MonkeyPatch
@@ -43,12 +59,25 @@ def _assert_pair(found: dict[tuple[str, str], list[str]], one: str, two: str,
         assert any(resource in text for text in texts), texts
 
 
-def test_parallel_audit_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_demo_audit_command_is_the_one_the_readme_shows() -> None:
+    args = demo_audit_command()
+    assert args[0] == "audit" and args[-1] != "audit"
+    assert f"isoscan {' '.join(args)}" in (EXAMPLES.parent / "README.md").read_text()
+
+
+def test_parallel_audit_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "parallel_audit"
     shutil.copytree(EXAMPLES / "parallel_audit", folder,
                     ignore=shutil.ignore_patterns(".audit-shared", "__pycache__"))
     monkeypatch.setenv("AUDIT_EXAMPLE_SERVICE_PORT", str(_free_port()))
-    code, doc = _audit(folder, ["tests"], tmp_path, monkeypatch)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setattr(console, "width", 1000)  # the table's cells hold whole node ids
+    monkeypatch.chdir(folder)
+    code = run_cli([*demo_audit_command(), "--store", str(tmp_path / "store"),
+                    "--json", str(tmp_path / "audit.json")])
+    printed = capsys.readouterr().out
+    doc = read_json(tmp_path / "audit.json")
     assert code == 1
     found = _found(doc)
     t = "tests/"
@@ -75,6 +104,18 @@ def test_parallel_audit_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert any("accounts" in text for text in found[(signup, last)])
     allowed = {frozenset((a, b)) for a, b, _ in planted} | {frozenset((signup, last))}
     assert {frozenset(k) for k in found} <= allowed  # no false alarm
+    # What `make demo-audit` prints: each collision with its culprit, resource and fix, then
+    # the table with who collided with whom.
+    for collision in doc["collisions"]:
+        victim, culprit = collision["victim"], collision["polluters"][0][0]
+        block = printed.split(f"{victim}: parallel-only", 1)[1].split("Reproduce", 1)[0]
+        assert culprit in block
+        assert collision["parallel"]["shared"][0]["text"] in block
+        assert all(f"fix: {hint}" in block for hint in collision["parallel"]["fix_hints"])
+        assert collision["parallel"]["fix_hints"]
+    table = printed.split("Shared resources", 1)[1]
+    for victim, culprit in found:
+        assert f"{victim} ← {culprit}" in table
 
 
 def test_pg_audit_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from isoscan.audit.candidates import class_context, find_candidates
+from isoscan.audit.candidates import can_meet, class_context, find_candidates
 from isoscan.audit.model import Dist
 from isoscan.resources import Access, Resource, ResourceKind
 
@@ -78,3 +78,22 @@ def test_one_sqlite_file_with_disjoint_tables_is_no_candidate() -> None:
                                 Resource(K.TABLE, "entries", A.READ, label)],
     }
     assert pairs(touched) == [("t/a.py::entries", "t/c.py::entries_too")]
+
+
+def test_can_meet_is_what_makes_a_pair_whoever_runs_where() -> None:
+    sqlite = "sqlite /srv/app.db"
+    counts_entries = [Resource(K.SQLITE, "/srv/app.db", A.WRITE),
+                      Resource(K.TABLE, "entries", A.READ, sqlite)]
+    fills_entries = [Resource(K.SQLITE, "/srv/app.db", A.WRITE),
+                     Resource(K.TABLE, "entries", A.WRITE, sqlite)]
+    builds_staging = [Resource(K.SQLITE, "/srv/app.db", A.WRITE),
+                      Resource(K.TABLE, "staging", A.WRITE, sqlite)]
+    assert can_meet(counts_entries, fills_entries)
+    # One SQLite file, no table in common: apart, as for candidates.
+    assert not can_meet(counts_entries, builds_staging)
+    assert not can_meet([Resource(K.TABLE, "orders", A.READ, PG)],
+                        [Resource(K.TABLE, "orders", A.READ, PG)])  # two readers
+    assert can_meet([Resource(K.REDIS, "*", A.WRITE, "127.0.0.1:6379/*")],
+                    [Resource(K.REDIS, "cart:1", A.READ, REDIS)])
+    assert not can_meet([Resource(K.PORT, "127.0.0.1:8001", A.BIND)],
+                        [Resource(K.PORT, "127.0.0.1:8002", A.BIND)])

@@ -184,3 +184,17 @@ def _score(shared: list[Shared], touched: Mapping[str, Sequence[Resource]], a: s
     leaves = any(r.access is Access.LEAVE for t in (a, b) for r in touched.get(t, ()))
     wipes = any(s.name == "*" or s.label.endswith("/*") for s in shared)
     return round(score + 0.5 * leaves + 0.5 * wipes + 0.1 * (len(shared) - 1), 3)
+
+
+def can_meet(first: Sequence[Resource], second: Sequence[Resource]) -> bool:
+    """Whether two tests share a resource one of them changes, wherever they run: what makes
+    a candidate pair, and what keeps two pairs' replays out of one round."""
+    mine = {key for key in map(bucket, first) if key is not None}
+    common = mine & {key for key in map(bucket, second) if key is not None}
+    if not common:
+        return False
+    found = shared_resources([r for r in first if bucket(r) in common],
+                             [r for r in second if bucket(r) in common])
+    shares: dict[tuple[object, ...], Shared] = {(s.kind, s.label, s.name): s for s in found}
+    _drop_disjoint_databases(shares, first, second)
+    return bool(shares)

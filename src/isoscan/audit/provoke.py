@@ -6,9 +6,13 @@ offset (together; the second halfway through the first; the other way round; and
 of them leaves data behind, the other just after it ends), twice over, stopping at the first
 in which one of them fails. A test that failed is then *verified* by the stated rule of
 ``model/confidence.py``: fresh replays beside the other test at the offset that failed (it need
-not fail every time) and runs of it alone (it must pass every time), until the bound is within
-``1 - confidence``. Only a confirmed collision is a finding; a pair that never failed is
-"shared, not seen to collide".
+not fail every time) and runs of it alone (it must pass every time), until the rule decides
+either way. When both tests of a pair failed, one replay beside the other counts for both.
+A test's runs alone are shared by every pair it is a victim in. Only a confirmed collision is
+a finding; a pair that never failed is "shared, not seen to collide".
+
+Every step is one ask of a procedure (a generator); ``rounds.py`` runs the asks of pairs that
+share nothing side by side in one trial.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from isoscan.audit.candidates import can_meet
 from isoscan.audit.model import Candidate, PairStatus
+from isoscan.audit.rounds import Job, Procedure, Ran, run_rounds
 from isoscan.bisect.parallel import save_lanes
 from isoscan.execution.argv import Suite
 from isoscan.model.answer import (
@@ -35,13 +41,15 @@ from isoscan.model.confidence import Confirmation, Decision, Rule, Side
 from isoscan.resources import Access, Resource, Shared, describe_shared, fix_hints
 from isoscan.trials.base import TrialRunner
 from isoscan.trials.lanes import Lane
-from isoscan.trials.outcome import TrialOutcome
 
 VERIFY_CAP = 8  # replays beside the culprit at most while the rule is undecided
 GAP = 0.05  # seconds between one test's end and the other's start, for a leftover
 # Times the screening goes through its offsets before a pair counts as "not seen to collide":
 # a machine under load shifts a test by more than the width of many real windows.
 SCREEN_ROUNDS = 2
+# A lane's expected length: the map run's durations times this, plus a process's start.
+LENGTH_MARGIN = 1.3
+START_SECONDS = 0.15
 
 
 def rule_text(rule: Rule) -> str:
@@ -81,7 +89,8 @@ class Prover:
                  touched: Mapping[str, Sequence[Resource]], durations: Mapping[str, float],
                  passed: Callable[[str], bool], rule: Rule,
                  step: Callable[[str], None],
-                 context: Mapping[str, Sequence[str]] | None = None) -> None:
+                 context: Mapping[str, Sequence[str]] | None = None, *,
+                 workers: int = 2) -> None:
         self.trials = trials
         self.suite = suite
         self.store_dir = store_dir
@@ -90,12 +99,14 @@ class Prover:
         self.passed = passed  # passed in the map run: only such a test can be a victim
         self.rule = Rule(rule.confidence, VERIFY_CAP)
         self.step = step
+        self.workers = workers  # lanes at once, each standing for one xdist worker
         self.results: list[BisectResult] = []
         self.alone: dict[str, list[bool]] = {}  # runs alone so far, shared by every pair
         # Per test, the tests of its class before it: they run first in its lane, so a
         # class-scoped fixture spans them as it does in a real run (its teardown, in the
         # class's last test, comes after them).
         self.context = context or {}
+        self._meets: dict[frozenset[str], bool] = {}
 
     def lane_of(self, nodeid: str) -> tuple[str, ...]:
         return (*self.context.get(nodeid, ()), nodeid)
@@ -108,71 +119,127 @@ class Prover:
         return [Lane(one, tuple(timing.first_at for _ in one), "gw0"),
                 Lane(two, tuple(timing.second_at for _ in two), "gw1")]
 
-    def prove(self, candidate: Candidate) -> None:
+    def prove_all(self, candidates: Sequence[Candidate]) -> None:
+        """Every candidate to its verdict, independent ones side by side (``rounds.py``);
+        ``results`` in the candidates' order."""
+        jobs = [Job(self.procedure(c), max(self.duration(c.first), self.duration(c.second)))
+                for c in candidates]
+        try:
+            run_rounds(self.trials, jobs, self.workers, self.apart, self.workers,
+                       sum(self.rule.needed()), self.length)
+        finally:
+            rank = {(c.first, c.second): i for i, c in enumerate(candidates)}
+            self.results.sort(key=lambda r: min(
+                rank.get((r.victim, r.polluters[0][0]), len(rank)),
+                rank.get((r.polluters[0][0], r.victim), len(rank))))
+
+    def length(self, lanes: Sequence[Lane]) -> float:
+        """How long ``lanes`` should run, from the map run's durations, with a margin for a
+        lane's start and a busy machine (a later ask packed into a round by it only makes
+        the round longer when it is wrong)."""
+        return max((max(lane.at, default=0.0) + sum(self.durations.get(t, 0.0)
+                                                    for t in lane.tests)
+                    for lane in lanes), default=0.0) * LENGTH_MARGIN + START_SECONDS
+
+    def apart(self, first: frozenset[str], second: frozenset[str]) -> bool:
+        """Whether no test of ``first`` can meet one of ``second``: none is in both, and no
+        two share a resource one of them changes (what would make them a candidate pair)."""
+        if first & second:
+            return False
+        for a in first:
+            for b in second:
+                key = frozenset((a, b))
+                meets = self._meets.get(key)
+                if meets is None:
+                    meets = can_meet(self.touched.get(a, ()), self.touched.get(b, ()))
+                    self._meets[key] = meets
+                if meets:
+                    return False
+        return True
+
+    def procedure(self, candidate: Candidate) -> Procedure:
         a, b = candidate.first, candidate.second
         leaves = any(r.access is Access.LEAVE for t in (a, b) for r in self.touched.get(t, ()))
-        start = self.trials.count
-        unsettled = False
         schedule = timings(self.duration(a), self.duration(b), leaves) * SCREEN_ROUNDS
         for timing in schedule:
-            lanes = self.lanes(a, b, timing)
-            outcome = self.trials.run_concurrent(lanes)
-            failed = [t for t in (a, b) if self.passed(t) and outcome.outcome_of(t).is_failure]
-            if not failed:
-                continue
-            for victim in failed:
-                culprit = b if victim == a else a
-                result = self._verify(victim, culprit, candidate.shared, lanes, timing,
-                                      outcome)
-                if result is not None:
-                    self.results.append(result)
-                else:
-                    unsettled = True
-            break
-        candidate.replays = self.trials.count - start
-        if any(r.victim in (a, b) and r.polluters == [[b if r.victim == a else a]]
-               for r in self.results):
-            candidate.status = PairStatus.COLLIDES
+            ran = yield self.lanes(a, b, timing)
+            candidate.replays += 1
+            failed = [t for t in (a, b)
+                      if self.passed(t) and ran.outcome.outcome_of(t).is_failure]
+            if failed:
+                break
         else:
-            candidate.status = PairStatus.UNSETTLED if unsettled else PairStatus.SHARED
-        self.step(f"{a} × {b}: {candidate.status.value} ({candidate.replays} replays)")
+            candidate.status = PairStatus.SHARED
+            self._finished(candidate)
+            return
+        # One proven direction proves the pair: when both failed, the second is verified
+        # only if the first is not confirmed (and is named as failing beside it too).
+        for victim in failed:
+            culprit = b if victim == a else a
+            check = _Check(victim, culprit, Confirmation(self.rule, every_time=False))
+            check.confirmation.add(Side.ORDER, True)  # the screening replay that failed
+            began = time.monotonic()
+            yield from self._verify(candidate, check, ran)
+            if check.confirmation.decision is Decision.CONFIRMED:
+                result = self._answer(check, candidate.shared, ran, timing,
+                                      time.monotonic() - began)
+                if culprit in failed:
+                    result.note += f"; {culprit} failed beside it too (not verified: one " \
+                                   "direction proves the pair)"
+                self.results.append(result)
+                candidate.status = PairStatus.COLLIDES
+                break
+        else:
+            candidate.status = PairStatus.UNSETTLED
+        self._finished(candidate)
 
-    def _verify(self, victim: str, culprit: str, shared: list[Shared], lanes: list[Lane],
-                timing: Timing, first: TrialOutcome) -> BisectResult | None:
-        # Runs alone from an earlier pair of this victim count; one that failed alone then
-        # is not a collision now either.
-        earlier = self.alone.get(victim, [])
-        if not all(earlier):
-            return None
-        check = Confirmation(self.rule, every_time=False, behaved=len(earlier))
-        check.add(Side.ORDER, True)  # the screening replay that failed
-        tallies = {"beside": [1, 1]}
+    def _verify(self, candidate: Candidate, check: _Check, first: Ran) -> Procedure:
+        """Replays by the check's schedule until the rule decides either way; runs alone
+        come from the victim's earlier runs alone first (of this pair or another)."""
+        beside = [replace(lane, worker=f"gw{i}") for i, lane in enumerate(first.lanes)]
+        confirmation = check.confirmation
+        while confirmation.decision is Decision.PENDING:
+            if self._take_earlier_alone(check):
+                continue
+            if confirmation.next_side() is Side.ORDER:
+                ran = yield beside
+                confirmation.add(Side.ORDER, ran.outcome.outcome_of(check.victim).is_failure)
+            else:
+                lane = self.lane_of(check.victim)
+                ran = yield [Lane(lane, tuple(0.0 for _ in lane))]
+                self.alone.setdefault(check.victim, []).append(
+                    not ran.outcome.outcome_of(check.victim).is_failure)
+            candidate.replays += 1
 
-        def beside() -> bool:
-            failed = self.trials.run_concurrent(lanes).outcome_of(victim).is_failure
-            tallies["beside"][0] += failed
-            tallies["beside"][1] += 1
-            return failed
+    def _take_earlier_alone(self, check: _Check) -> bool:
+        """Feeds the check the victim's runs alone it has not counted yet; whether any was."""
+        runs = self.alone.get(check.victim, [])
+        confirmation = check.confirmation
+        took = False
+        while confirmation.decision is Decision.PENDING and \
+                confirmation.next_side() is Side.ALONE and check.used < len(runs):
+            confirmation.add(Side.ALONE, runs[check.used])
+            check.used += 1
+            took = True
+        return took
 
-        def alone() -> bool:
-            passed = not self.trials.run(self.lane_of(victim)).outcome_of(victim).is_failure
-            self.alone.setdefault(victim, []).append(passed)
-            return passed
+    def _finished(self, candidate: Candidate) -> None:
+        self.step(f"{candidate.first} × {candidate.second}: {candidate.status.value} "
+                  f"({candidate.replays} replays)")
 
-        started = self.trials.count
-        began = time.monotonic()
-        check.settle(beside, alone)
-        if check.decision is not Decision.CONFIRMED:
-            return None
-        times = first.times
+    def _answer(self, check: _Check, shared: list[Shared], first: Ran, timing: Timing,
+                seconds: float) -> BisectResult:
+        victim, culprit, confirmation = check.victim, check.culprit, check.confirmation
+        times = first.outcome.times
         mechanism = Mechanism.COLLISION
         victim_start = times.get(victim, (0.0, None))[0]
         culprit_end = times.get(culprit, (0.0, None))[1]
         if culprit_end is not None and culprit_end <= victim_start:
             mechanism = Mechanism.LEFTOVER
-        failed, tries = tallies["beside"]
+        failed, tries = confirmation.misbehaved, confirmation.order_runs
+        lanes = [replace(lane, worker=f"gw{i}") for i, lane in enumerate(first.lanes)]
         answer = ParallelAnswer(mechanism, rule=rule_text(self.rule), candidates=1,
-                                replays=self.trials.count - started + 1)
+                                replays=tries + confirmation.alone_runs)
         answer.workers = {culprit: next(lane.worker for lane in lanes if culprit in lane.tests)}
         found = sorted(shared, key=lambda s: s.first_access is not Access.WRITE)
         for s in found:
@@ -181,21 +248,31 @@ class Prover:
                 s.second_access.value, describe_shared(s, self.suite.cwd)))
         answer.hints = fix_hints(found)
         answer.checks = [ReplayTally(f"beside {culprit} ({timing.label})", failed, tries),
-                         ReplayTally("alone", check.alone_runs - check.behaved,
-                                     check.alone_runs)]
+                         ReplayTally("alone", confirmation.alone_runs - confirmation.behaved,
+                                     confirmation.alone_runs)]
         answer.reproduced = answer.checks[0]
-        answer.confirmation = check
+        answer.confirmation = confirmation
         lanes_file = _repro_path(self.store_dir, victim, culprit)
         save_lanes(lanes_file, self.suite, victim, None, lanes)
         answer.lanes_file = lanes_file
         result = BisectResult(victim, BisectKind.PARALLEL_ONLY, polluters=[[culprit]],
-                              trials=answer.replays, seconds=time.monotonic() - began,
+                              trials=answer.replays, seconds=seconds,
                               source="isoscan audit: forced overlap of a candidate pair "
                               f"({timing.label})", parallel=answer)
         result.reproduce = f"isoscan replay {_relative(lanes_file, self.suite.cwd)}"
         result.note = (f"fails beside {culprit} {failed} of {tries}, passes alone "
-                       f"{check.behaved} of {check.alone_runs}")
+                       f"{confirmation.behaved} of {confirmation.alone_runs}")
         return result
+
+
+@dataclass
+class _Check:
+    """The stated rule for one victim of a pair beside its culprit."""
+
+    victim: str
+    culprit: str
+    confirmation: Confirmation
+    used: int = 0  # the victim's shared runs alone counted so far
 
 
 def _repro_path(store_dir: Path, victim: str, culprit: str) -> Path:

@@ -17,13 +17,11 @@ from isoscan.bisect.parallel import remember_touched
 from isoscan.errors import SuiteError
 from isoscan.execution.argv import Suite
 from isoscan.execution.collect import collect_ids_once
-from isoscan.execution.git import git_head
 from isoscan.model.confidence import Rule
 from isoscan.model.status import Command, RunPurpose, SessionStatus
 from isoscan.resources import Resource
-from isoscan.store.db import Store
-from isoscan.trials.base import TrialMode, TrialRunner
-from isoscan.trials.factory import make_trials
+from isoscan.trials.base import TrialRunner
+from isoscan.trials.factory import CommandObserver, command_trials
 from isoscan.trials.lanes import Lane
 
 
@@ -31,49 +29,33 @@ from isoscan.trials.lanes import Lane
 class AuditConfig:
     suite: Suite
     store_dir: Path
-    workers: int = 8
+    workers: int = 8  # lanes at once, each one xdist worker of -n N
     dist: Dist = Dist.LOAD
     fork: bool = True
     max_pairs: int = 200  # candidate pairs replayed at most, most likely first
     rule: Rule = field(default_factory=Rule)
 
 
-class AuditObserver(Protocol):
-    def fallback(self, reason: str) -> None: ...
-    def started(self, collected: int, mode: TrialMode) -> None: ...
+class AuditObserver(CommandObserver, Protocol):
     def step(self, trials: int, message: str) -> None: ...
 
 
 def run_audit(config: AuditConfig, observer: AuditObserver) -> AuditReport:
     started = time.monotonic()
-    store = Store(config.store_dir)
-    suite = config.suite
-    heard: list[str] = []
-
-    def fallback(reason: str) -> None:
-        heard.append(reason)
-        observer.fallback(reason)
-
-    try:
-        with store.recording_session(Command.AUDIT, suite, git_head(suite.cwd)) as session:
-            runner = make_trials(suite, store, session.id, RunPurpose.AUDIT, config.fork,
-                                 fallback)
-            report = AuditReport(session.id, 0, config.workers, config.dist)
-            try:
-                _audit(runner, config, report, observer)
-            except KeyboardInterrupt:
-                report.interrupted = True
-                session.status = SessionStatus.INTERRUPTED
-            finally:
-                report.trials = runner.count
-                runner.close()
-            report.fallback = heard[-1] if heard else None
-            report.seconds = time.monotonic() - started
-            report.rows = build_rows(report.touched, report.candidates, report.collisions,
-                                     suite.cwd)
-        return report
-    finally:
-        store.close()
+    with command_trials(config.suite, config.store_dir, Command.AUDIT, RunPurpose.AUDIT,
+                        config.fork, observer) as trials:
+        report = AuditReport(trials.session.id, 0, config.workers, config.dist)
+        try:
+            _audit(trials.runner, config, report, observer)
+        except KeyboardInterrupt:
+            report.interrupted = True
+            trials.session.status = SessionStatus.INTERRUPTED
+        report.trials = trials.runner.count
+        report.fallback = trials.fallbacks.last
+        report.seconds = time.monotonic() - started
+        report.rows = build_rows(report.touched, report.candidates, report.collisions,
+                                 config.suite.cwd)
+    return report
 
 
 def _audit(runner: TrialRunner, config: AuditConfig, report: AuditReport,
@@ -106,11 +88,10 @@ def _audit(runner: TrialRunner, config: AuditConfig, report: AuditReport,
     prover = Prover(runner, config.suite, config.store_dir, report.touched, durations,
                     lambda t: t in ran and t not in failed, config.rule,
                     lambda message: observer.step(runner.count, message),
-                    class_context(nodeids))
+                    class_context(nodeids), workers=config.workers)
     replays_began = time.monotonic()
     try:
-        for candidate in report.candidates[: config.max_pairs]:
-            prover.prove(candidate)
+        prover.prove_all(report.candidates[: config.max_pairs])
     finally:
         report.collisions = prover.results
         report.replay_seconds = time.monotonic() - replays_began

@@ -42,7 +42,9 @@ through which outside resource, and prove each collision by forcing the overlap.
    starts forced to overlap; a test that fails there is confirmed by the stated
    rule (fails beside the other k of n, passes alone n of n) and reported like a
    parallel-only bisect answer: victim, culprit, resource, fix, replay command.
-   Pairs that never fail are listed as "shared, not seen to collide".
+   Pairs that never fail are listed as "shared, not seen to collide". Pairs
+   that share nothing with each other replay at the same time, at most
+   --workers processes at once.
 4. The table per resource: who writes, reads, leaves data, collided.
 
 \b
@@ -66,8 +68,9 @@ class ConsoleObserver(StepPrinter):
 @click.command(help=HELP, short_help="Find and prove the collisions -n N will have.")
 @click.argument("paths", nargs=-1)
 @click.option("--workers", type=click.IntRange(min=2), default=8, show_default=True,
-              help="The xdist workers the suite is meant to run on (2 or more); recorded "
-                   "with the answer.")
+              help="The xdist workers the suite is meant to run on (2 or more): the replays "
+                   "run at most this many processes at once, each lane a worker gw0..gwN-1 "
+                   "of -n N; 2 replays one pair at a time.")
 @click.option("--dist", type=click.Choice([d.value for d in Dist]), default=Dist.LOAD.value,
               show_default=True,
               help="xdist's --dist: with loadscope or loadfile, tests of one module (class, "

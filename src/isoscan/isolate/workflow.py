@@ -18,12 +18,11 @@ from typing import Any, Protocol
 from isoscan.errors import ExitCode, SuiteError
 from isoscan.execution.argv import Suite
 from isoscan.execution.collect import collect_ids_once
-from isoscan.execution.git import git_head
 from isoscan.model.outcomes import Outcome
 from isoscan.model.status import Command, RunPurpose, SessionStatus
 from isoscan.store.db import Store
 from isoscan.trials.base import TrialMode, TrialOutcome, TrialRunner
-from isoscan.trials.factory import make_trials
+from isoscan.trials.factory import CommandObserver, command_trials
 
 SCHEMA = "isoscan.isolate/1"
 CHUNK = 100  # tests per stored run in fork mode
@@ -71,37 +70,20 @@ class IsolateReport:
         return ExitCode.ATTENTION if self.fail_alone else ExitCode.OK
 
 
-class IsolateObserver(Protocol):
-    def fallback(self, reason: str) -> None: ...
-    def started(self, collected: int, mode: TrialMode) -> None: ...
+class IsolateObserver(CommandObserver, Protocol):
     def progress(self, done: int, total: int) -> None: ...
 
 
 def run_isolate(config: IsolateConfig, observer: IsolateObserver) -> IsolateReport:
     started = time.monotonic()
-    store = Store(config.store_dir)
-    suite = config.suite
-    heard: list[str] = []
-
-    def fallback(reason: str) -> None:
-        heard.append(reason)
-        observer.fallback(reason)
-
-    try:
-        with store.recording_session(config.command, suite, git_head(suite.cwd)) as session:
-            runner = make_trials(suite, store, session.id, RunPurpose.ISOLATE, config.fork,
-                                 fallback)
-            try:
-                report = _isolate(runner, store, session.id, config, observer)
-            finally:
-                runner.close()
-            report.fallback = heard[-1] if heard else None
-            report.seconds = time.monotonic() - started
-            if report.interrupted:
-                session.status = SessionStatus.INTERRUPTED
-        return report
-    finally:
-        store.close()
+    with command_trials(config.suite, config.store_dir, config.command, RunPurpose.ISOLATE,
+                        config.fork, observer) as trials:
+        report = _isolate(trials.runner, trials.store, trials.session.id, config, observer)
+        report.fallback = trials.fallbacks.last
+        report.seconds = time.monotonic() - started
+        if report.interrupted:
+            trials.session.status = SessionStatus.INTERRUPTED
+    return report
 
 
 def _isolate(runner: TrialRunner, store: Store, session_id: int, config: IsolateConfig,

@@ -178,9 +178,11 @@ def prepare() -> None:
     too."""
     _install_once()
     from .drivers import install_drivers, watch_imports
+    from .sql import warm
 
     install_drivers()
     watch_imports()
+    warm()
 
 
 def _audit_hook(event: str, args: tuple[Any, ...]) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from isoscan.audit.model import AuditReport, PairStatus
-from isoscan.resources import describe_shared
+from isoscan.audit.model import AuditReport
+from isoscan.report.writers.audit_text import TABLE_HEAD, collisions, shared_not_seen, summary
 
 
 def _cell(items: list[str]) -> str:
@@ -11,36 +11,26 @@ def _cell(items: list[str]) -> str:
 
 
 def audit_markdown(report: AuditReport) -> str:
-    lines = ["# isoscan audit", ""]
-    lines.append(f"{report.collected} tests, {len(report.touched)} touch an outside resource; "
-                 f"{len(report.candidates)} candidate pairs; "
-                 f"**{len(report.collisions)} collisions confirmed**.")
-    lines.append("")
-    if report.collisions:
+    counts, found = summary(report)
+    lines = ["# isoscan audit", "", f"{counts}**{found}**.", ""]
+    confirmed = collisions(report)
+    if confirmed:
         lines += ["## Collisions", ""]
-        for result in report.collisions:
-            answer = result.parallel
-            culprit = result.polluters[0][0] if result.polluters else "?"
-            lines.append(f"- **victim** `{result.victim}` — **culprit** `{culprit}`")
-            if answer is not None:
-                lines.append(f"  - mechanism: {answer.mechanism.value}")
-                lines += [f"  - {shared.text}" for shared in answer.shared]
-                lines += [f"  - fix: {hint}" for hint in answer.hints]
-            lines.append(f"  - {result.note}")
-            if result.reproduce:
-                lines.append(f"  - replay: `{result.reproduce}`")
+        for c in confirmed:
+            lines.append(f"- **victim** `{c.victim}` — **culprit** `{c.culprit}`")
+            lines += [f"  - {detail}" for detail in c.details]
+            if c.replay:
+                lines.append(f"  - replay: `{c.replay}`")
         lines.append("")
-    lines += ["## Shared resources", "",
-              "| resource | write | read | leave data | collided (victim ← culprit) |",
-              "|---|---|---|---|---|"]
+    lines += ["## Shared resources", "", "| " + " | ".join(TABLE_HEAD) + " |",
+              "|---" * len(TABLE_HEAD) + "|"]
     for row in report.rows:
         collided = "<br>".join(f"`{v}` ← `{c}`" for v, c in row.collisions)
         text = row.text.replace("|", "\\|")
         lines.append(f"| {text} | {_cell(row.writers)} | "
                      f"{_cell(row.readers)} | {_cell(row.leave_data)} | {collided} |")
-    shared = [c for c in report.candidates if c.status is PairStatus.SHARED]
+    shared = shared_not_seen(report)
     if shared:
         lines += ["", "## Shared, not seen to collide", ""]
-        lines += [f"- `{c.first}` × `{c.second}`: {describe_shared(c.shared[0])}"
-                  for c in shared]
+        lines += [f"- `{first}` × `{second}`: {what}" for first, second, what in shared]
     return "\n".join(lines) + "\n"
