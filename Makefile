@@ -38,7 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bisect_vs_peers.py --repeat 3
 
 clean:
-	rm -rf $(VENV) .isoscan .isoscan-demo build dist
+	rm -rf $(VENV) .isoscan .isoscan-demo .isoscan-demo-audit build dist
 
 # `isoscan audit` on examples/parallel_audit, as a team would run it before turning on -n:
 # one command, no change to the suite. tests/acceptance/test_audit_examples.py runs this very
