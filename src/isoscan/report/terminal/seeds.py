@@ -66,15 +66,24 @@ def render_report(report: SeedsReport) -> None:
     summary.append(f"{len(report.matrix.tests)} tests, {len(runs)} runs")
     if report.trials:
         summary.append(f", {report.trials} confirmation trials")
-    summary.append(f", {report.seconds:.1f}s. ")
+    summary.append(f", {report.seconds:.1f}s.")
     counts = {v: sum(1 for f in unstable if f.verdict is v) for v in _ORDER}
-    for verdict, count in counts.items():
-        if count:
-            summary.append(f"{count} {verdict.value}  ", style=VERDICT_STYLE[verdict])
+    entries = [(f"{count} {verdict.value}", VERDICT_STYLE[verdict])
+               for verdict, count in counts.items() if count]
     if folded:
-        summary.append(f"{len(folded)} in classes that depend on their method order  ",
-                       style="bold red")
-    summary.append(f"{report.stable_count} stable (not listed)", style="green")
+        entries.append((f"{len(folded)} in classes that depend on their method order",
+                        "bold red"))
+    entries.append((f"{report.stable_count} stable (not listed)", "green"))
+    # The counts on a line of their own, wrapped between entries, never inside one.
+    used = console.width
+    for entry, style in entries:
+        if used + 2 + len(entry) > console.width:
+            summary.append("\n")
+            used = -2
+        else:
+            summary.append("  ")
+        summary.append(entry, style=style)
+        used += 2 + len(entry)
     console.print(summary)
     if report.interrupted:
         console.print(
