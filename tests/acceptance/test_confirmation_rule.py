@@ -62,7 +62,7 @@ def test_every_verdict_reports_its_bound_and_a_low_cap_says_so(
 TWO_FAILING_ORDERS = {
     **POLLUTED_PAIR,
     "tests/test_z.py": "import time\nimport state\n\ndef test_other_polluter():\n"
-                       "    state.FLAGS['x'] = 2\n\ndef test_slow():\n    time.sleep(0.5)\n",
+                       "    state.FLAGS['x'] = 2\n\ndef test_slow():\n    time.sleep(0.8)\n",
 }
 
 
@@ -70,7 +70,7 @@ def test_the_cheapest_failing_order_is_replayed_and_bisect_starts_there(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     """Every failing order is evidence alike; the one whose tests before the victim took least
-    time is replayed (the reversed run, newer, has the 0.5 s test in it), and `isoscan bisect`
+    time is replayed (the reversed run, newer, has the 0.8 s test in it), and `isoscan bisect`
     without --run starts from that order, which needs no check."""
     monkeypatch.chdir(write(tmp_path / "suite", TWO_FAILING_ORDERS))
     out = tmp_path / "report.json"

@@ -159,11 +159,12 @@ class Confirmer:
                 f"there{later}")
 
     def _cheapest_first(self, runs: list[RunRow], nodeid: str) -> list[RunRow]:
-        """Serial runs before xdist runs (newest first among those); among the serial ones,
-        first the run whose order before the test took the least recorded test time. Every
-        such order is evidence alike, but each replay pays what its tests cost (a hang or a
-        slow test before the judged one is paid in every replay, and in every trial of the
-        bisect that starts from the same order)."""
+        """Serial runs before xdist runs, newest first; among the serial ones, first the run
+        whose order before the test took the least recorded test time, counted in steps of
+        ``COST_STEP`` (below that, orders cost alike and the newest comes first). Every such
+        order is evidence alike, but each replay pays what its tests cost (a hang or a slow
+        test before the judged one is paid in every replay, and in every trial of the bisect
+        that starts from the same order)."""
         def cost(run: RunRow) -> float:
             if run.workers > 0:
                 return 0.0
@@ -171,7 +172,8 @@ class Confirmer:
             if found is None:
                 return math.inf
             results = self.store.results(run.id)
-            return sum(results[t].duration for t in found[0] if t in results)
+            return math.floor(sum(results[t].duration for t in found[0] if t in results)
+                              / COST_STEP)
 
         return sorted(runs, key=lambda r: (r.workers > 0, cost(r), -r.id))
 
@@ -297,6 +299,7 @@ class Confirmer:
         return Verdict.PARALLEL_ONLY
 
 
+COST_STEP = 0.5  # seconds of recorded test time: orders that differ by less cost alike
 XDIST_RUNS_CHECKED = 2  # xdist runs it failed in, newest first, checked for parallel-only too
 
 
