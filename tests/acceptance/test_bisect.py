@@ -262,7 +262,9 @@ def test_polluter():
     files["tests/test_zz.py"] = VICTIM_READS_FLAG
     root = write(tmp_path / "suite", files)
     monkeypatch.chdir(root)
-    code, answer = bisect(tmp_path, "tests/test_zz.py::test_victim", "tests")
+    # --no-sweep: what is asserted is the search's cost; a sweep would then run the polluter
+    # before each of the 2,000 other tests (tests/seeds/test_sweep.py covers the sweep).
+    code, answer = bisect(tmp_path, "tests/test_zz.py::test_victim", "tests", "--no-sweep")
     assert code == 0
     assert answer["polluters"] == [["tests/test_f03.py::test_polluter"]]
     trials = answer["trials"]

@@ -230,7 +230,10 @@ def _bisect(root: Path, victim: str) -> tuple[int, dict[str, object]]:
     out = root / "bisect.json"
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
-        code = run_cli(["bisect", victim, "--timeout", "2", "--json", str(out)])
+        # --no-sweep: the session already swept each polluter (and these tests assert on the
+        # answer and its explanation, not on a sweep); a sweep would run the polluter before
+        # every other test, the lock-holding backup too, once per victim.
+        code = run_cli(["bisect", victim, "--timeout", "2", "--no-sweep", "--json", str(out)])
     return code, read_json(out)
 
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import suitegen
 
-# Its planted bug is a collision between xdist workers: run alone.
-pytestmark = [pytest.mark.postgres, pytest.mark.timing]
+# Only the isoscan session below asserts on a collision between xdist workers (timing); the
+# serial checks run in `make test`'s parallel half.
+pytestmark = pytest.mark.postgres
 
 EXAMPLE = suitegen.EXAMPLES / "pg_parallel"
 CULPRIT = "tests/test_import_batch.py::test_import_batch_writes_entries"
@@ -50,7 +51,11 @@ def outcomes(proc: subprocess.CompletedProcess[str]) -> list[tuple[str, str]]:
                       proc.stdout, re.MULTILINE)
 
 
-def test_whole_example_passes_serially(pg_dsn: str) -> None:
+def test_passes_serially_whole_alone_and_culprit_then_victim(pg_dsn: str) -> None:
+    """The serial half of "parallel-only", in one test: these three pytest runs share the
+    example's table, so they must not run beside each other on two workers of `make test`'s
+    parallel half; one test runs them one after the other."""
+    # The whole example, serially.
     proc = run_example(pg_dsn, "tests")
     ran = outcomes(proc)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -60,19 +65,19 @@ def test_whole_example_passes_serially(pg_dsn: str) -> None:
     ids = [node for node, _ in ran]
     assert ids.index(CULPRIT) < ids.index(VICTIM)
 
-
-def test_victim_passes_alone(pg_dsn: str) -> None:
+    # The victim alone.
     proc = run_example(pg_dsn, VICTIM)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert outcomes(proc) == [(VICTIM, "PASSED")]
 
-
-def test_culprit_then_victim_passes_serially(pg_dsn: str) -> None:
+    # The culprit, then the victim.
     proc = run_example(pg_dsn, CULPRIT, VICTIM)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert outcomes(proc) == [(CULPRIT, "PASSED"), (VICTIM, "PASSED")]
 
 
+# Its planted bug is a collision between xdist workers: run alone, after the rest.
+@pytest.mark.timing
 def test_isoscan_names_the_culprit_and_the_declared_table(
         pg_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """seeds under -n 2 flags the victim parallel-only; --bisect names the culprit on the

@@ -15,9 +15,12 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+import suitegen
 from pollution_shapes import make_shape
 from suitegen import fillers, read_json, run_cli, write
 
+from isoscan.execution.argv import Suite
+from isoscan.execution.collect import collect_ids_once
 from isoscan.seeds.coverage import measure
 from isoscan.seeds.grouping import module_of, split_nodeid
 from isoscan.seeds.planner import plan_orders
@@ -381,3 +384,82 @@ def test_a_polluter_among_cleaning_classmates_shows_a_victim() -> None:
     for plan_seed in range(1, 11):
         orders = plan_orders(shape.ids, 5, plan_seed)
         assert any(failing(o, polluter, shape.cleaners, victims) for o in orders), plan_seed
+
+
+# examples/demo's planted serial cases, by the exact rules of its README ("Exact rules"): per
+# process, a victim fails iff its polluter ran earlier in it; the brittle test iff its
+# state-setter did not; checkout iff both flag polluters did; prices iff the locale polluter did
+# and the cleaner did not run after it; the crash victim ends its process, and the run resumes
+# in a fresh one.
+DEMO_VICTIMS = {
+    "tests/api/v1/test_cache_api.py::test_victim_cache_starts_empty":
+        "tests/test_cache_warmup.py::test_polluter_warms_cache",
+    "tests/test_greeting.py::TestGreeting::test_victim_default_greeting":
+        "tests/test_env_shout.py::test_polluter_sets_shout_style_env",
+    "tests/db/test_orders.py::TestOrders::test_victim_counts_all_orders":
+        "tests/db/test_orders.py::TestOrders::test_polluter_inserts_orders",
+    "tests/test_keys.py::test_victim_key_is_available[na\\xefve/key::1]":
+        "tests/api/v1/test_keys_admin.py::test_polluter_reserves_naive_key",
+    "tests/net/test_connect.py::test_victim_connect_hangs_after_handshake_required":
+        "tests/net/test_handshake_setup.py::test_polluter_requires_handshake",
+    "tests/health/test_health_check.py::test_victim_health_check_crashes_in_maintenance":
+        "tests/health/test_maintenance_mode.py::test_polluter_enters_maintenance_mode",
+}
+DEMO_BRITTLE = ("tests/api/test_plugins_api.py::test_brittle_upper_plugin_available",
+                "tests/test_plugins_setup.py::test_state_setter_registers_upper_plugin")
+DEMO_CHECKOUT = ("tests/features/test_checkout.py::test_victim_checkout_uses_classic_pipeline",
+                 {"tests/features/test_alpha_flag.py::test_polluter_a_enables_alpha",
+                  "tests/features/test_beta_flag.py::test_polluter_b_enables_beta"})
+DEMO_PRICES = ("tests/test_prices.py::test_victim_price_in_dollars",
+               "tests/i18n/test_locale_switch.py::test_polluter_switches_locale_to_fr",
+               "tests/i18n/test_locale_reset.py::test_cleaner_reset_locale_is_english")
+
+
+def demo_serial_run(order: list[str]) -> tuple[set[str], set[str]]:
+    """(failed, passed) among the demo's planted serial cases in one serial run of ``order``."""
+    failed: set[str] = set()
+    passed: set[str] = set()
+    ran: list[str] = []  # this process's tests so far
+    for nodeid in order:
+        if nodeid in DEMO_VICTIMS:
+            fails = DEMO_VICTIMS[nodeid] in ran
+        elif nodeid == DEMO_BRITTLE[0]:
+            fails = DEMO_BRITTLE[1] not in ran
+        elif nodeid == DEMO_CHECKOUT[0]:
+            fails = DEMO_CHECKOUT[1] <= set(ran)
+        elif nodeid == DEMO_PRICES[0]:
+            fails = DEMO_PRICES[1] in ran and DEMO_PRICES[2] not in ran[ran.index(DEMO_PRICES[1]):]
+        else:
+            fails = False
+        (failed if fails else passed).add(nodeid)
+        crashed = fails and nodeid in DEMO_VICTIMS and "crashes" in nodeid
+        ran = [] if crashed else [*ran, nodeid]
+    return failed, passed
+
+
+def test_the_demo_plan_shows_every_planted_serial_case_whatever_its_plan_seed() -> None:
+    """`make demo` draws a new plan seed each time: its serial runs (the collected, the reversed
+    and `--count` planned orders) must show every planted serial case by construction, for any
+    plan seed, not by the luck of one. The collected and the reversed order alone do not (the
+    crash victim ends the reversed run's process before the cache victim's polluter matters,
+    and the brittle test passes in neither): the planned orders are what shows them."""
+    makefile = (suitegen.REPO / "Makefile").read_text()
+    count = int(makefile.split("isoscan seeds --count ", 1)[1].split()[0])
+    collected = collect_ids_once(Suite(paths=("tests",), cwd=suitegen.EXAMPLES / "demo"))
+    victims = {*DEMO_VICTIMS, DEMO_CHECKOUT[0], DEMO_PRICES[0], DEMO_BRITTLE[0]}
+    assert victims <= set(collected)
+
+    def missed(orders: list[list[str]]) -> set[str]:
+        failed: set[str] = set()
+        passed: set[str] = set()
+        for order in orders:
+            run_failed, run_passed = demo_serial_run(order)
+            failed |= run_failed
+            passed |= run_passed
+        # The brittle test needs a run where it passed too (the order its verdict replays).
+        return (victims - failed) | ({DEMO_BRITTLE[0]} - passed)
+
+    assert missed([collected, collected[::-1]])  # the plan's own orders are needed
+    for plan_seed in range(1, 201):
+        orders = [collected, collected[::-1], *plan_orders(collected, count, plan_seed)]
+        assert not missed(orders), plan_seed

@@ -11,9 +11,11 @@ import fcntl
 import time
 from pathlib import Path
 
-# The backup holds the lock this long: a large part of a demo run, so that under xdist the
-# export on the other worker usually finds it taken.
-BACKUP_SECONDS = 1.5
+# The backup holds the lock this long. Under xdist the export catches it when the two start
+# within a few tenths of a second of each other on two workers (as the demo's runs show, the
+# export that fails starts 0.05-0.15 s after the backup); a longer hold catches no more of
+# them, and every serial run, replay and sweep that runs the backup waits for it.
+BACKUP_SECONDS = 0.6
 # The export retries this long before it gives up.
 EXPORT_PATIENCE = 0.2
 

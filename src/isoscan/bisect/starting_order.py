@@ -115,9 +115,13 @@ def faults_left_out(store: Store, starts: list[StartingOrder], victim: str
 
 def stored_start(store: Store, victim: str, failed: bool) -> StartingOrder | None:
     """The latest stored run where the victim failed (or, for a brittle test, passed);
-    serial runs first, because their order replays exactly."""
+    serial runs first, because their order replays exactly. Among the serial runs of the
+    newest session, first the one whose order that session's verdict replayed by the rule:
+    it reproduces without a trial, and `seeds` chose it as the cheapest to replay."""
     runs = store.runs_with_outcome(victim, failed)
-    runs.sort(key=lambda r: (r.workers > 0, -r.id))
+    newest = max((r.session_id for r in runs), default=None)
+    runs.sort(key=lambda r: (r.workers > 0, not (r.session_id == newest and confirmed_by_seeds(
+        store, r, victim, failed)), -r.id))
     for run in runs:
         start = start_in_run(store, run, victim, failed)
         if start is not None:

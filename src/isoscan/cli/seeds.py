@@ -95,7 +95,7 @@ the CI run id) or --seed. Merge the jobs' stores with 'isoscan report --merge'.
               help="Comma list of xdist worker counts to run every order at; 0 = no xdist.")
 @timeout_option("Per-test timeout in seconds (pytest-timeout); a hung test is marked timeout "
                 "and the rest of the run resumes. Once a test has timed out, later runs stop it "
-                "at an early bound (10x its slowest pass, at least 2s), marked timeout-early; a "
+                "at an early bound (10x its slowest pass, at least 1s), marked timeout-early; a "
                 "verdict resting on a hang is confirmed once with the full timeout. 0 disables "
                 "it.")
 @confidence_option()

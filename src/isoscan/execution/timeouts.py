@@ -23,7 +23,8 @@ from isoscan.execution.junit import CaseResult
 from isoscan.model.outcomes import Outcome
 
 DEFAULT_TIMEOUT = 120.0  # --timeout when none is given (and bisect has no session to inherit)
-EARLY_FLOOR = 2.0  # seconds: start-up noise on a busy machine stays well below it
+EARLY_FLOOR = 1.0  # seconds: 100x a quick test; one stopped here only by a busy machine is
+# confirmed with the full --timeout before any verdict rests on it
 EARLY_FACTOR = 10.0  # times the slowest recorded pass
 # "0" switches early bounds off: every hang pays the full --timeout (a benchmark's "before").
 EARLY_SWITCH = "ISOSCAN_EARLY_TIMEOUTS"

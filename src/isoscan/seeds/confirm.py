@@ -20,6 +20,7 @@ test merely ran past its early bound is not held against it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -157,6 +158,25 @@ class Confirmer:
         return (f"hangs {where}: ran past the full --timeout ({timeout:g}s) in its first run "
                 f"there{later}")
 
+    def _cheapest_first(self, runs: list[RunRow], nodeid: str) -> list[RunRow]:
+        """Serial runs before xdist runs, newest first; among the serial ones, first the run
+        whose order before the test took the least recorded test time, counted in steps of
+        ``COST_STEP`` (below that, orders cost alike and the newest comes first). Every such
+        order is evidence alike, but each replay pays what its tests cost (a hang or a slow
+        test before the judged one is paid in every replay, and in every trial of the bisect
+        that starts from the same order)."""
+        def cost(run: RunRow) -> float:
+            if run.workers > 0:
+                return 0.0
+            found = self.store.process_order_before(run.id, nodeid)
+            if found is None:
+                return math.inf
+            results = self.store.results(run.id)
+            return math.floor(sum(results[t].duration for t in found[0] if t in results)
+                              / COST_STEP)
+
+        return sorted(runs, key=lambda r: (r.workers > 0, cost(r), -r.id))
+
     def _order_in(self, run: RunRow, nodeid: str) -> Replay | None:
         found = self.store.process_order_before(run.id, nodeid)
         if found is None:
@@ -183,8 +203,7 @@ class Confirmer:
             hang = self._hang_note(nodeid, first_alone, "alone")
             evidence.note = "; ".join(filter(None, ["failed in every run and alone", hang]))
             return Verdict.BROKEN
-        passing = sorted(self.matrix.passed_runs(nodeid), key=lambda r: r.workers > 0)
-        for run in passing:
+        for run in self._cheapest_first(self.matrix.passed_runs(nodeid), nodeid):
             replay = self._order_in(run, nodeid)
             if replay is None:
                 continue
@@ -206,7 +225,7 @@ class Confirmer:
         return Verdict.NON_DETERMINISTIC
 
     def _judge_passes_alone(self, nodeid: str, evidence: Evidence) -> Verdict:
-        failing = sorted(self.matrix.failed_runs(nodeid), key=lambda r: (r.workers > 0, -r.id))
+        failing = self._cheapest_first(self.matrix.failed_runs(nodeid), nodeid)
         serial_failure = any(r.workers == 0 for r in failing)
         slow: list[int] = []  # runs where it only ran past its early bound
         for run in failing:
@@ -280,6 +299,7 @@ class Confirmer:
         return Verdict.PARALLEL_ONLY
 
 
+COST_STEP = 0.5  # seconds of recorded test time: orders that differ by less cost alike
 XDIST_RUNS_CHECKED = 2  # xdist runs it failed in, newest first, checked for parallel-only too
 
 

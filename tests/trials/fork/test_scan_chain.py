@@ -180,8 +180,10 @@ def test_bisect_cuts_a_cold_start_at_its_scan_and_names_a_late_polluter(
     root = write(tmp_path / "suite", LATE)
     monkeypatch.chdir(root)
     out = root / "answer.json"
+    # --no-sweep: the sweep is not what this test is about (tests/seeds/test_sweep.py), and
+    # in subprocess trials it would run the polluter before each of the 116 other tests.
     code = main(["bisect", "tests/test_z.py::test_victim", "tests", "--store", ".iso",
-                 "--no-explain", "--json", str(out), "--timeout", "30"])
+                 "--no-explain", "--no-sweep", "--json", str(out), "--timeout", "30"])
     captured = capsys.readouterr()
     steps = captured.err + captured.out
     answer = json.loads(out.read_text())
@@ -196,6 +198,7 @@ def test_bisect_cuts_a_cold_start_at_its_scan_and_names_a_late_polluter(
     assert "of the order are enough alone" in steps
     # The same answer from subprocess trials, which never scan.
     code = main(["bisect", "tests/test_z.py::test_victim", "tests", "--store", ".iso2",
-                 "--no-explain", "--no-fork", "--json", str(out), "--timeout", "30"])
+                 "--no-explain", "--no-fork", "--no-sweep", "--json", str(out),
+                 "--timeout", "30"])
     assert code == 0
     assert json.loads(out.read_text())["polluters"] == answer["polluters"]

@@ -69,15 +69,24 @@ def render_report(report: SeedsReport) -> None:
     summary.append(f"{len(report.matrix.tests)} tests, {len(runs)} runs")
     if report.trials:
         summary.append(f", {report.trials} confirmation trials")
-    summary.append(f", {report.seconds:.1f}s. ")
+    summary.append(f", {report.seconds:.1f}s.")
     counts = {v: sum(1 for f in unstable if f.verdict is v) for v in _ORDER}
-    for verdict, count in counts.items():
-        if count:
-            summary.append(f"{count} {verdict.value}  ", style=VERDICT_STYLE[verdict])
+    entries = [(f"{count} {verdict.value}", VERDICT_STYLE[verdict])
+               for verdict, count in counts.items() if count]
     if folded:
-        summary.append(f"{len(folded)} in classes that depend on their method order  ",
-                       style="bold red")
-    summary.append(f"{report.stable_count} stable (not listed)", style="green")
+        entries.append((f"{len(folded)} in classes that depend on their method order",
+                        "bold red"))
+    entries.append((f"{report.stable_count} stable (not listed)", "green"))
+    # The counts on a line of their own, wrapped between entries, never inside one.
+    used = console.width
+    for entry, style in entries:
+        if used + 2 + len(entry) > console.width:
+            summary.append("\n")
+            used = -2
+        else:
+            summary.append("  ")
+        summary.append(entry, style=style)
+        used += 2 + len(entry)
     console.print(summary)
     if report.interrupted:
         console.print(
@@ -94,7 +103,8 @@ def _print_findings(findings: list[Finding], runs: list[RunRow]) -> None:
     console.print(Text("Unstable tests", style="bold italic"))
     index = {run.id: n for n, run in enumerate(runs, start=1)}
     for number, finding in enumerate(findings, start=1):
-        failed = " ".join(f"#{index[r]}" for r in finding.evidence.failed_runs if r in index)
+        failed = _run_ranges(sorted(index[r] for r in finding.evidence.failed_runs
+                                    if r in index), len(runs))
         head = Text(f"{number:>2} ")
         head.append(" + ".join(v.value for v in finding.verdicts),
                     style=VERDICT_STYLE[finding.verdict])
@@ -239,11 +249,33 @@ def _legend(runs: list[RunRow], labels: dict[int, str]) -> Text:
             used = 5
         legend.append(f"  {entry}")
         used += 2 + len(entry)
-    legend.append("\ncells: ", style="dim")
+    legend.append("\ncells:", style="dim")
+    used = len("cells:")
     for char, style, words in legend_items():
+        # Wrapped between entries, never inside one ("t timeout, early").
+        if used + 2 + len(char) + 1 + len(words) > console.width:
+            legend.append("\n      ")
+            used = 6
+        legend.append("  ")
         legend.append(char, style=style)
-        legend.append(f" {words}  ")
+        legend.append(f" {words}")
+        used += 2 + len(char) + 1 + len(words)
     return legend
+
+
+def _run_ranges(numbers: list[int], runs: int) -> str:
+    """``#1-#3 #5`` for runs 1, 2, 3 and 5 (in the grid's numbering); ``all 20 runs`` when a
+    test failed in every run: short enough for one line at 80 columns."""
+    if runs > 1 and numbers == list(range(1, runs + 1)):
+        return f"all {runs} runs"
+    spans: list[list[int]] = []
+    for n in numbers:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return " ".join(f"#{a}" if a == b else f"#{a}-#{b}" if b > a + 1 else f"#{a} #{b}"
+                    for a, b in spans)
 
 
 def _own_name(nodeid: str) -> str:
