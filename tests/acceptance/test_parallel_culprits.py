@@ -61,7 +61,7 @@ def test_export_writes_audit_rows():
     conn = connect()
     with conn:
         conn.execute("INSERT INTO audit(who) VALUES ('export')")
-    time.sleep(0.8)
+    time.sleep(0.5)
     with conn:
         conn.execute("DELETE FROM audit WHERE who = 'export'")
     conn.close()
@@ -300,7 +300,8 @@ MARK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "busy.mark
 
 
 def test_watcher_never_sees_a_mark():
-    deadline = time.monotonic() + 2.0
+    # The culprit starts ~0.4 s into a -n 2 run on a loaded 2-core machine: 3 times over.
+    deadline = time.monotonic() + 1.2
     while time.monotonic() < deadline:
         try:
             with open(MARK):
@@ -355,18 +356,6 @@ def test_a_merely_non_deterministic_victim_is_never_blamed(tmp_path: Path) -> No
     assert result.polluters == []
     assert result.kind in (BisectKind.NON_DETERMINISTIC, BisectKind.PARALLEL_ONLY)
     assert result.parallel is None
-
-
-def test_a_damaged_lanes_file_is_a_one_line_usage_error(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    lanes = tmp_path / "x.lanes.json"
-    lanes.write_text('{"schema": "isoscan.lanes/1", "lanes": [')
-    assert run_cli(["replay", str(lanes), "--store", str(tmp_path / "s")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "not a readable lanes file" in err[0]
-    lanes.write_text('{"schema": "isoscan.lanes/1", "victim": "t"}')
-    assert run_cli(["replay", str(lanes), "--store", str(tmp_path / "s")]) == 2
-    assert "damaged lanes file" in capsys.readouterr().err
 
 
 class _Quiet:
