@@ -96,14 +96,20 @@ def suite_with(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def seeds_then_bisect(root: Path, victim: str, monkeypatch: pytest.MonkeyPatch,
-                      *extra: str) -> tuple[int, dict[str, object]]:
-    """The normal workflow: seeds under xdist flags it, bisect names the culprit."""
+                      *extra: str, order: str | None = None) -> tuple[int, dict[str, object]]:
+    """The normal workflow: seeds under xdist flags it, bisect names the culprit (from the
+    failing run of ``order``, when given; else the one bisect picks)."""
     monkeypatch.chdir(root)
     out = root.parent / "seeds.json"
     assert run_cli(["seeds", "tests", "--count", "0", "--workers", "2", "--timeout", "20",
                     "--json", str(out)]) == 1
-    verdicts = {t["nodeid"]: t["verdict"] for t in read_json(out)["tests"]}  # type: ignore
+    report = read_json(out)
+    verdicts = {t["nodeid"]: t["verdict"] for t in report["tests"]}  # type: ignore
     assert verdicts[victim] == "parallel-only"
+    if order is not None:
+        run = next(r for r in report["runs"] if r["order"] == order)  # type: ignore
+        assert run["status"] == "failed", report["runs"]
+        extra = (*extra, "--run", str(run["id"]))
     answer_file = root.parent / "bisect.json"
     code = run_cli(["bisect", victim, "--timeout", "20", "--json", str(answer_file), *extra])
     return code, read_json(answer_file)
@@ -262,7 +268,9 @@ def test_a_leftover_that_needs_the_timing_is_found_by_a_concurrent_replay(
     (pytest sets a module fixture up again when another module's test came in between);
     under xdist the importer adds rows after the module started and before the victim. Only
     a replay with the victim's own worker's tests first and the importer beside them shows
-    it."""
+    it. Bisected from the collected order's run, which fails that way by construction (0.3 s
+    before the victim); in the reversed order both tests come first in their files, and
+    when that run fails too it is a true collision, which the search answers as one."""
     root = suite_with(tmp_path, {
         "tests/db.py": SHARED_DB,
         "conftest.py": ON_PATH,
@@ -270,7 +278,7 @@ def test_a_leftover_that_needs_the_timing_is_found_by_a_concurrent_replay(
         "tests/test_ledger.py": EMPTIED.format(scope='scope="module"') + LEDGER,
     })
     victim = "tests/test_ledger.py::test_ledger_starts_empty"
-    code, answer = seeds_then_bisect(root, victim, monkeypatch)
+    code, answer = seeds_then_bisect(root, victim, monkeypatch, order="collected")
     assert code == 0, answer
     assert answer["polluters"] == [["tests/test_importer.py::test_import_leaves_rows"]]
     parallel = answer["parallel"]
