@@ -61,7 +61,7 @@ def test_export_writes_audit_rows():
     conn = connect()
     with conn:
         conn.execute("INSERT INTO audit(who) VALUES ('export')")
-    time.sleep(0.8)
+    time.sleep(0.5)
     with conn:
         conn.execute("DELETE FROM audit WHERE who = 'export'")
     conn.close()
@@ -96,14 +96,20 @@ def suite_with(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def seeds_then_bisect(root: Path, victim: str, monkeypatch: pytest.MonkeyPatch,
-                      *extra: str) -> tuple[int, dict[str, object]]:
-    """The normal workflow: seeds under xdist flags it, bisect names the culprit."""
+                      *extra: str, order: str | None = None) -> tuple[int, dict[str, object]]:
+    """The normal workflow: seeds under xdist flags it, bisect names the culprit (from the
+    failing run of ``order``, when given; else the one bisect picks)."""
     monkeypatch.chdir(root)
     out = root.parent / "seeds.json"
     assert run_cli(["seeds", "tests", "--count", "0", "--workers", "2", "--timeout", "20",
                     "--json", str(out)]) == 1
-    verdicts = {t["nodeid"]: t["verdict"] for t in read_json(out)["tests"]}  # type: ignore
+    report = read_json(out)
+    verdicts = {t["nodeid"]: t["verdict"] for t in report["tests"]}  # type: ignore
     assert verdicts[victim] == "parallel-only"
+    if order is not None:
+        run = next(r for r in report["runs"] if r["order"] == order)  # type: ignore
+        assert run["status"] == "failed", report["runs"]
+        extra = (*extra, "--run", str(run["id"]))
     answer_file = root.parent / "bisect.json"
     code = run_cli(["bisect", victim, "--timeout", "20", "--json", str(answer_file), *extra])
     return code, read_json(answer_file)
@@ -262,7 +268,9 @@ def test_a_leftover_that_needs_the_timing_is_found_by_a_concurrent_replay(
     (pytest sets a module fixture up again when another module's test came in between);
     under xdist the importer adds rows after the module started and before the victim. Only
     a replay with the victim's own worker's tests first and the importer beside them shows
-    it."""
+    it. Bisected from the collected order's run, which fails that way by construction (0.3 s
+    before the victim); in the reversed order both tests come first in their files, and
+    when that run fails too it is a true collision, which the search answers as one."""
     root = suite_with(tmp_path, {
         "tests/db.py": SHARED_DB,
         "conftest.py": ON_PATH,
@@ -270,7 +278,7 @@ def test_a_leftover_that_needs_the_timing_is_found_by_a_concurrent_replay(
         "tests/test_ledger.py": EMPTIED.format(scope='scope="module"') + LEDGER,
     })
     victim = "tests/test_ledger.py::test_ledger_starts_empty"
-    code, answer = seeds_then_bisect(root, victim, monkeypatch)
+    code, answer = seeds_then_bisect(root, victim, monkeypatch, order="collected")
     assert code == 0, answer
     assert answer["polluters"] == [["tests/test_importer.py::test_import_leaves_rows"]]
     parallel = answer["parallel"]
@@ -300,7 +308,8 @@ MARK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "busy.mark
 
 
 def test_watcher_never_sees_a_mark():
-    deadline = time.monotonic() + 2.0
+    # The culprit starts ~0.4 s into a -n 2 run on a loaded 2-core machine: 3 times over.
+    deadline = time.monotonic() + 1.2
     while time.monotonic() < deadline:
         try:
             with open(MARK):
@@ -355,18 +364,6 @@ def test_a_merely_non_deterministic_victim_is_never_blamed(tmp_path: Path) -> No
     assert result.polluters == []
     assert result.kind in (BisectKind.NON_DETERMINISTIC, BisectKind.PARALLEL_ONLY)
     assert result.parallel is None
-
-
-def test_a_damaged_lanes_file_is_a_one_line_usage_error(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    lanes = tmp_path / "x.lanes.json"
-    lanes.write_text('{"schema": "isoscan.lanes/1", "lanes": [')
-    assert run_cli(["replay", str(lanes), "--store", str(tmp_path / "s")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "not a readable lanes file" in err[0]
-    lanes.write_text('{"schema": "isoscan.lanes/1", "victim": "t"}')
-    assert run_cli(["replay", str(lanes), "--store", str(tmp_path / "s")]) == 2
-    assert "damaged lanes file" in capsys.readouterr().err
 
 
 class _Quiet:

@@ -8,11 +8,13 @@ again, for different lengths of time, and held back only the start of the test, 
 no longer overlapped. The lanes now set up broad fixtures before the recorded moment of each
 test's body is waited for.
 
-Each suite is run through ``isoscan seeds --workers 0,2 --bisect`` (fork trials, and
+Each suite is run through ``isoscan seeds --workers 2 --bisect`` (fork trials, and
 ``--no-fork``) and the answer is asserted exactly: verdict parallel-only, the twin as the only
 culprit, the table's database (or declared PostgreSQL table) as what they share. The suites put
 ``--dist loadfile`` in their ini so each file has a worker of its own; the pair's bodies then
-start within ~0.1 s of each other under xdist, and each holds the table for 0.15 s.
+start within ~0.1 s of each other under xdist in the collected order (the run that fails, by
+construction; the confirmation's serial replays are what tell parallel-only from an order
+dependence, so no serial plan run is needed), and each holds the table for 0.15 s.
 isoscan's stated rule (README, Known limits) is what each answer rests on.
 """
 
@@ -46,7 +48,7 @@ import time
 
 
 def test_items_warm_up(db):
-    time.sleep(1.5)
+    time.sleep(0.6)
 """ + BODY.format(name="items_table", table="{table}")
 
 # The twin's file: a module-scoped fixture (an event loop, say) set up once, before its first
@@ -59,12 +61,12 @@ import pytest
 
 @pytest.fixture(scope="module", autouse=True)
 def loop():
-    time.sleep(0.4)
+    time.sleep(0.3)
     yield
 
 
 def test_items_twin_warm_up(db):
-    time.sleep(1.1)
+    time.sleep(0.3)
 """ + BODY.format(name="items_table_twin", table="{table}")
 
 SQLITE_CONFTEST = """
@@ -82,7 +84,7 @@ def db(worker_id):
     conn = sqlite3.connect(DB, timeout=10, isolation_level=None)
     # this worker's schema, created once per session; migrations take a while
     conn.execute(f"CREATE TABLE IF NOT EXISTS schema_{worker_id} (version INTEGER)")
-    time.sleep(0.4)
+    time.sleep(0.25)
     yield conn
     conn.close()
 """
@@ -100,7 +102,7 @@ def db(worker_id):
     conn = psycopg.connect(os.environ["ISOSCAN_TEST_PG_DSN"], autocommit=True)
     # this worker's schema, created once per session; migrations take a while
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}_{{worker_id}}")
-    time.sleep(0.4)
+    time.sleep(0.25)
     yield conn
     conn.execute(f"DROP SCHEMA IF EXISTS {schema}_{{worker_id}} CASCADE")
     conn.close()
@@ -142,7 +144,7 @@ def seeds_bisect(root: Path, monkeypatch: pytest.MonkeyPatch, *extra: str
                  ) -> dict[str, object]:
     monkeypatch.chdir(root)
     out = root.parent / f"seeds{'-'.join(extra)}.json"
-    code = run_cli(["seeds", "tests", "--count", "0", "--workers", "0,2", "--timeout", "20",
+    code = run_cli(["seeds", "tests", "--count", "0", "--workers", "2", "--timeout", "20",
                     "--bisect", "--json", str(out), *extra])
     assert code == 1, out.read_text() if out.exists() else code
     return read_json(out)
