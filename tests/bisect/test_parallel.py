@@ -26,8 +26,10 @@ from isoscan.trials.factory import make_trials
 # Real concurrent replays: run alone, never beside another test (make test).
 pytestmark = pytest.mark.timing
 
-# The victim holds its table for 0.15 s; the culprit replaces it 0.05 s into its body. So the
-# victim fails when the culprit's body begins within about -0.04..+0.1 s of its own.
+# The victim holds its table for 0.3 s; the culprit replaces it 0.15 s into its body. So the
+# victim fails when the culprit's body begins within about -0.15..+0.15 s of its own: a margin
+# of 0.15 s either side of the right shift, and 0.15 s clear of the neighbouring one, for lanes
+# that start late on a busy machine.
 VICTIM_BODY = """
 import os
 import sqlite3
@@ -41,7 +43,7 @@ def test_reads_its_own_row():
     db.execute("DROP TABLE IF EXISTS items")
     db.execute("CREATE TABLE items (who TEXT)")
     db.execute("INSERT INTO items VALUES ('victim')")
-    time.sleep(0.15)
+    time.sleep(0.3)
     assert [r[0] for r in db.execute("SELECT who FROM items")] == ["victim"]
 """
 
@@ -54,7 +56,7 @@ DB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared.sqli
 
 
 def test_replaces_the_table():
-    time.sleep(0.05)
+    time.sleep(0.15)
     db = sqlite3.connect(DB, timeout=10, isolation_level=None)
     db.execute("DROP TABLE IF EXISTS items")
     db.execute("CREATE TABLE items (who TEXT)")
@@ -81,10 +83,10 @@ def test_a_collision_off_its_recorded_offset_is_found_by_the_sweep(tmp_path: Pat
     # As recorded: both bodies began together, but the culprit's is written 0.5 s late (a
     # machine whose timing differs from the recorded one's by that much).
     executions = [
-        ExecutionRow("gw0-1", "gw0", 0, 0, VICTIM, t0, t0 + 0.2, "failed", t0),
-        ExecutionRow("gw1-2", "gw1", 0, 0, CULPRIT, t0, t0 + 0.1, "passed", t0 + 0.5),
+        ExecutionRow("gw0-1", "gw0", 0, 0, VICTIM, t0, t0 + 0.35, "failed", t0),
+        ExecutionRow("gw1-2", "gw1", 0, 0, CULPRIT, t0, t0 + 0.2, "passed", t0 + 0.5),
     ]
-    line = Timeline(VICTIM, 0, "gw0", "gw0-1", t0, t0 + 0.2, executions, t0)
+    line = Timeline(VICTIM, 0, "gw0", "gw0-1", t0, t0 + 0.35, executions, t0)
     store = Store(tmp_path / "store")
     suite = Suite(paths=("tests",), cwd=root, timeout=20)
     session = store.begin_suite_session(Command.BISECT, suite)
