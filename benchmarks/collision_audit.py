@@ -365,12 +365,14 @@ def main() -> int:
     parser.add_argument("--seeds-sizes", default="50,500",
                         help="the sizes `seeds --count 10 --workers 4` also runs at (it takes "
                              "minutes each; '' for none)")
-    parser.add_argument("--baseline", default="/work/main/.venv/bin/python",
-                        help="a Python whose isoscan is the one to compare with (before); "
-                             "'' to skip")
+    parser.add_argument("--baseline", default="",
+                        help="a Python whose isoscan is the one to compare with (before), "
+                             "such as another checkout's .venv/bin/python; none by default")
     args = parser.parse_args()
     seeds_sizes = {int(s) for s in args.seeds_sizes.split(",") if s}
-    baseline = args.baseline if args.baseline and Path(args.baseline).exists() else ""
+    if args.baseline and not Path(args.baseline).exists():
+        parser.error(f"--baseline {args.baseline}: no such file")
+    baseline = args.baseline
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         began = time.perf_counter()
