@@ -206,7 +206,7 @@ def _report_lines(text: str) -> list[str]:
     # Everything from the findings table on, except the wall time that differs by a hair and
     # the files each command was asked to write.
     lines = text[text.index("Unstable tests"):].splitlines()
-    return [re.sub(r", [0-9.]+s\. ", ", Ns. ", line) for line in lines
+    return [re.sub(r", [0-9.]+s\.(?= |$)", ", Ns.", line) for line in lines
             if not line.startswith("Written: ")]
 
 
