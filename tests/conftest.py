@@ -24,17 +24,11 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-# Before xdist's own hook reads the groups (``--dist loadgroup`` in `make test`).
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Everything in tests/acceptance/ is an end-to-end run of the isoscan command.
     for item in items:
-        # Everything in tests/acceptance/ is an end-to-end run of the isoscan command.
         if item.path.is_relative_to(ACCEPTANCE):
             item.add_marker(pytest.mark.acceptance)
-        # Real collisions and wall-clock bounds: one at a time, on a worker of their own, so
-        # no two of them ever compete for the machine.
-        if item.get_closest_marker("timing"):
-            item.add_marker(pytest.mark.xdist_group("timing"))
 
 
 @pytest.fixture(autouse=True)
