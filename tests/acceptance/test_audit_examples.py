@@ -9,7 +9,6 @@ needs ISOSCAN_TEST_PG_DSN (.ci/run starts both servers)."""
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 from pathlib import Path
@@ -66,7 +65,11 @@ def test_the_demo_audit_command_is_the_one_the_readme_shows() -> None:
 
 
 def test_parallel_audit_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+                                capsys: pytest.CaptureFixture[str],
+                                redis_url_if_any: str | None) -> None:
+    # Its Redis tests flush the whole server: a server of this test's own.
+    if redis_url_if_any is not None:
+        monkeypatch.setenv("ISOSCAN_TEST_REDIS_URL", redis_url_if_any)
     folder = tmp_path / "parallel_audit"
     shutil.copytree(EXAMPLES / "parallel_audit", folder,
                     ignore=shutil.ignore_patterns(".audit-shared", "__pycache__"))
@@ -91,7 +94,7 @@ def test_parallel_audit_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         (t + "test_pool_invoices.py::test_pool_invoices_sees_only_its_files",
          t + "test_pool_refunds.py::test_pool_refunds_sees_only_its_files", "pool-a"),
     ]
-    if os.environ.get("ISOSCAN_TEST_REDIS_URL"):
+    if redis_url_if_any is not None:
         planted.append((t + "test_redis_cart.py::test_cart_keeps_current_session",
                         t + "test_redis_profile.py::test_profile_keeps_current_session",
                         "redis "))
@@ -118,9 +121,9 @@ def test_parallel_audit_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         assert f"{victim} ← {culprit}" in table
 
 
-def test_pg_audit_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not os.environ.get("ISOSCAN_TEST_PG_DSN"):
-        pytest.skip("no PostgreSQL server: ISOSCAN_TEST_PG_DSN is not set (.ci/run starts one)")
+def test_pg_audit_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                       pg_database: str) -> None:
+    monkeypatch.setenv("ISOSCAN_TEST_PG_DSN", pg_database)
     code, doc = _audit(EXAMPLES / "pg_parallel", ["audit_cases"], tmp_path, monkeypatch)
     assert code == 1
     found = _found(doc)

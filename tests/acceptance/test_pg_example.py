@@ -26,12 +26,11 @@ CULPRIT = "tests/test_import_batch.py::test_import_batch_writes_entries"
 VICTIM = "tests/test_reports.py::test_report_counts_all_entries"
 
 
-@pytest.fixture(scope="module")
-def pg_dsn() -> str:
-    dsn = os.environ.get("ISOSCAN_TEST_PG_DSN")
-    if not dsn:
-        pytest.skip("no PostgreSQL server: ISOSCAN_TEST_PG_DSN is not set (.ci/run starts one)")
-    return dsn
+@pytest.fixture
+def pg_dsn(pg_database: str) -> str:
+    # A database of each test's own: the two tests below use the example's one table, and
+    # `make test` may run them at the same time (one is `timing`, the other is not).
+    return pg_database
 
 
 def run_example(dsn: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-
-import pytest
 
 from isoscan.resources import Access, ResourceKind, ResourceTracker
 from isoscan.resources.redis_capture import keys_of
@@ -21,10 +18,8 @@ def test_keys_of_whole_server_and_multi_key_commands() -> None:
     assert keys_of(("PING",)) == []
 
 
-def test_client_made_before_the_test_tags_keys_with_server_and_db() -> None:
-    url = os.environ.get("ISOSCAN_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("no Redis server: ISOSCAN_TEST_REDIS_URL is not set (.ci/run starts one)")
+def test_client_made_before_the_test_tags_keys_with_server_and_db(redis_url: str) -> None:
+    url = redis_url
     from urllib.parse import urlsplit
 
     import redis

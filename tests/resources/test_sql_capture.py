@@ -3,12 +3,9 @@ ISOSCAN_TEST_PG_DSN is set, a real PostgreSQL server through psycopg."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import uuid
 from pathlib import Path
-
-import pytest
 
 from isoscan.resources import Access, Resource, ResourceKind, ResourceTracker
 from isoscan.resources.audit import prepare
@@ -54,10 +51,8 @@ def test_sqlite_rows_removed_again_are_not_left_behind(tmp_path: Path) -> None:
     assert tables(found) == {("jobs", Access.WRITE, f"sqlite {db}")}
 
 
-def test_psycopg_statements_name_tables_with_the_server() -> None:
-    dsn = os.environ.get("ISOSCAN_TEST_PG_DSN")
-    if not dsn:
-        pytest.skip("no PostgreSQL server: ISOSCAN_TEST_PG_DSN is not set (.ci/run starts one)")
+def test_psycopg_statements_name_tables_with_the_server(pg_database: str) -> None:
+    dsn = pg_database
     import psycopg
 
     prepare()
