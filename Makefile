@@ -21,14 +21,26 @@ demo: $(STAMP)
 		--store ../../.isoscan-demo --html ../../.isoscan-demo/report.html tests; \
 	status=$$?; if [ $$status -eq 1 ]; then echo "demo: planted bugs found (isoscan exit 1), as expected"; exit 0; fi; exit $$status
 
-# Two pytest runs: everything but the tests marked `timing` on 2 xdist workers, then those
-# (real collisions between workers, hang bounds) on their own, so no other test shares the
-# machine with them. (They share servers too: the PostgreSQL example's table, Redis flushes.)
+# Three pytest processes. Everything but the tests marked `timing` runs on 2 xdist workers. The
+# `timing` tests (real collisions between workers, hang bounds) run one at a time in processes of
+# their own, since they mostly wait: most of them beside the rest from the start, the files in
+# TIMING_AFTER once the rest is done. Tests that use a server's fixed tables or flush it get a
+# database or Redis server of their own (tests/conftest.py). The first timing run's output is
+# printed when all are done; the target fails if any run failed. A new timing file needs no
+# entry here: whatever TIMING_AFTER does not name runs from the start.
+TIMING_AFTER := tests/acceptance/test_parallel_lanes.py tests/acceptance/test_hangs.py
+
 test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -n 2 -m "not timing"
-	$(BIN)/python -m pytest -q -m timing --durations=10
+	@log=$$(mktemp); \
+	$(BIN)/python -m pytest -q -m timing $(TIMING_AFTER:%=--ignore=%) --durations=10 \
+		>"$$log" 2>&1 & early=$$!; \
+	$(BIN)/python -m pytest -q -n 2 -m "not timing"; rest=$$?; \
+	$(BIN)/python -m pytest -q -m timing --durations=5 $(TIMING_AFTER); late=$$?; \
+	wait $$early; early_status=$$?; \
+	echo "--- the timing tests run beside the above ---"; cat "$$log"; rm -f "$$log"; \
+	[ $$rest -eq 0 ] && [ $$late -eq 0 ] && [ $$early_status -eq 0 ]
 
 # The inner loop: unit and library tests (no end-to-end run of the isoscan command).
 test-fast: $(STAMP)
