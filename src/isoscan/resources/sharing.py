@@ -193,7 +193,8 @@ def describe_shared(s: Shared, cwd: str | os.PathLike[str] | None = None) -> str
 
 _STOPGAP = (
     '@pytest.mark.xdist_group("{group}") with --dist loadgroup keeps them on one worker '
-    "(a stopgap, not a fix)"
+    "(a stopgap, not a fix; pytest 9.2 with pytest-xdist 3.8 ignores the mark, "
+    "pytest-xdist issue #1386: there, move them into one module and use --dist loadfile)"
 )
 
 
