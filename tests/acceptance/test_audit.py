@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from suitegen import fillers, read_json, run_cli, write
 
-# Forced-overlap replays on real processes: run alone, never beside another test.
+# Forced-overlap replays on real processes: `timing`, one at a time in a process of their own.
 pytestmark = pytest.mark.timing
 
 WRITER = "test_ledger_write.py::test_writer_leaves_rows"

@@ -19,7 +19,7 @@ from suitegen import read_json, run_cli
 
 from isoscan.console import console
 
-# Forced-overlap replays on real processes: run alone, never beside another test.
+# Forced-overlap replays on real processes: `timing`, one at a time in a process of their own.
 pytestmark = pytest.mark.timing
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import pytest
 from suitegen import read_json, run_cli, write
 
-# Real concurrent replays: run alone, never beside another test (make test).
+# Real concurrent replays: `timing`, run one at a time in a pytest process of their own (make test).
 pytestmark = pytest.mark.timing
 
 LOADFILE = "[pytest]\npythonpath = .\naddopts = --dist loadfile\n"

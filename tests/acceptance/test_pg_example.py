@@ -75,7 +75,7 @@ def test_passes_serially_whole_alone_and_culprit_then_victim(pg_dsn: str) -> Non
     assert outcomes(proc) == [(CULPRIT, "PASSED"), (VICTIM, "PASSED")]
 
 
-# Its planted bug is a collision between xdist workers: run alone, after the rest.
+# Its planted bug is a collision between xdist workers: `timing` (one at a time, see Makefile).
 @pytest.mark.timing
 def test_isoscan_names_the_culprit_and_the_declared_table(
         pg_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

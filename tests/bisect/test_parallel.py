@@ -23,7 +23,7 @@ from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
 from isoscan.trials.factory import make_trials
 
-# Real concurrent replays: run alone, never beside another test (make test).
+# Real concurrent replays: `timing`, run one at a time in a pytest process of their own (make test).
 pytestmark = pytest.mark.timing
 
 # The victim holds its table for 0.3 s; the culprit replaces it 0.15 s into its body. So the

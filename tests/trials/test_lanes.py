@@ -18,7 +18,7 @@ from isoscan.store.db import Store
 from isoscan.trials.factory import make_trials
 from isoscan.trials.lanes import Lane
 
-# Real concurrent replays: run alone, never beside another test (make test).
+# Real concurrent replays: `timing`, run one at a time in a pytest process of their own (make test).
 pytestmark = pytest.mark.timing
 
 SAY = """
