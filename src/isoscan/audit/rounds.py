@@ -21,6 +21,11 @@ from isoscan.trials.base import TrialRunner
 from isoscan.trials.lanes import Lane
 from isoscan.trials.outcome import TrialOutcome
 
+# An ask expected to end before this share of the round's expected length has time to spare:
+# its lanes run at a lower CPU priority (os.nice) than the ones the round waits for.
+SLACK = 0.75
+LOW_PRIORITY = 10
+
 
 @dataclass(frozen=True)
 class Ran:
@@ -65,10 +70,16 @@ def run_rounds(trials: TrialRunner, jobs: Sequence[Job], lanes_at_once: int, apa
         plan = _plan(active, lanes_at_once, apart, length)
         lanes: list[Lane] = []
         slices: list[slice] = []
-        for index, delay in plan:
+        ends = [delay + length(active[index][1]) for index, delay in plan]
+        for group, (index, delay) in enumerate(plan):
             asked = active[index][1]
             begin = len(lanes)
-            lanes += [replace(lane, at=tuple(at + delay for at in lane.at))
+            # Each ask's lanes share a start of their own: an ask never waits for the forks
+            # and set-ups of the round's other lanes, only its own. An ask expected to end
+            # well before the round does yields the CPU to those the round's length is.
+            nice = 0 if ends[group] >= SLACK * max(ends) else LOW_PRIORITY
+            lanes += [replace(lane, at=tuple(at + delay for at in lane.at), group=group,
+                              nice=nice)
                       for lane in _renumbered(asked, sum(1 for lane in lanes if lane.worker))]
             slices.append(slice(begin, len(lanes)))
         outcome = trials.run_concurrent(lanes, workers=workers)
@@ -76,7 +87,7 @@ def run_rounds(trials: TrialRunner, jobs: Sequence[Job], lanes_at_once: int, apa
         for (index, delay), part in zip(plan, slices, strict=True):
             job = active[index][0]
             job.asks += 1
-            ran = [replace(lane, at=asked.at)
+            ran = [replace(lane, at=asked.at, group=asked.group, nice=asked.nice)
                    for lane, asked in zip(lanes[part], active[index][1], strict=True)]
             try:
                 active[index] = (job, job.procedure.send(Ran(outcome, ran, delay)))

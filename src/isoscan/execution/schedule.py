@@ -4,14 +4,18 @@ each test started at its recorded moment relative to the others.
 The lanes of one replay start their tests from one shared instant: every lane, once it has
 collected (or been forked), writes a ``ready`` file to the barrier folder and waits until all
 lanes have; the latest ready time plus a small margin is the common start, the same number in
-every lane (wall-clock time, which all processes of one machine share). A lane says it is ready
-at its first test's body, once its broad fixtures are set up (``plugin.Pacer``). Each test's
-body is then held back until ``start + at``. Read by the plugin, so it imports nothing but the
-standard library.
+every lane (wall-clock time, which all processes of one machine share). Lanes may come in
+*groups* (the audit's independent replays run as one trial): each group has a barrier and a
+start of its own, so a group does not wait for lanes it has nothing to do with. A lane says it
+is ready at its first test's body, once its broad fixtures are set up (``plugin.Pacer``). Each
+test's body is then held back until ``start + at``. A lane may also run at a lower CPU priority
+(``nice``): one with time to spare yields the CPU to those the trial's length depends on. Read
+by the plugin, so it imports nothing but the standard library.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -35,14 +39,30 @@ class Schedule:
     workers: tuple[str, ...] = ()
     worker_count: int = 0
     run_uid: str = field(default_factory=lambda: os.urandom(16).hex())
+    groups: tuple[int, ...] = ()  # per lane, the group whose start it shares (empty: one)
+    # Per lane, how much lower its CPU priority is (``os.nice``): lanes with slack to spare
+    # yield the CPU to the lanes the trial's length depends on.
+    nice: tuple[int, ...] = ()
 
     def worker_of(self, lane: int) -> str:
         return self.workers[lane] if 0 <= lane < len(self.workers) else ""
 
+    def nice_of(self, lane: int | None) -> int:
+        return self.nice[lane] if lane is not None and 0 <= lane < len(self.nice) else 0
+
+    def barrier_of(self, lane: int | None) -> tuple[Path, int]:
+        """The folder lane ``lane`` says it is ready in and how many lanes it waits for: its
+        group's, or every lane's when there are no groups (or the lane's index is unknown)."""
+        if lane is None or not 0 <= lane < len(self.groups) or len(set(self.groups)) < 2:
+            return self.barrier, self.lanes
+        group = self.groups[lane]
+        return self.barrier / f"g{group}", self.groups.count(group)
+
     def write(self, path: Path) -> None:
         body = {"schema": SCHEMA, "lanes": self.lanes, "barrier": str(self.barrier),
                 "at": self.at, "workers": list(self.workers),
-                "worker_count": self.worker_count, "run_uid": self.run_uid}
+                "worker_count": self.worker_count, "run_uid": self.run_uid,
+                "groups": list(self.groups), "nice": list(self.nice)}
         path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -53,20 +73,24 @@ class Schedule:
         return cls(int(body["lanes"]), Path(body["barrier"]),
                    {str(k): float(v) for k, v in body["at"].items()},
                    tuple(str(w) for w in body.get("workers", ())),
-                   int(body.get("worker_count", 0)), str(body.get("run_uid", "")))
+                   int(body.get("worker_count", 0)), str(body.get("run_uid", "")),
+                   tuple(int(g) for g in body.get("groups", ())),
+                   tuple(int(n) for n in body.get("nice", ())))
 
 
-def common_start(schedule: Schedule) -> float:
-    """Says this lane is ready and waits for the others; returns the shared start instant."""
-    schedule.barrier.mkdir(parents=True, exist_ok=True)
-    mine = schedule.barrier / f"ready-{os.getpid()}"
+def common_start(schedule: Schedule, lane: int | None = None) -> float:
+    """Says lane ``lane`` is ready and waits for the others of its group; returns their shared
+    start instant."""
+    barrier, lanes = schedule.barrier_of(lane)
+    barrier.mkdir(parents=True, exist_ok=True)
+    mine = barrier / f"ready-{os.getpid()}"
     partial = mine.with_suffix(".tmp")
     partial.write_text(repr(time.time()), encoding="utf-8")
     os.replace(partial, mine)  # never read half-written
     deadline = time.monotonic() + BARRIER_WAIT
     while True:
-        ready = list(schedule.barrier.glob("ready-*[0-9]"))
-        if len(ready) >= schedule.lanes or time.monotonic() > deadline:
+        ready = list(barrier.glob("ready-*[0-9]"))
+        if len(ready) >= lanes or time.monotonic() > deadline:
             break
         time.sleep(_POLL)
     times = []
@@ -76,6 +100,14 @@ def common_start(schedule: Schedule) -> float:
         except (OSError, ValueError):
             continue
     return max(times, default=time.time()) + MARGIN
+
+
+def lower_priority(schedule: Schedule, lane: int | None) -> None:
+    """In lane ``lane``'s process, before its tests: the CPU priority its schedule gives it."""
+    nice = schedule.nice_of(lane)
+    if nice > 0:
+        with contextlib.suppress(OSError):  # not allowed: it runs at the priority it has
+            os.nice(nice)
 
 
 def wait_until(instant: float) -> None:

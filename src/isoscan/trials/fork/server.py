@@ -48,7 +48,7 @@ from pluggy import HookCaller
 from isoscan.execution import prerewrite
 from isoscan.execution.process import kill_group
 from isoscan.execution.records import read_order_file
-from isoscan.execution.schedule import Schedule
+from isoscan.execution.schedule import Schedule, lower_priority
 from isoscan.execution.timeout_marks import apply_timeouts
 from isoscan.execution.timeouts import read_timeouts
 from isoscan.plugin.names import PACER
@@ -325,7 +325,7 @@ class ForkServer:
             return stopped_at_start(exc)
         if request.timeouts is not None:  # early bounds for tests that hung before
             apply_timeouts(items, read_timeouts(request.timeouts))
-        self._pace(request, items)
+        self._pace(request, items, index)
         if request.snapshot is not None:
             status = snapshot_in_fork(session, self.items, request.snapshot)
         elif request.scan:
@@ -342,16 +342,20 @@ class ForkServer:
         its session start on, it has that worker's id and environment."""
         assert self.recorder is not None
         schedule = Schedule.read(request.schedule) if request.schedule else None
+        if schedule is not None:  # first: what the lane does from here on runs at it
+            lower_priority(schedule, index)
         worker = schedule.worker_of(index) if schedule is not None else ""
         if schedule is not None and worker:
             act_as_xdist_worker(self.config, worker, schedule.worker_count, schedule.run_uid)
             self.recorder.worker = worker
 
-    def _pace(self, request: TrialRequest, items: list[pytest.Item]) -> None:
-        """A lane of a concurrent replay: its timetable, and what its tests touch."""
+    def _pace(self, request: TrialRequest, items: list[pytest.Item], index: int) -> None:
+        """A lane of a concurrent replay: its timetable (lane ``index`` of it), and what its
+        tests touch."""
         assert self.pacer is not None and self.recorder is not None
         schedule = Schedule.read(request.schedule) if request.schedule else None
         self.pacer.schedule = schedule
+        self.pacer.lane = index
         self.pacer.start = None
         self.pacer.held = None
         self.recorder.track_resources = request.resources
