@@ -315,10 +315,13 @@ class ForkServer:
         """In the child: one whole pytest session over ``wanted``; returns pytest's exit code."""
         if self.alone_plan is not None:
             return self._run_alone(session, request, wanted[0], index, self.alone_plan)
+        schedule = Schedule.read(request.schedule) if request.schedule else None
+        if schedule is not None:  # first: what the lane does from here on runs at it
+            lower_priority(schedule, index)
         redirect_output(lane_log(request.lanes[index]) if request.lanes else request.log)
         set_seed_context(session, request.seed, self.reset_seed)
         if request.lanes:
-            self._as_worker(request, index)
+            self._as_worker(schedule, index)
         try:
             items = self._start_session(session, request, wanted, index)
         except pytest.exit.Exception as exc:
@@ -337,13 +340,10 @@ class ForkServer:
             status = run_items(session, items)
         return self._finish(session, status)
 
-    def _as_worker(self, request: TrialRequest, index: int) -> None:
+    def _as_worker(self, schedule: Schedule | None, index: int) -> None:
         """A lane of a concurrent replay stands for a worker of the recorded xdist run: from
         its session start on, it has that worker's id and environment."""
         assert self.recorder is not None
-        schedule = Schedule.read(request.schedule) if request.schedule else None
-        if schedule is not None:  # first: what the lane does from here on runs at it
-            lower_priority(schedule, index)
         worker = schedule.worker_of(index) if schedule is not None else ""
         if schedule is not None and worker:
             act_as_xdist_worker(self.config, worker, schedule.worker_count, schedule.run_uid)
