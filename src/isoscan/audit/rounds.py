@@ -70,6 +70,10 @@ def run_rounds(trials: TrialRunner, jobs: Sequence[Job], lanes_at_once: int, apa
         plan = _plan(active, lanes_at_once, apart, length)
         lanes: list[Lane] = []
         slices: list[slice] = []
+        # The asks the round waits for first: the fork server forks their lanes first, and
+        # those with time to spare once these are ready.
+        end = max(delay + length(active[index][1]) for index, delay in plan)
+        plan.sort(key=lambda item: item[1] + length(active[item[0]][1]) < SLACK * end)
         ends = [delay + length(active[index][1]) for index, delay in plan]
         for group, (index, delay) in enumerate(plan):
             asked = active[index][1]
@@ -77,7 +81,7 @@ def run_rounds(trials: TrialRunner, jobs: Sequence[Job], lanes_at_once: int, apa
             # Each ask's lanes share a start of their own: an ask never waits for the forks
             # and set-ups of the round's other lanes, only its own. An ask expected to end
             # well before the round does yields the CPU to those the round's length is.
-            nice = 0 if ends[group] >= SLACK * max(ends) else LOW_PRIORITY
+            nice = 0 if ends[group] >= SLACK * end else LOW_PRIORITY
             lanes += [replace(lane, at=tuple(at + delay for at in lane.at), group=group,
                               nice=nice)
                       for lane in _renumbered(asked, sum(1 for lane in lanes if lane.worker))]

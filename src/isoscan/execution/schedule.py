@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,13 +83,14 @@ def common_start(schedule: Schedule, lane: int | None = None) -> float:
     """Says lane ``lane`` is ready and waits for the others of its group; returns their shared
     start instant."""
     barrier, lanes = schedule.barrier_of(lane)
-    if lanes <= 1:  # nothing to wait for, no one to give a margin to
-        return time.time()
     barrier.mkdir(parents=True, exist_ok=True)
     mine = barrier / f"ready-{os.getpid()}"
     partial = mine.with_suffix(".tmp")
-    partial.write_text(repr(time.time()), encoding="utf-8")
+    now = time.time()
+    partial.write_text(repr(now), encoding="utf-8")
     os.replace(partial, mine)  # never read half-written
+    if lanes <= 1:  # nothing to wait for, no one to give a margin to
+        return now
     deadline = time.monotonic() + BARRIER_WAIT
     while True:
         ready = list(barrier.glob("ready-*[0-9]"))
@@ -102,6 +104,22 @@ def common_start(schedule: Schedule, lane: int | None = None) -> float:
         except (OSError, ValueError):
             continue
     return max(times, default=time.time()) + MARGIN
+
+
+def wait_ready(schedule: Schedule, lanes: Sequence[int], cap: float) -> None:
+    """Waits until every lane of ``lanes`` has said it is ready (or ``cap`` seconds pass):
+    the fork server holds back the lanes with time to spare until then, so the forks and
+    set-ups of the lanes the trial waits for do not compete with theirs."""
+    needed: dict[Path, int] = {}
+    for lane in lanes:
+        barrier, _ = schedule.barrier_of(lane)
+        needed[barrier] = needed.get(barrier, 0) + 1
+    deadline = time.monotonic() + cap
+    while time.monotonic() < deadline:
+        if all(sum(1 for _ in barrier.glob("ready-*[0-9]")) >= count
+               for barrier, count in needed.items()):
+            return
+        time.sleep(_POLL)
 
 
 def lower_priority(schedule: Schedule, lane: int | None) -> None:
