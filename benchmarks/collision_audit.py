@@ -21,7 +21,10 @@ planted pair it flagged (false alarms), seconds, full runs.
 Also per size: the same audit with the isoscan of ``--baseline`` (another checkout's Python:
 the numbers before a change, measured in the same run), the tests the candidate pairs hold
 (the tests that share a resource: what the audit's cost may grow with) and the audit's seconds
-after its map run.
+after its map run. Then, for the audit and the baseline's, where the seconds go, read from the
+audit's store: start-up, the map run, the rounds, the time between rounds, the rest, the lane
+time left idle in the rounds, and the slowest pair's critical path (its steps, the seconds its
+own lanes ran, the seconds of the rounds it was in).
 
 Run: python benchmarks/collision_audit.py [--sizes 50,500,5000] [--seeds-sizes 50,500]
          [--baseline /path/to/other/.venv/bin/python]

@@ -6,14 +6,13 @@ down the worker it ran as."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from suitegen import write
 
-from isoscan.audit.rounds import LOW_PRIORITY, Job, Procedure, Ran, run_rounds
+from isoscan.audit.rounds import Job, Procedure, Ran, run_rounds
 from isoscan.execution.argv import Suite
 from isoscan.model.status import Command, RunPurpose
 from isoscan.store.db import Store
@@ -153,13 +152,6 @@ def fast_ran():
 def test_slow(fast_ran):
     pass
 """
-NICE = """
-import json, os
-
-def test_{name}():
-    with open(os.path.join(os.path.dirname(__file__), "{name}.json"), "w") as f:
-        json.dump({{"nice": os.nice(0)}}, f)
-"""
 
 
 @pytest.fixture
@@ -168,7 +160,7 @@ def paced(tmp_path: Path) -> Iterator[TrialRunner]:
         "test_slow.py": WAITS_FOR_FAST,
         "test_fast.py": "import os\n\ndef test_fast():\n    open(os.path.join("
                         "os.path.dirname(__file__), 'fast.done'), 'w').close()\n",
-        **{f"test_{n}.py": NICE.format(name=n) for n in ("c", "d", "long", "short")}})
+        **{f"test_{n}.py": f"def test_{n}():\n    pass\n" for n in ("c", "d")}})
     store = Store(tmp_path / "store")
     suite = Suite(paths=(".",), pytest_args=(), cwd=root, timeout=30)
     with store.recording_session(Command.AUDIT, suite, None) as session:
@@ -193,17 +185,3 @@ def test_an_ask_starts_without_waiting_for_the_set_up_of_another(paced: TrialRun
     for name in ("slow", "c", "fast", "d"):
         assert outcome.outcome_of(node(name)).ran and not outcome.outcome_of(node(name)).is_failure
 
-
-def test_an_ask_with_time_to_spare_yields_the_cpu(paced: TrialRunner) -> None:
-    got: list[list[Ran]] = [[], []]
-    seconds = {node("long"): 1.0, node("short"): 0.3}
-    jobs = [Job(asks(alone("long"), got=got[0]), 1.0),
-            Job(asks(alone("short"), got=got[1]), 0.3)]
-    run_rounds(paced, jobs, lanes_at_once=2, apart=lambda one, two: not one & two,
-               workers=2, expected_asks=1,
-               length=lambda lanes: max(seconds[lane.tests[0]] for lane in lanes))
-    assert paced.count == 1
-    base = os.nice(0)  # the fork server's children start at this process's priority
-    assert said(paced, "long") == {"nice": base}
-    # Expected to end at 0.3 of the round's 1.0 s: lower by LOW_PRIORITY (19 at most).
-    assert said(paced, "short") == {"nice": min(19, base + LOW_PRIORITY)}

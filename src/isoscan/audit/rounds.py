@@ -21,11 +21,6 @@ from isoscan.trials.base import TrialRunner
 from isoscan.trials.lanes import Lane
 from isoscan.trials.outcome import TrialOutcome
 
-# An ask expected to end before this share of the round's expected length has time to spare:
-# its lanes run at a lower CPU priority (os.nice) than the ones the round waits for.
-SLACK = 0.75
-LOW_PRIORITY = 10
-
 
 @dataclass(frozen=True)
 class Ran:
@@ -70,20 +65,12 @@ def run_rounds(trials: TrialRunner, jobs: Sequence[Job], lanes_at_once: int, apa
         plan = _plan(active, lanes_at_once, apart, length)
         lanes: list[Lane] = []
         slices: list[slice] = []
-        # The asks the round waits for first: the fork server forks their lanes first, and
-        # those with time to spare once these are ready.
-        end = max(delay + length(active[index][1]) for index, delay in plan)
-        plan.sort(key=lambda item: item[1] + length(active[item[0]][1]) < SLACK * end)
-        ends = [delay + length(active[index][1]) for index, delay in plan]
         for group, (index, delay) in enumerate(plan):
             asked = active[index][1]
             begin = len(lanes)
             # Each ask's lanes share a start of their own: an ask never waits for the forks
-            # and set-ups of the round's other lanes, only its own. An ask expected to end
-            # well before the round does yields the CPU to those the round's length is.
-            nice = 0 if ends[group] >= SLACK * end else LOW_PRIORITY
-            lanes += [replace(lane, at=tuple(at + delay for at in lane.at), group=group,
-                              nice=nice)
+            # and set-ups of the round's other lanes, only its own.
+            lanes += [replace(lane, at=tuple(at + delay for at in lane.at), group=group)
                       for lane in _renumbered(asked, sum(1 for lane in lanes if lane.worker))]
             slices.append(slice(begin, len(lanes)))
         outcome = trials.run_concurrent(lanes, workers=workers)
@@ -91,7 +78,7 @@ def run_rounds(trials: TrialRunner, jobs: Sequence[Job], lanes_at_once: int, apa
         for (index, delay), part in zip(plan, slices, strict=True):
             job = active[index][0]
             job.asks += 1
-            ran = [replace(lane, at=asked.at, group=asked.group, nice=asked.nice)
+            ran = [replace(lane, at=asked.at, group=asked.group)
                    for lane, asked in zip(lanes[part], active[index][1], strict=True)]
             try:
                 active[index] = (job, job.procedure.send(Ran(outcome, ran, delay)))

@@ -8,18 +8,15 @@ every lane (wall-clock time, which all processes of one machine share). Lanes ma
 *groups* (the audit's independent replays run as one trial): each group has a barrier and a
 start of its own, so a group does not wait for lanes it has nothing to do with. A lane says it
 is ready at its first test's body, once its broad fixtures are set up (``plugin.Pacer``). Each
-test's body is then held back until ``start + at``. A lane may also run at a lower CPU priority
-(``nice``): one with time to spare yields the CPU to those the trial's length depends on. Read
-by the plugin, so it imports nothing but the standard library.
+test's body is then held back until ``start + at``. Read by the plugin, so it imports nothing
+but the standard library.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,15 +38,9 @@ class Schedule:
     worker_count: int = 0
     run_uid: str = field(default_factory=lambda: os.urandom(16).hex())
     groups: tuple[int, ...] = ()  # per lane, the group whose start it shares (empty: one)
-    # Per lane, how much lower its CPU priority is (``os.nice``): lanes with slack to spare
-    # yield the CPU to the lanes the trial's length depends on.
-    nice: tuple[int, ...] = ()
 
     def worker_of(self, lane: int) -> str:
         return self.workers[lane] if 0 <= lane < len(self.workers) else ""
-
-    def nice_of(self, lane: int | None) -> int:
-        return self.nice[lane] if lane is not None and 0 <= lane < len(self.nice) else 0
 
     def barrier_of(self, lane: int | None) -> tuple[Path, int]:
         """The folder lane ``lane`` says it is ready in and how many lanes it waits for: its
@@ -63,7 +54,7 @@ class Schedule:
         body = {"schema": SCHEMA, "lanes": self.lanes, "barrier": str(self.barrier),
                 "at": self.at, "workers": list(self.workers),
                 "worker_count": self.worker_count, "run_uid": self.run_uid,
-                "groups": list(self.groups), "nice": list(self.nice)}
+                "groups": list(self.groups)}
         path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -75,8 +66,7 @@ class Schedule:
                    {str(k): float(v) for k, v in body["at"].items()},
                    tuple(str(w) for w in body.get("workers", ())),
                    int(body.get("worker_count", 0)), str(body.get("run_uid", "")),
-                   tuple(int(g) for g in body.get("groups", ())),
-                   tuple(int(n) for n in body.get("nice", ())))
+                   tuple(int(g) for g in body.get("groups", ())))
 
 
 def common_start(schedule: Schedule, lane: int | None = None) -> float:
@@ -104,30 +94,6 @@ def common_start(schedule: Schedule, lane: int | None = None) -> float:
         except (OSError, ValueError):
             continue
     return max(times, default=time.time()) + MARGIN
-
-
-def wait_ready(schedule: Schedule, lanes: Sequence[int], cap: float) -> None:
-    """Waits until every lane of ``lanes`` has said it is ready (or ``cap`` seconds pass):
-    the fork server holds back the lanes with time to spare until then, so the forks and
-    set-ups of the lanes the trial waits for do not compete with theirs."""
-    needed: dict[Path, int] = {}
-    for lane in lanes:
-        barrier, _ = schedule.barrier_of(lane)
-        needed[barrier] = needed.get(barrier, 0) + 1
-    deadline = time.monotonic() + cap
-    while time.monotonic() < deadline:
-        if all(sum(1 for _ in barrier.glob("ready-*[0-9]")) >= count
-               for barrier, count in needed.items()):
-            return
-        time.sleep(_POLL)
-
-
-def lower_priority(schedule: Schedule, lane: int | None) -> None:
-    """In lane ``lane``'s process, before its tests: the CPU priority its schedule gives it."""
-    nice = schedule.nice_of(lane)
-    if nice > 0:
-        with contextlib.suppress(OSError):  # not allowed: it runs at the priority it has
-            os.nice(nice)
 
 
 def wait_until(instant: float) -> None:

@@ -20,7 +20,7 @@ import os
 
 import pytest
 
-from isoscan.execution.schedule import Schedule, lower_priority
+from isoscan.execution.schedule import Schedule
 from isoscan.plugin.names import (
     LANE_ENV,
     PACER,
@@ -164,9 +164,8 @@ def pytest_configure(config: pytest.Config) -> None:
         worker = schedule.worker_of(int(lane)) if lane.isdigit() else ""
         if worker and not hasattr(config, "workerinput"):
             act_as_xdist_worker(config, worker, schedule.worker_count, schedule.run_uid)
-        index = int(lane) if lane.isdigit() else None
-        lower_priority(schedule, index)
-        config.pluginmanager.register(Pacer(schedule, index), PACER)
+        config.pluginmanager.register(Pacer(schedule, int(lane) if lane.isdigit() else None),
+                                      PACER)
     timeouts = config.getoption("isoscan_timeouts")
     if timeouts:
         from isoscan.execution.timeout_marks import TimeoutMarks

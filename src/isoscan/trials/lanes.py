@@ -23,7 +23,6 @@ class Lane:
     worker: str = ""  # where these tests ran in the recorded run (gw1, ...)
     # Lanes of one group share a start; a trial's groups start each on their own (0: one).
     group: int = 0
-    nice: int = 0  # how much lower the lane's CPU priority is (os.nice), while it runs
 
     def __post_init__(self) -> None:
         if len(self.tests) != len(self.at):
@@ -44,8 +43,7 @@ def write_schedule(run_dir: Path, lanes: Sequence[Lane], worker_count: int = 0) 
     workers = tuple(lane.worker if lane.worker.startswith("gw") else "" for lane in lanes)
     count = max(worker_count, len({w for w in workers if w}))
     Schedule(len(lanes), run_dir / "barrier", at, workers, count,
-             groups=tuple(lane.group for lane in lanes),
-             nice=tuple(lane.nice for lane in lanes)).write(path)
+             groups=tuple(lane.group for lane in lanes)).write(path)
     return path
 
 

@@ -48,7 +48,7 @@ from pluggy import HookCaller
 from isoscan.execution import prerewrite
 from isoscan.execution.process import kill_group
 from isoscan.execution.records import read_order_file
-from isoscan.execution.schedule import Schedule, lower_priority, wait_ready
+from isoscan.execution.schedule import Schedule
 from isoscan.execution.timeout_marks import apply_timeouts
 from isoscan.execution.timeouts import read_timeouts
 from isoscan.plugin.names import PACER
@@ -87,9 +87,6 @@ from isoscan.trials.fork.session import (
 
 ORDERER = "isoscan-orderer"
 RECORDER = "isoscan-recorder"
-# Seconds at most the lanes of a trial with time to spare wait, unforked, for the others to be
-# ready (``_serve``).
-HOLD_CAP = 0.5
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -249,17 +246,11 @@ class ForkServer:
             wanted = read_order_file(request.order)
             groups = [[nodeid] for nodeid in wanted] if request.alone else [wanted]
         self.alone_plan = alone_plan(session, request) if request.alone else None
-        schedule = Schedule.read(request.schedule) if request.schedule else None
         for index, group in enumerate(groups):
             while len(self.running) >= request.jobs:
                 self._reap(request)
             if self.stopping:
                 break
-            if schedule is not None and index and schedule.nice_of(index) > 0 and \
-                    schedule.nice_of(index - 1) == 0:
-                # Lanes with time to spare come last: they are forked once the lanes the
-                # trial waits for are ready, not while those set up.
-                wait_ready(schedule, range(index), HOLD_CAP)
             pid = self._fork(session, request, group, index)
             self.running[pid] = index
             write_all(self.events, child_event(STARTED, request.trial, pid, index))
@@ -324,13 +315,10 @@ class ForkServer:
         """In the child: one whole pytest session over ``wanted``; returns pytest's exit code."""
         if self.alone_plan is not None:
             return self._run_alone(session, request, wanted[0], index, self.alone_plan)
-        schedule = Schedule.read(request.schedule) if request.schedule else None
-        if schedule is not None:  # first: what the lane does from here on runs at it
-            lower_priority(schedule, index)
         redirect_output(lane_log(request.lanes[index]) if request.lanes else request.log)
         set_seed_context(session, request.seed, self.reset_seed)
         if request.lanes:
-            self._as_worker(schedule, index)
+            self._as_worker(request, index)
         try:
             items = self._start_session(session, request, wanted, index)
         except pytest.exit.Exception as exc:
@@ -349,10 +337,11 @@ class ForkServer:
             status = run_items(session, items)
         return self._finish(session, status)
 
-    def _as_worker(self, schedule: Schedule | None, index: int) -> None:
+    def _as_worker(self, request: TrialRequest, index: int) -> None:
         """A lane of a concurrent replay stands for a worker of the recorded xdist run: from
         its session start on, it has that worker's id and environment."""
         assert self.recorder is not None
+        schedule = Schedule.read(request.schedule) if request.schedule else None
         worker = schedule.worker_of(index) if schedule is not None else ""
         if schedule is not None and worker:
             act_as_xdist_worker(self.config, worker, schedule.worker_count, schedule.run_uid)
