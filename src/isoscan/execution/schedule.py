@@ -38,6 +38,9 @@ class Schedule:
     worker_count: int = 0
     run_uid: str = field(default_factory=lambda: os.urandom(16).hex())
     groups: tuple[int, ...] = ()  # per lane, the group whose start it shares (empty: one)
+    # The lanes from this index on have time to spare: the fork server forks them once the
+    # lanes before them are ready (0: no such lanes).
+    held_from: int = 0
 
     def worker_of(self, lane: int) -> str:
         return self.workers[lane] if 0 <= lane < len(self.workers) else ""
@@ -54,7 +57,7 @@ class Schedule:
         body = {"schema": SCHEMA, "lanes": self.lanes, "barrier": str(self.barrier),
                 "at": self.at, "workers": list(self.workers),
                 "worker_count": self.worker_count, "run_uid": self.run_uid,
-                "groups": list(self.groups)}
+                "groups": list(self.groups), "held_from": self.held_from}
         path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -66,7 +69,8 @@ class Schedule:
                    {str(k): float(v) for k, v in body["at"].items()},
                    tuple(str(w) for w in body.get("workers", ())),
                    int(body.get("worker_count", 0)), str(body.get("run_uid", "")),
-                   tuple(int(g) for g in body.get("groups", ())))
+                   tuple(int(g) for g in body.get("groups", ())),
+                   int(body.get("held_from", 0)))
 
 
 def common_start(schedule: Schedule, lane: int | None = None) -> float:
@@ -94,6 +98,22 @@ def common_start(schedule: Schedule, lane: int | None = None) -> float:
         except (OSError, ValueError):
             continue
     return max(times, default=time.time()) + MARGIN
+
+
+def wait_ready(schedule: Schedule, lanes: range, cap: float) -> None:
+    """Waits until every lane of ``lanes`` has said it is ready (or ``cap`` seconds pass):
+    the fork server holds the lanes with time to spare back until then, so the forks and
+    set-ups of the lanes the trial waits for do not compete with theirs."""
+    needed: dict[Path, int] = {}
+    for lane in lanes:
+        barrier, _ = schedule.barrier_of(lane)
+        needed[barrier] = needed.get(barrier, 0) + 1
+    deadline = time.monotonic() + cap
+    while time.monotonic() < deadline:
+        if all(sum(1 for _ in barrier.glob("ready-*[0-9]")) >= count
+               for barrier, count in needed.items()):
+            return
+        time.sleep(_POLL)
 
 
 def wait_until(instant: float) -> None:
