@@ -21,7 +21,10 @@ planted pair it flagged (false alarms), seconds, full runs.
 Also per size: the same audit with the isoscan of ``--baseline`` (another checkout's Python:
 the numbers before a change, measured in the same run), the tests the candidate pairs hold
 (the tests that share a resource: what the audit's cost may grow with) and the audit's seconds
-after its map run.
+after its map run. Then, for the audit and the baseline's, where the seconds go, read from the
+audit's store: start-up, the map run, the rounds, the time between rounds, the rest, the lane
+time left idle in the rounds, and the slowest pair's critical path (its steps, the seconds its
+own lanes ran, the seconds of the rounds it was in).
 
 Run: python benchmarks/collision_audit.py [--sizes 50,500,5000] [--seeds-sizes 50,500]
          [--baseline /path/to/other/.venv/bin/python]
@@ -30,6 +33,7 @@ Run: python benchmarks/collision_audit.py [--sizes 50,500,5000] [--seeds-sizes 5
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import socket
@@ -348,7 +352,60 @@ def run_audit(python: str, root: Path, work: Path, name: str, planted: set[froze
         "sharing": len({t for c in doc["candidates"] for t in c["tests"]}),
         "after_map": doc["seconds"] - doc["map"]["seconds"],
         "replays": replay_seconds(work / name / "isoscan.db", doc["map"]["run"]),
+        "where": where_time_goes(work / name / "isoscan.db", doc, seconds),
     }
+
+
+def seg_end(seg: list[tuple[str, float, float, float]]) -> list[float]:
+    return [end for _, _, end, _ in seg]
+
+
+LANES_AT_ONCE = 8  # the audit's default --workers: lanes running at once in a round
+
+
+def where_time_goes(db: Path, doc: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """From the audit's store: its start-up (process, fork server, collection: up to the map
+    run), the map run, the rounds (count, seconds), the time between rounds (the audit's
+    own work: planning, storing), the rest (reports, exit), the share of lane time left idle
+    in the rounds (of LANES_AT_ONCE lanes), and the slowest pair: the steps it took, the
+    seconds its own lanes ran, the seconds of the rounds it was in (its critical path)."""
+    with sqlite3.connect(db) as con:
+        began = float(con.execute("SELECT min(started) FROM sessions").fetchone()[0])
+        runs = con.execute("SELECT id, started, seconds FROM runs ORDER BY started").fetchall()
+        lanes: dict[int, dict[int, list[tuple[str, float, float, float]]]] = {}
+        for run_id, segment, nodeid, start, end, body in con.execute(
+                "SELECT run_id, segment, nodeid, started, finished, coalesce(body, started) "
+                "FROM executions WHERE started IS NOT NULL AND finished IS NOT NULL"):
+            lanes.setdefault(run_id, {}).setdefault(segment, []).append(
+                (nodeid, start, end, body))
+    map_id = doc["map"]["run"]
+    first = next(r for r in runs if r[0] == map_id)
+    rounds = [r for r in runs if r[0] != map_id]
+    between = sum(max(0.0, b[1] - (a[1] + a[2])) for a, b in itertools.pairwise(runs))
+    # A lane is busy from its first test's body (not while held back) to its last end.
+    busy = sum(max(seg_end(seg)) - min(body for *_, body in seg)
+               for run_id, *_ in rounds for seg in lanes.get(run_id, {}).values())
+    offered = sum(r[2] for r in rounds) * LANES_AT_ONCE
+    slowest: tuple[str, int, float, float] = ("", 0, 0.0, 0.0)
+    for candidate in doc["candidates"]:
+        tests = set(candidate["tests"])
+        steps, own, total = 0, 0.0, 0.0
+        for run_id, _, run_seconds in rounds:
+            mine = [seg for seg in lanes.get(run_id, {}).values()
+                    if tests & {nodeid for nodeid, *_ in seg}]
+            if mine:
+                steps += 1
+                total += run_seconds
+                own += max(e for seg in mine for e in seg_end(seg)) - \
+                    min(start for seg in mine for _, start, _, _ in seg)
+        if own > slowest[2]:
+            name = " × ".join(t.rsplit("::", 1)[-1] for t in candidate["tests"])
+            slowest = (name, steps, own, total)
+    startup = first[1] - began
+    rounds_s = sum(r[2] for r in rounds)
+    return {"startup": startup, "map": first[2], "rounds": len(rounds), "rounds_s": rounds_s,
+            "between": between, "rest": seconds - startup - first[2] - rounds_s - between,
+            "idle": 1.0 - busy / offered if offered else 0.0, "slowest": slowest}
 
 
 def replay_seconds(db: Path, map_run: int) -> float:
@@ -423,7 +480,32 @@ def main() -> int:
               f"{after['replays']:.1f} ({after['after_map']:.1f}) | {was} | {seen} | "
               f"{full:.1f} s | "
               f"{overhead * 100:+.0f}% |")
+    print()
+    print("Where the audit's seconds go: start-up (isoscan, fork server, collection), the map "
+          "run, the rounds of replays, between rounds (the audit's own work), the rest "
+          "(reports, exit); lane time idle in the rounds; the slowest pair: its steps, its own "
+          "lanes' seconds, the seconds of its rounds (its critical path)")
+    print("| tests | audit | start-up | map | rounds | between | rest | idle lanes | "
+          "slowest pair | before: start-up, map, rounds, slowest pair |")
+    print("|---" * 10 + "|")
+    for tests, _, full, _, after, before, _ in rows:
+        print(f"| {tests} | {after['seconds']:.1f} ({after['seconds'] / full:.2f}) | "
+              f"{breakdown(after['where'])} | "
+              f"{short_breakdown(before['where']) if before else 'not run'} |")
     return 0
+
+
+def breakdown(w: dict[str, Any]) -> str:
+    name, steps, own, total = w["slowest"]
+    return (f"{w['startup']:.1f} | {w['map']:.1f} | {w['rounds']} in {w['rounds_s']:.1f} | "
+            f"{w['between']:.1f} | {w['rest']:.1f} | {w['idle'] * 100:.0f}% | "
+            f"{name}: {steps} steps, {own:.1f} s own in {total:.1f} s")
+
+
+def short_breakdown(w: dict[str, Any]) -> str:
+    _, steps, own, total = w["slowest"]
+    return (f"{w['startup']:.1f}, {w['map']:.1f}, {w['rounds']} in {w['rounds_s']:.1f}, "
+            f"{steps} steps {own:.1f} s own in {total:.1f} s")
 
 
 if __name__ == "__main__":

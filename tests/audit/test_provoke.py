@@ -1,7 +1,8 @@
 """Provoke and prove (isoscan/audit/provoke.py) on real fork trials: a victim two culprits
 collide with is run alone four times in all, not four times per pair, and both collisions are
 confirmed by the full rule; a pair whose tests never fail side by side is "shared, not seen
-to collide"."""
+to collide"; a race that turns after the screening is proven the other way, on that test's
+own replays."""
 
 from __future__ import annotations
 
@@ -88,3 +89,69 @@ def test_a_victim_runs_alone_once_for_all_its_culprits(tmp_path: Path) -> None:
         assert result.parallel.confirmation.behaved == 4
         assert result.parallel.confirmation.misbehaved >= 4
     assert len(steps) == 3
+
+
+FIRST = "test_first.py::test_first"
+SECOND = "test_second.py::test_second"
+
+
+def test_the_other_test_failing_in_the_replays_is_verified_on_replays_of_its_own(
+        tmp_path: Path) -> None:
+    # A race that turns after the screening: the first fails beside the second only the first
+    # time (it leaves a marker), the second fails beside the first once the marker is there.
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    spool = str(folder)
+    root = write(tmp_path / "suite", {
+        "test_first.py": f"""
+            import os, time
+            def test_first():
+                mine = os.path.join({spool!r}, "first.running")
+                open(mine, "w").close()
+                try:
+                    time.sleep(0.2)
+                    if os.path.exists(os.path.join({spool!r}, "second.running")) and \\
+                            not os.path.exists(os.path.join({spool!r}, "marker")):
+                        open(os.path.join({spool!r}, "marker"), "w").close()
+                        raise AssertionError("the second is running")
+                    time.sleep(0.25)
+                finally:
+                    os.remove(mine)
+        """,
+        "test_second.py": f"""
+            import os, time
+            def test_second():
+                had = os.path.exists(os.path.join({spool!r}, "marker"))
+                mine = os.path.join({spool!r}, "second.running")
+                open(mine, "w").close()
+                try:
+                    time.sleep(0.35)
+                    running = os.path.exists(os.path.join({spool!r}, "first.running"))
+                    assert not (had and running), "the first is running"
+                finally:
+                    os.remove(mine)
+        """,
+    })
+    touched = {t: [Resource(ResourceKind.FILE, spool, Access.WRITE)] for t in (FIRST, SECOND)}
+    share = Shared(ResourceKind.FILE, spool, "", Access.WRITE, Access.WRITE)
+    candidate = Candidate(FIRST, SECOND, [share], 1.0)
+    suite = Suite(paths=(".",), pytest_args=(), cwd=root, timeout=30)
+    store = Store(tmp_path / "store")
+    with store.recording_session(Command.AUDIT, suite, None) as session:
+        trials = make_trials(suite, store, session.id, RunPurpose.AUDIT, True)
+        try:
+            prover = Prover(trials, suite, tmp_path / "store", touched,
+                            {FIRST: 0.45, SECOND: 0.35}, lambda _: True, Rule(),
+                            lambda _: None, workers=2)
+            prover.prove_all([candidate])
+        finally:
+            trials.close()
+    store.close()
+
+    assert candidate.status is PairStatus.COLLIDES
+    assert [(r.victim, r.polluters) for r in prover.results] == [(SECOND, [[FIRST]])]
+    # Its own replays only: none of the first's (in which it failed too) is counted.
+    confirmation = prover.results[0].parallel.confirmation  # type: ignore[union-attr]
+    assert confirmation is not None
+    assert (confirmation.misbehaved, confirmation.noise, confirmation.behaved) == (4, 0, 4)
+    assert prover.alone[FIRST] and all(prover.alone[FIRST])

@@ -130,3 +130,58 @@ def test_a_short_ask_starts_later_in_lanes_a_short_one_left(trials: TrialRunner)
     times = got[2][0].outcome.times
     ended = times[node("a")][1]
     assert ended is not None and ended - min(start for start, _ in times.values()) >= 0.3
+
+
+WAITS_FOR_FAST = """
+import os, time
+import pytest
+
+HERE = os.path.dirname(__file__)
+
+
+@pytest.fixture(scope="module")
+def fast_ran():
+    # Set up before this lane says it is ready: were the round one barrier, test_fast
+    # (another ask's lane) could not start before it, and this would wait in vain.
+    deadline = time.monotonic() + 15
+    while not os.path.exists(os.path.join(HERE, "fast.done")):
+        assert time.monotonic() < deadline, "test_fast never ran"
+        time.sleep(0.01)
+
+
+def test_slow(fast_ran):
+    pass
+"""
+
+
+@pytest.fixture
+def paced(tmp_path: Path) -> Iterator[TrialRunner]:
+    root = write(tmp_path / "suite", {
+        "test_slow.py": WAITS_FOR_FAST,
+        "test_fast.py": "import os\n\ndef test_fast():\n    open(os.path.join("
+                        "os.path.dirname(__file__), 'fast.done'), 'w').close()\n",
+        **{f"test_{n}.py": f"def test_{n}():\n    pass\n" for n in ("c", "d")}})
+    store = Store(tmp_path / "store")
+    suite = Suite(paths=(".",), pytest_args=(), cwd=root, timeout=30)
+    with store.recording_session(Command.AUDIT, suite, None) as session:
+        runner = make_trials(suite, store, session.id, RunPurpose.AUDIT, True)
+        try:
+            yield runner
+        finally:
+            runner.close()
+    store.close()
+
+
+def test_an_ask_starts_without_waiting_for_the_set_up_of_another(paced: TrialRunner) -> None:
+    got: list[list[Ran]] = [[], []]
+    jobs = [Job(asks(pair("slow", "c"), got=got[0]), 1.0),
+            Job(asks(pair("fast", "d"), got=got[1]), 1.0)]
+    run_rounds(paced, jobs, lanes_at_once=4, apart=lambda one, two: not one & two,
+               workers=4, expected_asks=1, length=lambda lanes: 1.0)
+    assert paced.count == 1
+    outcome = got[0][0].outcome
+    assert outcome.run_id == got[1][0].outcome.run_id
+    # test_slow's set-up waited for test_fast, which started with test_d alone.
+    for name in ("slow", "c", "fast", "d"):
+        assert outcome.outcome_of(node(name)).ran and not outcome.outcome_of(node(name)).is_failure
+

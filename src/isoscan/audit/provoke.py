@@ -8,6 +8,8 @@ in which one of them fails. A test that failed is then *verified* by the stated 
 ``model/confidence.py``: fresh replays beside the other test at the offset that failed (it need
 not fail every time) and runs of it alone (it must pass every time), until the rule decides
 either way. When both tests of a pair failed, one replay beside the other counts for both.
+When the test verified is not confirmed but the other one failed in its replays beside it (a
+race that turned), the other one is verified next, on replays of its own.
 A test's runs alone are shared by every pair it is a victim in. Only a confirmed collision is
 a finding; a pair that never failed is "shared, not seen to collide".
 
@@ -173,22 +175,35 @@ class Prover:
             self._finished(candidate)
             return
         # One proven direction proves the pair: when both failed, the second is verified
-        # only if the first is not confirmed (and is named as failing beside it too).
-        for victim in failed:
+        # only if the first is not confirmed (and is named as failing beside it too). A
+        # race (the pair's two tests bind one port: whichever is first wins) can fail one
+        # in the screening and the other in every replay after it: a test that failed in
+        # the first one's replays is verified next, on replays of its own.
+        queue = list(failed)
+        tried: list[str] = []
+        while queue:
+            victim = queue.pop(0)
+            tried.append(victim)
             culprit = b if victim == a else a
             check = _Check(victim, culprit, Confirmation(self.rule, every_time=False))
-            check.confirmation.add(Side.ORDER, True)  # the screening replay that failed
+            if victim in failed:
+                check.confirmation.add(Side.ORDER, True)  # the screening replay that failed
             began = time.monotonic()
             yield from self._verify(candidate, check, ran)
             if check.confirmation.decision is Decision.CONFIRMED:
                 result = self._answer(check, candidate.shared, ran, timing,
                                       time.monotonic() - began)
-                if culprit in failed:
+                if culprit in tried:
+                    result.note += f"; {culprit} failed beside it in the screening, not " \
+                                   "confirmed"
+                elif culprit in failed:
                     result.note += f"; {culprit} failed beside it too (not verified: one " \
                                    "direction proves the pair)"
                 self.results.append(result)
                 candidate.status = PairStatus.COLLIDES
                 break
+            if check.culprit_failed and culprit not in tried and culprit not in queue:
+                queue.append(culprit)
         else:
             candidate.status = PairStatus.UNSETTLED
         self._finished(candidate)
@@ -204,6 +219,9 @@ class Prover:
             if confirmation.next_side() is Side.ORDER:
                 ran = yield beside
                 confirmation.add(Side.ORDER, ran.outcome.outcome_of(check.victim).is_failure)
+                if self.passed(check.culprit) and \
+                        ran.outcome.outcome_of(check.culprit).is_failure:
+                    check.culprit_failed += 1
             else:
                 lane = self.lane_of(check.victim)
                 ran = yield [Lane(lane, tuple(0.0 for _ in lane))]
@@ -273,6 +291,7 @@ class _Check:
     culprit: str
     confirmation: Confirmation
     used: int = 0  # the victim's shared runs alone counted so far
+    culprit_failed: int = 0  # replays beside the victim in which the culprit failed
 
 
 def _repro_path(store_dir: Path, victim: str, culprit: str) -> Path:

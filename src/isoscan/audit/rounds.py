@@ -21,6 +21,10 @@ from isoscan.trials.base import TrialRunner
 from isoscan.trials.lanes import Lane
 from isoscan.trials.outcome import TrialOutcome
 
+# An ask expected to end before this share of the round's expected length has time to spare:
+# its lanes come last in the round and are forked once the others are ready.
+SLACK = 0.75
+
 
 @dataclass(frozen=True)
 class Ran:
@@ -65,10 +69,17 @@ def run_rounds(trials: TrialRunner, jobs: Sequence[Job], lanes_at_once: int, apa
         plan = _plan(active, lanes_at_once, apart, length)
         lanes: list[Lane] = []
         slices: list[slice] = []
-        for index, delay in plan:
+        end = max(delay + length(active[index][1]) for index, delay in plan)
+        spare = [delay + length(active[index][1]) < SLACK * end for index, delay in plan]
+        plan = [item for _, item in sorted(zip(spare, plan, strict=True), key=lambda x: x[0])]
+        spare.sort()
+        for group, (index, delay) in enumerate(plan):
             asked = active[index][1]
             begin = len(lanes)
-            lanes += [replace(lane, at=tuple(at + delay for at in lane.at))
+            # Each ask's lanes share a start of their own: an ask never waits for the forks
+            # and set-ups of the round's other lanes, only its own.
+            lanes += [replace(lane, at=tuple(at + delay for at in lane.at), group=group,
+                              held=spare[group])
                       for lane in _renumbered(asked, sum(1 for lane in lanes if lane.worker))]
             slices.append(slice(begin, len(lanes)))
         outcome = trials.run_concurrent(lanes, workers=workers)
@@ -76,7 +87,7 @@ def run_rounds(trials: TrialRunner, jobs: Sequence[Job], lanes_at_once: int, apa
         for (index, delay), part in zip(plan, slices, strict=True):
             job = active[index][0]
             job.asks += 1
-            ran = [replace(lane, at=asked.at)
+            ran = [replace(lane, at=asked.at, group=asked.group, held=asked.held)
                    for lane, asked in zip(lanes[part], active[index][1], strict=True)]
             try:
                 active[index] = (job, job.procedure.send(Ran(outcome, ran, delay)))

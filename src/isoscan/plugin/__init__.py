@@ -164,7 +164,8 @@ def pytest_configure(config: pytest.Config) -> None:
         worker = schedule.worker_of(int(lane)) if lane.isdigit() else ""
         if worker and not hasattr(config, "workerinput"):
             act_as_xdist_worker(config, worker, schedule.worker_count, schedule.run_uid)
-        config.pluginmanager.register(Pacer(schedule), PACER)
+        config.pluginmanager.register(Pacer(schedule, int(lane) if lane.isdigit() else None),
+                                      PACER)
     timeouts = config.getoption("isoscan_timeouts")
     if timeouts:
         from isoscan.execution.timeout_marks import TimeoutMarks

@@ -28,8 +28,9 @@ class Pacer:
     fixtures are set up, as xdist's workers all start their first tests after their own
     session setup."""
 
-    def __init__(self, schedule: Schedule | None) -> None:
+    def __init__(self, schedule: Schedule | None, lane: int | None = None) -> None:
         self.schedule = schedule
+        self.lane = lane  # this lane's index in the schedule: which group's start it waits for
         self.start: float | None = None
         self.held: str | None = None  # the node id whose body was last held back
 
@@ -62,7 +63,7 @@ class Pacer:
 
     def _join(self) -> float | None:
         if self.schedule is not None and self.start is None:
-            self.start = common_start(self.schedule)
+            self.start = common_start(self.schedule, self.lane)
         return self.start
 
     @pytest.hookimpl(trylast=True)

@@ -21,6 +21,11 @@ class Lane:
     tests: tuple[str, ...]
     at: tuple[float, ...]  # per test: seconds after the lanes' common start
     worker: str = ""  # where these tests ran in the recorded run (gw1, ...)
+    # Lanes of one group share a start; a trial's groups start each on their own (0: one).
+    group: int = 0
+    # A lane with time to spare: forked once the lanes before it are ready (only the lanes
+    # after the last one not held are held).
+    held: bool = False
 
     def __post_init__(self) -> None:
         if len(self.tests) != len(self.at):
@@ -40,7 +45,8 @@ def write_schedule(run_dir: Path, lanes: Sequence[Lane], worker_count: int = 0) 
     run_dir.mkdir(parents=True, exist_ok=True)
     workers = tuple(lane.worker if lane.worker.startswith("gw") else "" for lane in lanes)
     count = max(worker_count, len({w for w in workers if w}))
-    Schedule(len(lanes), run_dir / "barrier", at, workers, count).write(path)
+    Schedule(len(lanes), run_dir / "barrier", at, workers, count,
+             groups=tuple(lane.group for lane in lanes), held_from=_held_from(lanes)).write(path)
     return path
 
 
@@ -54,3 +60,11 @@ def write_lane_orders(run_dir: Path, lanes: Sequence[Lane]) -> list[Path]:
         (folder / "output.log").touch()
         orders.append(folder / "order.txt")
     return orders
+
+
+def _held_from(lanes: Sequence[Lane]) -> int:
+    """The index from which every lane is held (0: none is, or every one is)."""
+    first = len(lanes)
+    while first > 0 and lanes[first - 1].held:
+        first -= 1
+    return first if 0 < first < len(lanes) else 0

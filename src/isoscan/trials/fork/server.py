@@ -48,7 +48,7 @@ from pluggy import HookCaller
 from isoscan.execution import prerewrite
 from isoscan.execution.process import kill_group
 from isoscan.execution.records import read_order_file
-from isoscan.execution.schedule import Schedule
+from isoscan.execution.schedule import Schedule, wait_ready
 from isoscan.execution.timeout_marks import apply_timeouts
 from isoscan.execution.timeouts import read_timeouts
 from isoscan.plugin.names import PACER
@@ -87,6 +87,9 @@ from isoscan.trials.fork.session import (
 
 ORDERER = "isoscan-orderer"
 RECORDER = "isoscan-recorder"
+# Seconds at most the lanes of a trial with time to spare wait, unforked, for the others to be
+# ready (``_serve``).
+HOLD_CAP = 0.5
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -246,11 +249,16 @@ class ForkServer:
             wanted = read_order_file(request.order)
             groups = [[nodeid] for nodeid in wanted] if request.alone else [wanted]
         self.alone_plan = alone_plan(session, request) if request.alone else None
+        schedule = Schedule.read(request.schedule) if request.schedule else None
         for index, group in enumerate(groups):
             while len(self.running) >= request.jobs:
                 self._reap(request)
             if self.stopping:
                 break
+            if schedule is not None and index and index == schedule.held_from:
+                # The lanes with time to spare: forked once the others are ready, so their
+                # forks and set-ups do not slow the lanes the trial waits for.
+                wait_ready(schedule, range(index), HOLD_CAP)
             pid = self._fork(session, request, group, index)
             self.running[pid] = index
             write_all(self.events, child_event(STARTED, request.trial, pid, index))
@@ -325,7 +333,7 @@ class ForkServer:
             return stopped_at_start(exc)
         if request.timeouts is not None:  # early bounds for tests that hung before
             apply_timeouts(items, read_timeouts(request.timeouts))
-        self._pace(request, items)
+        self._pace(request, items, index)
         if request.snapshot is not None:
             status = snapshot_in_fork(session, self.items, request.snapshot)
         elif request.scan:
@@ -347,11 +355,13 @@ class ForkServer:
             act_as_xdist_worker(self.config, worker, schedule.worker_count, schedule.run_uid)
             self.recorder.worker = worker
 
-    def _pace(self, request: TrialRequest, items: list[pytest.Item]) -> None:
-        """A lane of a concurrent replay: its timetable, and what its tests touch."""
+    def _pace(self, request: TrialRequest, items: list[pytest.Item], index: int) -> None:
+        """A lane of a concurrent replay: its timetable (lane ``index`` of it), and what its
+        tests touch."""
         assert self.pacer is not None and self.recorder is not None
         schedule = Schedule.read(request.schedule) if request.schedule else None
         self.pacer.schedule = schedule
+        self.pacer.lane = index
         self.pacer.start = None
         self.pacer.held = None
         self.recorder.track_resources = request.resources
