@@ -239,7 +239,11 @@ def test_rows_left_for_another_worker_are_a_leftover_bisected_serially(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each process empties the table when its session starts; under xdist the importer on
     the other worker adds rows before the victim counts them. A serial replay of every
-    worker's tests by start time reproduces it: a leftover, bisected as usual."""
+    worker's tests by start time reproduces it: a leftover, bisected as usual. Bisected from
+    the collected order's run, where the importer ends 0.3 s before the victim starts by
+    construction; in the reversed order both come first in their files, and when that run
+    fails too (under load) the insert landed while the victim ran: a true collision, which
+    the search rightly answers as one."""
     root = suite_with(tmp_path, {
         "tests/db.py": SHARED_DB,
         "conftest.py": ON_PATH + EMPTIED.format(scope='scope="session"'),
@@ -247,7 +251,7 @@ def test_rows_left_for_another_worker_are_a_leftover_bisected_serially(
         "tests/test_ledger.py": LEDGER,
     })
     victim = "tests/test_ledger.py::test_ledger_starts_empty"
-    code, answer = seeds_then_bisect(root, victim, monkeypatch)
+    code, answer = seeds_then_bisect(root, victim, monkeypatch, order="collected")
     assert code == 0, answer
     assert answer["kind"] == "parallel-only"
     assert answer["polluters"] == [["tests/test_importer.py::test_import_leaves_rows"]]
