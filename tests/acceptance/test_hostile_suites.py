@@ -193,6 +193,52 @@ def test_module_that_cannot_be_collected_is_broken(tmp_path: Path,
     assert list(unstable.values()) == ["broken"]
 
 
+def test_pytest_internal_error_is_the_runs_trouble_not_a_test(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest writes an INTERNALERROR into the JUnit XML as a testcase "pytest"/"internal"
+    (seen from xdist under load in the demo): it crashes the run, it gets no verdict."""
+    root = write(tmp_path / "suite", {
+        "conftest.py": "def pytest_runtest_logfinish(nodeid, location):\n"
+                       "    if nodeid.endswith('test_b'):\n"
+                       "        raise RuntimeError('a plugin bug')\n",
+        "tests/test_x.py": "def test_a():\n    pass\n\n\ndef test_b():\n    pass\n",
+    })
+    monkeypatch.chdir(root)
+    run_cli(["seeds", "tests", "--count", "0", "--json", "r.json"])
+    doc = read_json(root / "r.json")
+    assert set(verdicts(root / "r.json")) == {"tests/test_x.py::test_a",
+                                              "tests/test_x.py::test_b"}
+    assert {r["status"] for r in doc["runs"]} == {"crashed"}  # type: ignore[index]
+
+
+def test_an_import_search_trial_that_did_not_run_the_victim_answers_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The victim fails with the whole suite collected (tests/test_switch.py changes the format
+    at import) and passes in its own module; a module that kills pytest whenever collection
+    errors are let through (as the search's trials do) leaves the victim not run there. That
+    trial must not count as "collecting the other modules does not break it"."""
+    root = write(tmp_path / "suite", {
+        "app.py": "FORMAT = 'csv'\n",
+        "conftest.py": "import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n",
+        "tests/test_killer.py": "import os\nimport sys\n\n"
+                                "if '--continue-on-collection-errors' in sys.argv:\n"
+                                "    os._exit(3)\n\n\ndef test_ok():\n    pass\n",
+        "tests/test_switch.py": "import app\n\napp.FORMAT = 'tsv'\n\n\n"
+                                "def test_switch():\n    pass\n",
+        "tests/test_victim.py": "import app\n\n\ndef test_csv():\n"
+                                "    assert app.FORMAT == 'csv'\n",
+    })
+    monkeypatch.chdir(root)
+    run_cli(["seeds", "tests", "--count", "0", "--no-fork", "--json", "r.json"])
+    doc = read_json(root / "r.json")
+    (victim,) = [t for t in doc["tests"]  # type: ignore[union-attr]
+                 if t["nodeid"] == "tests/test_victim.py::test_csv"]
+    assert victim["verdict"] == "import-time"
+    dependence = victim["evidence"]["import_time"]
+    assert dependence["modules"] == []
+    assert "did not run it, twice" in dependence["note"], dependence
+
+
 def test_empty_junit_testcase_is_not_a_test(tmp_path: Path) -> None:
     junit = tmp_path / "j.xml"
     junit.write_text('<testsuites><testsuite name="pytest">'

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from junitparser import JUnitXml, TestCase, TestSuite
 
 _CRASH = re.compile(r"worker '?[\w-]+'? crashed while running")
+# pytest's junitxml records an INTERNALERROR (a plugin's or xdist's own failure) as a testcase
+# with classname "pytest" and name "internal".
+INTERNAL_ERROR_CASE = "pytest::internal"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ def read_junit(path: Path, known_ids: Iterable[str] = ()) -> dict[str, CaseResul
             if not (case.name or case.classname):
                 continue  # pytest writes an empty <testcase/> when a test raises Ctrl-C
             result = _case_result(case, lookup)
+            if result.nodeid == INTERNAL_ERROR_CASE:
+                continue  # the run's INTERNALERROR, not a test: its exit code (3) says so
             previous = results.get(result.nodeid)
             if previous is None or _worse(result.outcome, previous.outcome):
                 results[result.nodeid] = result

@@ -89,6 +89,16 @@ class ImportChecker:
         return ImportCheck(outcomes, shows, whole, dependence)
 
     def _dependence(self, victim: str, seed: int | None) -> ImportDependence:
+        try:
+            return self._search(victim, seed)
+        except _NotRun as stop:
+            frame = self.runs.frame(victim)
+            return ImportDependence([], passes=frame.command(self.suite, seed=seed), note=(
+                f"a fresh process collecting {len(stop.modules)} other test module(s) beside "
+                f"it did not run it, twice ({stop.outcome.value}): no answer from a trial "
+                "that did not run"))
+
+    def _search(self, victim: str, seed: int | None) -> ImportDependence:
         # After the runs alone: a frame that had to fall back to the module's path says so.
         frame = self.runs.frame(victim)
         pool = [m for m in frame.order if m != frame.module]
@@ -115,7 +125,26 @@ class ImportChecker:
                                 fails=frame.command(self.suite, modules, seed=seed), note=note)
 
     def _breaks(self, victim: str, seed: int | None) -> Callable[[Sequence[str]], bool]:
-        return lambda modules: self.runs.beside(victim, modules, seed).is_failure
+        def fails(modules: Sequence[str]) -> bool:
+            outcome = self.runs.beside(victim, modules, seed)
+            if not outcome.ran:
+                # A trial that did not run the victim says nothing about these modules, and
+                # counting it as a pass would drop the one that breaks it: once more, then stop.
+                outcome = self.runs.beside(victim, modules, seed)
+                if not outcome.ran:
+                    raise _NotRun(modules, outcome)
+            return outcome.is_failure
+
+        return fails
+
+
+class _NotRun(Exception):
+    """A trial of the search did not run the victim, twice: the search has no answer."""
+
+    def __init__(self, modules: Sequence[str], outcome: Outcome) -> None:
+        super().__init__(f"not run beside {len(modules)} modules")
+        self.modules = list(modules)
+        self.outcome = outcome
 
 
 def _fewest(pool: list[str], fails: Callable[[Sequence[str]], bool]) -> list[str] | None:
