@@ -31,9 +31,9 @@ def test_{name}():
 NAMES = ("a", "b", "c", "d", "e")
 
 
-@pytest.fixture
-def trials(tmp_path: Path) -> Iterator[TrialRunner]:
-    root = write(tmp_path / "suite", {f"test_{n}.py": SAYS.format(name=n) for n in NAMES})
+def _fork_trials(tmp_path: Path, files: dict[str, str]) -> Iterator[TrialRunner]:
+    """Fork trials of an audit session on the suite ``files``."""
+    root = write(tmp_path / "suite", files)
     store = Store(tmp_path / "store")
     suite = Suite(paths=(".",), pytest_args=(), cwd=root, timeout=30)
     with store.recording_session(Command.AUDIT, suite, None) as session:
@@ -43,6 +43,11 @@ def trials(tmp_path: Path) -> Iterator[TrialRunner]:
         finally:
             runner.close()
     store.close()
+
+
+@pytest.fixture
+def trials(tmp_path: Path) -> Iterator[TrialRunner]:
+    yield from _fork_trials(tmp_path, {f"test_{n}.py": SAYS.format(name=n) for n in NAMES})
 
 
 def node(name: str) -> str:
@@ -156,20 +161,11 @@ def test_slow(fast_ran):
 
 @pytest.fixture
 def paced(tmp_path: Path) -> Iterator[TrialRunner]:
-    root = write(tmp_path / "suite", {
+    yield from _fork_trials(tmp_path, {
         "test_slow.py": WAITS_FOR_FAST,
         "test_fast.py": "import os\n\ndef test_fast():\n    open(os.path.join("
                         "os.path.dirname(__file__), 'fast.done'), 'w').close()\n",
         **{f"test_{n}.py": f"def test_{n}():\n    pass\n" for n in ("c", "d")}})
-    store = Store(tmp_path / "store")
-    suite = Suite(paths=(".",), pytest_args=(), cwd=root, timeout=30)
-    with store.recording_session(Command.AUDIT, suite, None) as session:
-        runner = make_trials(suite, store, session.id, RunPurpose.AUDIT, True)
-        try:
-            yield runner
-        finally:
-            runner.close()
-    store.close()
 
 
 def test_an_ask_starts_without_waiting_for_the_set_up_of_another(paced: TrialRunner) -> None:
