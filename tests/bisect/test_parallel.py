@@ -181,3 +181,33 @@ def test_the_resource_map_names_the_culprit_among_many_suspects_in_one_question(
     assert f"the resource map ranks {CULPRIT} first: it collides" in steps.said, steps.said
     halves = [s for s in steps.said if s.startswith("concurrent replay beside 10 suspects")]
     assert not halves, steps.said
+
+
+DELAYER = "tests/test_culprit.py::test_a_slow_start"
+DELAYER_BODY = "\n\ndef test_a_slow_start():\n    time.sleep(1.0)\n"
+
+
+def test_a_test_that_only_delays_the_culprit_is_not_blamed(tmp_path: Path) -> None:
+    """The culprit's body is recorded 0.5 s before it really began, and the test before it in
+    its worker's lane runs 1.0 s, past that moment: beside both, the culprit starts late
+    enough to collide every time; beside the culprit alone, at its recorded offset, never.
+    The rule keeps the slow test (the set without it passes every time), but it shares nothing
+    with the victim and the culprit does: the culprit alone, swept, collides 0.5 s later and is
+    verified there, and the slow test is not blamed."""
+    assert 0.5 in SHIFTS
+    write(tmp_path / "suite", {"tests/test_victim.py": VICTIM_BODY,
+                               "tests/test_culprit.py": CULPRIT_BODY + DELAYER_BODY})
+    line = _line([_victim_failed(),
+                  ExecutionRow("gw1-2", "gw1", 0, 0, DELAYER, T0 - 1.0, T0 - 0.5, "passed",
+                               T0 - 1.0),
+                  ExecutionRow("gw1-2", "gw1", 0, 1, CULPRIT, T0 - 0.5, T0 - 0.3, "passed",
+                               T0 - 0.5)])
+    steps = _Steps()
+    with _trials(tmp_path) as runner:
+        search = CollisionSearch(runner, line, None, steps)
+        culprits, check = search.verify([DELAYER, CULPRIT])
+    assert culprits == [CULPRIT], steps.said
+    assert check.decision is Decision.CONFIRMED, steps.said
+    assert any(s.startswith(f"concurrent replays beside the set without {DELAYER}: it is "
+                            f"needed") for s in steps.said), steps.said
+    assert search.shift == {CULPRIT: 0.5}, steps.said

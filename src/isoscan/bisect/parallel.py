@@ -65,7 +65,10 @@ def rule_text(rule: Rule) -> str:
             f"of a question about the suspect the resource map ranks first, asked alone before "
             f"any result beside it was seen, count); a set of several keeps each test only when "
             f"the same rule tells the set from the set without it, where the victim must pass "
-            f"every time; the victim must "
+            f"every time, and drops a test that shares nothing with the victim by the "
+            f"resource map beside a single one that does, when that one, swept as below, is "
+            f"verified at the first offset it fails (the other only shifted its timing); the "
+            f"victim must "
             f"also pass {TRIES} of {TRIES} beside every other suspect, and every replay with "
             f"nothing beside it, before and after the search. Each test is held back until its "
             f"body's recorded moment (its session and module fixtures are set up before). When "
@@ -319,7 +322,33 @@ class CollisionSearch:
                 rest = [t for t in culprits if t != member]
                 if not self.needed(member, culprits, rest, check):
                     return self.verify(rest)
+                timed = self.only_timing(member, rest)
+                if timed is not None:
+                    return timed
         return list(culprits), check
+
+    def only_timing(self, member: str, rest: Sequence[str]
+                    ) -> tuple[list[str], Confirmation] | None:
+        """A test the rule keeps in a set, but that shares nothing with the victim by the
+        resource map, beside one that does: in its lane it may only delay the other (it runs
+        past that one's recorded moment), making the collision more likely than at the
+        recorded offsets. The other, swept alone (``moved``) and verified by the rule at the
+        first offset it fails, is the answer then; the member is not blamed. None when the
+        sweep finds no such offset or the rule does not confirm it there."""
+        shares = self.shares()
+        if len(rest) != 1 or self.shift or shares.get(member) or not shares.get(rest[0]):
+            return None
+        self.observer.step(self.trials.count, f"{member} shares nothing with the victim and "
+                           f"{rest[0]} does: sweeping {rest[0]} alone, in case the other only "
+                           f"shifts its timing")
+        if not self.moved(rest[0]):
+            return None
+        culprits, check = self.verify(rest)
+        if check.decision in (Decision.CONFIRMED, Decision.CONTRADICTED):
+            return culprits, check
+        self.shift = {}
+        self._normalise()
+        return None
 
     def needed(self, member: str, culprits: Sequence[str], rest: Sequence[str],
                confirmed: Confirmation) -> bool:
