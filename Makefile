@@ -23,11 +23,12 @@ demo: $(STAMP)
 
 # Three pytest processes. Everything but the tests marked `timing` runs on 2 xdist workers, and
 # beside it, since they mostly wait, the `timing` tests (real collisions between workers, hang
-# bounds) one at a time in a process of their own. The files in TIMING_ALONE (twin collisions
-# whose verification shifts under load, the hang bound) run last, when nothing else runs. Tests
-# that use a server's fixed tables or flush it get a database or Redis server of their own
-# (tests/conftest.py). The background run's output is printed when it is done; the target fails
-# if any run failed. A new timing file needs no entry here: it runs in the background run.
+# bounds) one at a time in a process of their own. The files in TIMING_ALONE (twin collisions,
+# the hang bound) run once the first run is done, beside the rest of the timing run only, not
+# beside the xdist workers. Tests that use a server's fixed tables or flush it get a database or
+# Redis server of their own (tests/conftest.py). The background run's output is printed when it
+# is done; the target fails if any run failed. A new timing file needs no entry here: it runs in
+# the background run.
 TIMING_ALONE := tests/acceptance/test_parallel_lanes.py tests/acceptance/test_hangs.py
 
 test: $(STAMP)
@@ -37,9 +38,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -m timing $(TIMING_ALONE:%=--ignore=%) --durations=10 \
 		>"$$log" 2>&1 & early=$$!; \
 	$(BIN)/python -m pytest -q -n 2 -m "not timing"; rest=$$?; \
+	$(BIN)/python -m pytest -q -m timing --durations=5 $(TIMING_ALONE); late=$$?; \
 	wait $$early; early_status=$$?; \
 	echo "--- the timing tests run beside the above ---"; cat "$$log"; rm -f "$$log"; \
-	$(BIN)/python -m pytest -q -m timing --durations=5 $(TIMING_ALONE); late=$$?; \
 	[ $$rest -eq 0 ] && [ $$late -eq 0 ] && [ $$early_status -eq 0 ]
 
 # The inner loop: unit and library tests (no end-to-end run of the isoscan command).
