@@ -12,7 +12,7 @@ import pytest
 from suitegen import write
 
 from isoscan.audit.model import Candidate, PairStatus
-from isoscan.audit.provoke import Prover
+from isoscan.audit.provoke import Prover, timings
 from isoscan.execution.argv import Suite
 from isoscan.model.confidence import Rule
 from isoscan.model.status import Command, RunPurpose
@@ -155,3 +155,18 @@ def test_the_other_test_failing_in_the_replays_is_verified_on_replays_of_its_own
     assert confirmation is not None
     assert (confirmation.misbehaved, confirmation.noise, confirmation.behaved) == (4, 0, 4)
     assert prover.alone[FIRST] and all(prover.alone[FIRST])
+
+
+def test_a_short_test_is_screened_first_centred_in_a_long_one() -> None:
+    """A 0.03 s writer beside a 0.45 s reader: first started centred in it (its write lands
+    0.21 s inside the reader's window), then the three offsets every pair gets; tests of
+    like length start with those, together first."""
+    short_second = timings(0.45, 0.03, leaves=False)
+    assert [(t.first_at, round(t.second_at, 3)) for t in short_second] == \
+        [(0.0, 0.21), (0.0, 0.0), (0.0, 0.225), (0.015, 0.0)]
+    assert short_second[0].label == "the second started centred in the first"
+    short_first = timings(0.03, 0.45, leaves=True)
+    assert (round(short_first[0].first_at, 3), short_first[0].second_at) == (0.21, 0.0)
+    assert len(short_first) == 6
+    alike = timings(0.3, 0.4, leaves=False)
+    assert alike[0].label == "started together" and len(alike) == 3
