@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from suitegen import read_json, run_cli, write
 
-from isoscan.bisect.parallel import TRIES, VERIFY_CAP, find_collision, timeline
+from isoscan.bisect.parallel import TRIES, VERIFY_CAP, find_collision
+from isoscan.bisect.timeline import timeline
 from isoscan.execution.argv import Suite
 from isoscan.model.answer import BisectKind
 from isoscan.model.status import Command, RunPurpose

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from suitegen import write
 
-from isoscan.bisect.parallel import SHIFTS, CollisionSearch, Timeline, find_collision
+from isoscan.bisect.parallel import SHIFTS, CollisionSearch, find_collision
+from isoscan.bisect.timeline import Timeline
 from isoscan.execution.argv import Suite
 from isoscan.model.answer import BisectKind
 from isoscan.model.confidence import Decision

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from isoscan.bisect.probe import BisectObserver, Inconclusive
+from isoscan.bisect.timeline import Timeline, body_of
 from isoscan.execution.argv import Suite
 from isoscan.model.answer import (
     BisectKind,
@@ -38,17 +38,14 @@ from isoscan.model.answer import (
 )
 from isoscan.model.confidence import Confirmation, Decision, Rule
 from isoscan.model.outcomes import Outcome
-from isoscan.model.rows import ExecutionRow
 from isoscan.resources import Resource, Shared, describe_shared, fix_hints, shared_resources
 from isoscan.search.shrink import MAX_SETS, Shrinker
-from isoscan.store.db import Store
 from isoscan.trials.base import TrialRunner
 from isoscan.trials.lanes import Lane
 from isoscan.trials.outcome import TrialOutcome
 
 TRIES = 4  # concurrent replays per search question at most (it ends at the first failure)
 VERIFY_CAP = 2 * TRIES  # replays beside a culprit set at most while the rule is undecided
-WINDOW = 1.0  # seconds before the victim started in which another worker's tests are suspects
 # Before giving up: the victim beside each of the first suspects by the resource map alone,
 # with that suspect's recorded offset moved by these seconds (one replay each, nearest first).
 SHIFTS = (-0.05, 0.05, -0.2, 0.2, -0.5, 0.5)
@@ -85,76 +82,6 @@ RULE = rule_text(Rule())
 LANES_SCHEMA = "isoscan.lanes/1"
 
 
-@dataclass(frozen=True)
-class Timeline:
-    """The failing xdist run as recorded: when the victim ran, on which worker, and every
-    test the run's processes started."""
-
-    victim: str
-    run_id: int
-    worker: str
-    process: str
-    started: float
-    finished: float | None
-    executions: list[ExecutionRow]
-    body: float | None = None  # when the victim's body began (its broad fixtures set up)
-
-    def workers(self) -> int:
-        """The recorded run's xdist workers."""
-        return len({e.worker for e in self.executions if e.worker.startswith("gw")})
-
-    def merged_before(self) -> list[str]:
-        """Every process's tests that started before the victim, by start time."""
-        before = [e for e in self.executions
-                  if e.started is not None and e.started < self.started
-                  and not (e.nodeid == self.victim and e.process == self.process)]
-        return [e.nodeid for e in sorted(before, key=_start)]
-
-    def beside(self, window: float = WINDOW) -> list[ExecutionRow]:
-        """Other processes' tests that ran while the victim ran, or up to ``window`` seconds
-        before it started: the suspects of a collision, by start time."""
-        end = self.finished if self.finished is not None else float("inf")
-        return sorted((e for e in self.executions
-                       if e.process != self.process and e.started is not None
-                       and e.started < end
-                       and (e.finished if e.finished is not None else end)
-                       > self.started - window), key=_start)
-
-    def own_before(self, window: float = WINDOW) -> list[ExecutionRow]:
-        """The victim's own process's tests that started up to ``window`` seconds before it:
-        they set up what the victim ran in (a module fixture, a connection), so its lane runs
-        them first."""
-        return sorted((e for e in self.executions
-                       if e.process == self.process and e.started is not None
-                       and self.started - window <= e.started < self.started), key=_start)
-
-    def worker_of(self, nodeid: str) -> str:
-        return next((e.worker for e in self.executions if e.nodeid == nodeid), "?")
-
-
-def _start(execution: ExecutionRow) -> float:
-    return execution.started if execution.started is not None else 0.0
-
-
-def _body(execution: ExecutionRow) -> float:
-    """When the test's body began: its broad fixtures set up. A run recorded before isoscan
-    kept that moment has only the start."""
-    return execution.body if execution.body is not None else _start(execution)
-
-
-def timeline(store: Store, run_id: int | None, victim: str) -> Timeline | None:
-    if run_id is None:
-        return None
-    executions = store.executions(run_id)
-    mine = [e for e in executions if e.nodeid == victim and e.started is not None]
-    if not mine:
-        return None
-    me = mine[-1]
-    assert me.started is not None
-    return Timeline(victim, run_id, me.worker, me.process, me.started, me.finished, executions,
-                    me.body)
-
-
 class CollisionSearch:
     """Concurrent replays of the victim beside subsets of its suspects."""
 
@@ -175,7 +102,7 @@ class CollisionSearch:
         # Offsets between bodies, as the Pacer holds them back: what a lane must set up
         # first (a session fixture its recorded worker had set up long before) is no part.
         victim_body = line.body if line.body is not None else line.started
-        self.offsets = {e.nodeid: _body(e) - victim_body for e in [*suspects, *own]}
+        self.offsets = {e.nodeid: body_of(e) - victim_body for e in [*suspects, *own]}
         self.shift: dict[str, float] = {}  # a swept suspect's offset moved (``sweep``)
         self._normalise()
         self.worker = {e.nodeid: e.worker for e in suspects}

@@ -5,12 +5,13 @@ as usual), then a collision in time (``parallel.py``'s concurrent replays)."""
 from __future__ import annotations
 
 from isoscan.bisect.context import Bisection
-from isoscan.bisect.parallel import find_collision, leftover_answer, save_lanes, timeline
+from isoscan.bisect.parallel import find_collision, leftover_answer, save_lanes
 from isoscan.bisect.polluters import find_polluters
 from isoscan.bisect.replay import replay_command
 from isoscan.bisect.repro_files import relative, repro_path
 from isoscan.bisect.reproduction import Reproduction, reproduces
 from isoscan.bisect.starting_order import StartingOrder, other_xdist_failures
+from isoscan.bisect.timeline import timeline
 from isoscan.model.answer import BisectKind, BisectResult
 from isoscan.trials.scan import ScanStop
 
