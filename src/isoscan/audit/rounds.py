@@ -69,17 +69,16 @@ def run_rounds(trials: TrialRunner, jobs: Sequence[Job], lanes_at_once: int, apa
         plan = _plan(active, lanes_at_once, apart, length)
         lanes: list[Lane] = []
         slices: list[slice] = []
-        end = max(delay + length(active[index][1]) for index, delay in plan)
-        spare = [delay + length(active[index][1]) < SLACK * end for index, delay in plan]
-        plan = [item for _, item in sorted(zip(spare, plan, strict=True), key=lambda x: x[0])]
-        spare.sort()
+        ends = {index: delay + length(active[index][1]) for index, delay in plan}
+        spare = {index for index, end in ends.items() if end < SLACK * max(ends.values())}
+        plan.sort(key=lambda item: item[0] in spare)  # stable: the asks it waits for first
         for group, (index, delay) in enumerate(plan):
             asked = active[index][1]
             begin = len(lanes)
             # Each ask's lanes share a start of their own: an ask never waits for the forks
             # and set-ups of the round's other lanes, only its own.
             lanes += [replace(lane, at=tuple(at + delay for at in lane.at), group=group,
-                              held=spare[group])
+                              held=index in spare)
                       for lane in _renumbered(asked, sum(1 for lane in lanes if lane.worker))]
             slices.append(slice(begin, len(lanes)))
         outcome = trials.run_concurrent(lanes, workers=workers)
